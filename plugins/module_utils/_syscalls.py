@@ -1,0 +1,150 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) linuxns.pidns contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""ctypes wrappers for the namespace system calls.
+
+os.setns/os.unshare exist only from Python 3.12 and module code must run on 3.8+,
+so everything goes through libc.  Every wrapper raises OSError with errno set.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ctypes
+import ctypes.util
+import errno
+import os
+
+CLONE_NEWTIME = 0x00000080
+CLONE_NEWNS = 0x00020000
+CLONE_NEWCGROUP = 0x02000000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+
+# Namespace type names as they appear under /proc/PID/ns, with their clone flag.
+NAMESPACE_FLAGS = {
+    "pid": CLONE_NEWPID,
+    "mnt": CLONE_NEWNS,
+    "uts": CLONE_NEWUTS,
+    "ipc": CLONE_NEWIPC,
+    "net": CLONE_NEWNET,
+    "cgroup": CLONE_NEWCGROUP,
+    "time": CLONE_NEWTIME,
+    "user": CLONE_NEWUSER,
+}
+
+# Order in which namespaces are joined: user first (it grants the rights for the
+# others), mnt late (it changes what paths mean), like nsenter(1).
+JOIN_ORDER = ("user", "cgroup", "ipc", "uts", "net", "pid", "time", "mnt")
+
+MS_RDONLY = 0x1
+MS_NOSUID = 0x2
+MS_NODEV = 0x4
+MS_NOEXEC = 0x8
+MS_BIND = 0x1000
+MS_REC = 0x4000
+MS_PRIVATE = 1 << 18
+MS_SLAVE = 1 << 19
+MS_SHARED = 1 << 20
+
+MNT_DETACH = 0x2
+UMOUNT_NOFOLLOW = 0x8
+
+# ioctl requests on namespace file descriptors (linux/nsfs.h).
+NS_GET_USERNS = 0xB701
+NS_GET_PARENT = 0xB702
+NS_GET_NSTYPE = 0xB703
+
+PR_SET_PDEATHSIG = 1
+PR_SET_NAME = 15
+PR_SET_DUMPABLE = 4
+PR_SET_CHILD_SUBREAPER = 36
+
+# Generic syscall numbers (pidfd_* are the same on every architecture since 5.3).
+SYS_PIDFD_SEND_SIGNAL = 424
+SYS_PIDFD_OPEN = 434
+
+_libc = None
+
+
+def _lib():
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        _libc.syscall.restype = ctypes.c_long
+    return _libc
+
+
+def _check(result, what):
+    if result < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, "%s: %s" % (what, os.strerror(err)))
+    return result
+
+
+def unshare(flags):
+    _check(_lib().unshare(ctypes.c_int(flags)), "unshare")
+
+
+def setns(fd, nstype=0):
+    _check(_lib().setns(ctypes.c_int(fd), ctypes.c_int(nstype)), "setns")
+
+
+def _path(value):
+    if value is None:
+        return None
+    return value.encode() if not isinstance(value, bytes) else value
+
+
+def mount(source, target, fstype, flags=0, data=None):
+    _check(
+        _lib().mount(_path(source), _path(target), _path(fstype), ctypes.c_ulong(flags), _path(data)),
+        "mount %s" % target,
+    )
+
+
+def umount2(target, flags=0):
+    _check(_lib().umount2(_path(target), ctypes.c_int(flags)), "umount %s" % target)
+
+
+def sethostname(name):
+    raw = name.encode()
+    _check(_lib().sethostname(raw, ctypes.c_size_t(len(raw))), "sethostname")
+
+
+def prctl(option, arg2=0):
+    _check(_lib().prctl(ctypes.c_int(option), ctypes.c_ulong(arg2), ctypes.c_ulong(0),
+                        ctypes.c_ulong(0), ctypes.c_ulong(0)), "prctl")
+
+
+def ns_ioctl(fd, request):
+    """ioctl on a namespace fd; returns the integer result (a new fd for GET_PARENT/GET_USERNS)."""
+    return _check(_lib().ioctl(ctypes.c_int(fd), ctypes.c_ulong(request)), "ioctl on namespace")
+
+
+def pidfd_open(pid):
+    return _check(_lib().syscall(ctypes.c_long(SYS_PIDFD_OPEN), ctypes.c_int(pid), ctypes.c_uint(0)),
+                  "pidfd_open")
+
+
+def pidfd_send_signal(pidfd, sig):
+    _check(_lib().syscall(ctypes.c_long(SYS_PIDFD_SEND_SIGNAL), ctypes.c_int(pidfd), ctypes.c_int(sig),
+                          None, ctypes.c_uint(0)), "pidfd_send_signal")
+
+
+def supports_pidfd():
+    """True when pidfd_open works here (Linux 5.3+ and not filtered by seccomp)."""
+    try:
+        fd = pidfd_open(os.getpid())
+    except OSError as exc:
+        if exc.errno in (errno.ENOSYS, errno.EPERM, errno.EINVAL):
+            return False
+        raise
+    os.close(fd)
+    return True
