@@ -1,0 +1,138 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) linuxns.pidns contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""PID 1 of a linuxns.pidns sandbox.
+
+This file is a program, not a library: the sandbox module writes its source into the
+state directory and runs it in a fresh interpreter as ``python -I -S - SANDBOX STOP_TIMEOUT``
+with the source on stdin, so it carries none of the module's memory and works even
+where the state directory is not visible (it is detached inside every sandbox).
+Standard library only; it must stay importable on Python 3.8.
+
+Inherited: fd 1/2 a log file, fd 3 a socket on which it says "ready" once its
+signals are in place (the module reads the supervisor's host PID from the
+socket's credentials).
+
+Duties of PID 1 in a PID namespace:
+- reap every zombie: orphans of the namespace are reparented to it;
+- handle signals: the kernel drops signals to a namespace's PID 1 that has no
+  handler, so SIGTERM/SIGINT/SIGQUIT are taken with sigwaitinfo();
+- on those, stop the namespace: SIGTERM to every process, a grace period, then
+  SIGKILL, and exit (the kernel refuses new processes once PID 1 is gone).
+Idle, it sleeps in sigwaitinfo(): no polling, no CPU.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import signal
+import sys
+import time
+
+READY_FD = 3
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
+HANDLED = set(STOP_SIGNALS) | {signal.SIGCHLD, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2}
+# While stopping, how often to look whether the namespace is empty yet.
+STOP_POLL = 0.05
+
+
+def log(message):
+    sys.stderr.write("%s supervisor[%d]: %s\n" % (time.strftime("%Y-%m-%dT%H:%M:%S"), os.getpid(), message))
+    sys.stderr.flush()
+
+
+def reap():
+    """Collect every child that has exited; return how many."""
+    count = 0
+    while True:
+        try:
+            pid, _status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return count
+        if pid == 0:
+            return count
+        count += 1
+
+
+def others_alive():
+    """Whether any other process is left in the namespace: kill(-1, 0) from PID 1 reaches them all."""
+    try:
+        os.kill(-1, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def signal_all(signum):
+    try:
+        os.kill(-1, signum)
+    except ProcessLookupError:
+        pass
+
+
+def stop(stop_timeout):
+    """SIGTERM everything, wait up to stop_timeout seconds, then SIGKILL what is left."""
+    signal_all(signal.SIGTERM)
+    deadline = time.monotonic() + stop_timeout
+    while True:
+        reap()
+        if not others_alive():
+            log("all processes ended after SIGTERM")
+            return
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        signal.sigtimedwait({signal.SIGCHLD}, min(STOP_POLL, remaining))
+    log("grace period of %ss over: SIGKILL to what is left" % stop_timeout)
+    signal_all(signal.SIGKILL)
+    # SIGKILL cannot be refused; the kernel also kills the rest when PID 1 exits.
+    for _attempt in range(100):
+        reap()
+        if not others_alive():
+            return
+        signal.sigtimedwait({signal.SIGCHLD}, STOP_POLL)
+
+
+def set_comm(name):
+    """Name the process so `ps -e` on the host shows which sandbox it belongs to."""
+    try:
+        with open("/proc/self/comm", "w") as handle:
+            handle.write(("pidns:" + name)[:15])
+    except (IOError, OSError):
+        pass
+
+
+def announce_ready():
+    try:
+        os.write(READY_FD, b"ready")
+    finally:
+        os.close(READY_FD)
+
+
+def main(argv):
+    name, stop_timeout = argv[1], float(argv[2])
+    signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED)
+    # stdin was this program's source.
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    set_comm(name)
+    log("sandbox %s: supervisor up as PID %d" % (name, os.getpid()))
+    announce_ready()
+    while True:
+        info = signal.sigwaitinfo(HANDLED)
+        if info.si_signo == signal.SIGCHLD:
+            reap()
+        elif info.si_signo in STOP_SIGNALS:
+            log("signal %d from PID %d: stopping the sandbox" % (info.si_signo, info.si_pid))
+            stop(stop_timeout)
+            log("stopped")
+            return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,241 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) linuxns.pidns contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: sandbox
+short_description: Create, recreate and remove long-lived Linux namespace sandboxes
+version_added: 0.1.0
+description:
+  - A sandbox is a set of fresh namespaces (always PID and usually mount, UTS and IPC) kept alive by
+    a supervisor process that is PID 1 of the new PID namespace, and by namespace handles
+    bind-mounted under the state directory C(/run/linuxns-pidns/<name>/ns/<type>).
+  - The supervisor reaps every zombie of the sandbox and, on C(SIGTERM), stops all its processes
+    (C(SIGTERM), O(stop_timeout) seconds of grace, then C(SIGKILL)). It is detached from the
+    Ansible run, so the sandbox outlives the play. C(ps) on the host shows it as C(pidns:<name>).
+  - A sandbox whose requested options differ from the running one is recreated, and the difference
+    is shown in diff mode. A sandbox whose supervisor died, or whose handles are stale (for example
+    after a reboot of a host whose C(/run) is not a tmpfs), is reported as broken and recreated.
+  - Use M(linuxns.pidns.sandbox_exec) to run commands inside a sandbox and
+    M(linuxns.pidns.sandbox_info) to list sandboxes and their health.
+author:
+  - linuxns.pidns contributors
+requirements:
+  - Linux 5.3 or later (pidfd_open), root or C(CAP_SYS_ADMIN) on the managed host.
+extends_documentation_fragment:
+  - linuxns.pidns._attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+options:
+  name:
+    description:
+      - Name of the sandbox, unique on the host.
+      - 1 to 64 characters from C(A-Z a-z 0-9 _ . -), starting with a letter or digit.
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) makes sure the sandbox runs with the requested options, creating or recreating it.
+      - V(absent) stops the sandbox and removes its handles and folder. Sandboxes nested in it are
+        removed too, since their PID namespaces cannot outlive their parent's.
+    type: str
+    choices: [present, absent]
+    default: present
+  namespaces:
+    description:
+      - Namespace types to create for the sandbox. V(pid) is required.
+      - Without V(mnt), C(/proc) cannot be remounted: processes inside see the host's C(/proc), and
+        the module warns about it.
+      - Types not listed are shared with the host, or with the O(parent) sandbox.
+    type: list
+    elements: str
+    choices: [pid, mnt, uts, ipc, net, cgroup, time]
+    default: [pid, mnt, uts, ipc]
+  hostname:
+    description:
+      - Hostname inside the sandbox. Needs V(uts) in O(namespaces).
+      - Defaults to the sandbox's O(name) when V(uts) is in O(namespaces).
+    type: str
+  mount_proc:
+    description:
+      - Mount a fresh C(/proc) for the new PID namespace, so C(ps) inside shows only the sandbox's
+        processes with their PIDs inside. Needs V(mnt) in O(namespaces); ignored with a warning without it.
+    type: bool
+    default: true
+  parent:
+    description:
+      - Name of an existing, healthy sandbox to nest this one in. The new PID namespace is created
+        inside the parent's, one level deeper, and the parent sees its processes. Namespace types
+        not in O(namespaces) are shared with the parent rather than with the host.
+    type: str
+  stop_timeout:
+    description:
+      - Seconds of grace between C(SIGTERM) and C(SIGKILL) when the sandbox is stopped.
+    type: float
+    default: 10
+  recreate:
+    description:
+      - Recreate the sandbox even if it is running with the requested options.
+    type: bool
+    default: false
+notes:
+  - State lives in C(/run/linuxns-pidns), owned by root with mode C(0700) and made a private bind
+    mount of itself, because a mount-namespace handle cannot be bound onto a shared mount.
+  - Inside a sandbox the state directory is detached, so a sandbox does not keep other sandboxes'
+    namespaces alive.
+  - A sandbox is an isolation of views, not a security boundary: root inside is root on the host.
+seealso:
+  - module: linuxns.pidns.sandbox_exec
+  - module: linuxns.pidns.sandbox_info
+  - name: namespaces(7)
+    description: Overview of Linux namespaces.
+    link: https://man7.org/linux/man-pages/man7/namespaces.7.html
+  - name: pid_namespaces(7)
+    description: PID namespaces, PID 1 and the reaping of orphans.
+    link: https://man7.org/linux/man-pages/man7/pid_namespaces.7.html
+"""
+
+EXAMPLES = r"""
+- name: A sandbox with its own PID, mount, UTS and IPC namespaces
+  linuxns.pidns.sandbox:
+    name: web
+    hostname: web.sandbox
+  become: true
+
+- name: A sandbox nested in web, with its own network namespace (only lo, brought up)
+  linuxns.pidns.sandbox:
+    name: inner
+    parent: web
+    namespaces: [pid, mnt, uts, ipc, net]
+  become: true
+
+- name: Recreate web even though its options are unchanged
+  linuxns.pidns.sandbox:
+    name: web
+    recreate: true
+  become: true
+
+- name: Remove web (and inner, nested in it)
+  linuxns.pidns.sandbox:
+    name: web
+    state: absent
+  become: true
+"""
+
+RETURN = r"""
+sandbox:
+  description: The sandbox after the task (predicted in check mode).
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: Name of the sandbox.
+      type: str
+      sample: web
+    state:
+      description: V(present) or V(absent).
+      type: str
+      sample: present
+    health:
+      description: V(alive), or V(broken) when its supervisor is gone or its handles are stale.
+      type: str
+      sample: alive
+    problems:
+      description: Why the sandbox is broken; empty when alive.
+      type: list
+      elements: str
+      sample: []
+    supervisor:
+      description: The supervisor as the host sees it; null in check mode before creation.
+      type: dict
+      sample: {pid: 40213, start_time: 1234567}
+      contains:
+        pid:
+          description: Host PID of the supervisor (PID 1 inside).
+          type: int
+        start_time:
+          description: Its start time in clock ticks since boot, compared with the PID before signalling.
+          type: int
+    namespaces:
+      description: Namespace type to inode number.
+      type: dict
+      sample: {pid: 4026532301, mnt: 4026532299, uts: 4026532300, ipc: 4026532302}
+    handles:
+      description: Namespace type to the path of its bind-mounted handle, usable with C(nsenter).
+      type: dict
+      sample: {pid: /run/linuxns-pidns/web/ns/pid}
+    hostname:
+      description: Hostname inside, when the sandbox has a UTS namespace.
+      type: str
+      sample: web.sandbox
+    parent:
+      description: Name of the sandbox it is nested in, or null.
+      type: str
+      sample: null
+    level:
+      description: Nesting depth of its PID namespace as seen from where the module ran (1 for a top-level sandbox on a host).
+      type: int
+      sample: 1
+    created:
+      description: When it was created (UTC, ISO 8601).
+      type: str
+      sample: "2026-11-29T10:00:00Z"
+    spec:
+      description: The options it was created with, normalized.
+      type: dict
+removed:
+  description: Sandboxes removed by this task, nested ones first.
+  returned: always
+  type: list
+  elements: str
+  sample: [inner, web]
+recreated_because:
+  description: Why an existing sandbox was recreated (options that differ, or why it was broken).
+  returned: when an existing sandbox was recreated
+  type: list
+  elements: str
+  sample: [hostname]
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.linuxns.pidns.plugins.module_utils._sandbox import NAMESPACE_TYPES, SandboxError, apply
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type="str", required=True),
+            state=dict(type="str", default="present", choices=["present", "absent"]),
+            namespaces=dict(type="list", elements="str", default=["pid", "mnt", "uts", "ipc"],
+                            choices=list(NAMESPACE_TYPES)),
+            hostname=dict(type="str"),
+            mount_proc=dict(type="bool", default=True),
+            parent=dict(type="str"),
+            stop_timeout=dict(type="float", default=10),
+            recreate=dict(type="bool", default=False),
+        ),
+        supports_check_mode=True,
+    )
+    try:
+        result = apply(module.params, check_mode=module.check_mode)
+    except SandboxError as exc:
+        module.fail_json(msg=str(exc))
+    for warning in result.pop("warnings"):
+        module.warn(warning)
+    if not module._diff:
+        result.pop("diff")
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
