@@ -501,22 +501,13 @@ def _wait_exit(pidfd, timeout):
     return bool(poller.poll(max(timeout, 0) * 1000))
 
 
-def _wait_reaped(state_dir, supervisor, timeout):
-    """The exited supervisor stays a zombie until its parent (host init or the parent
-    sandbox's supervisor) reaps it; give that a moment so callers see no process left."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        stat = _procfs.read_stat(state_dir.proc_root, supervisor["pid"])
-        if stat is None or stat["start_time"] != supervisor["start_time"]:
-            return
-        time.sleep(0.01)
-
-
 def _stop_supervisor(state_dir, supervisor, stop_timeout):
     """SIGTERM the supervisor (it stops its namespace), SIGKILL it if it overstays.
 
     The pidfd is opened first and the start time checked after, so a recycled PID is
-    never signalled.
+    never signalled. Once the supervisor has exited, every process of its namespace is
+    dead (the kernel kills them before PID 1 becomes a zombie); reaping the zombie is its
+    parent's job (host init, or the parent sandbox's supervisor).
     """
     try:
         pidfd = _syscalls.pidfd_open(supervisor["pid"])
@@ -532,7 +523,6 @@ def _stop_supervisor(state_dir, supervisor, stop_timeout):
         if not _wait_exit(pidfd, stop_timeout + STOP_MARGIN):
             _syscalls.pidfd_send_signal(pidfd, signal.SIGKILL)
             _wait_exit(pidfd, STOP_MARGIN)
-        _wait_reaped(state_dir, supervisor, STOP_MARGIN)
     except OSError as exc:
         if exc.errno != errno.ESRCH:
             raise

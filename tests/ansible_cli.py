@@ -1,0 +1,73 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Real `ansible` / `ansible-playbook` runs against this checkout's collection, for tests and benchmarks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+COLLECTIONS = REPO / ".build" / "collections"
+
+
+def ansible_env(**extra: str) -> dict:
+    """Environment for ansible/ansible-playbook subprocesses using this checkout's collection."""
+    bindir = str(Path(sys.executable).parent)
+    env = dict(os.environ)
+    env.update({
+        "PATH": bindir + os.pathsep + env.get("PATH", ""),
+        "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS),
+        "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+        "ANSIBLE_LOCALHOST_WARNING": "False",
+        "ANSIBLE_INVENTORY_UNPARSED_WARNING": "False",
+        "ANSIBLE_DEPRECATION_WARNINGS": "False",
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_FORCE_COLOR": "0",
+        "ANSIBLE_RETRY_FILES_ENABLED": "False",
+    })
+    env.update(extra)
+    return env
+
+
+def run_module(module: str, args: dict | None = None, *, check: bool = False, diff: bool = False,
+               env: dict | None = None, timeout: float = 180, prefix: list | None = None) -> dict:
+    """Run one module ad hoc on localhost with real `ansible`; return its result dict.
+
+    The test-only raw_results callback prints the module's result as JSON, untouched.
+    """
+    cmd = list(prefix or []) + [
+        str(Path(sys.executable).parent / "ansible"), "localhost", "-c", "local", "-i", "localhost,",
+        "-m", "linuxns.pidns." + module, "-a", json.dumps(args or {}),
+    ]
+    if check:
+        cmd.append("--check")
+    if diff:
+        cmd.append("--diff")
+    run_env = ansible_env(ANSIBLE_STDOUT_CALLBACK="raw_results", ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+                         ANSIBLE_CALLBACK_PLUGINS=str(REPO / "tests" / "callback_plugins"))
+    run_env.update(env or {})
+    proc = subprocess.run(cmd, env=run_env, capture_output=True, text=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL)
+    try:
+        line = [line for line in proc.stdout.splitlines() if line.startswith("{")][-1]
+        document = json.loads(line)
+        result = document["result"]
+        result.setdefault("failed", document["status"] == "failed")
+        return result
+    except (ValueError, IndexError, KeyError) as exc:
+        raise AssertionError("ansible gave no JSON result (rc=%s): %s\nstdout:\n%s\nstderr:\n%s"
+                             % (proc.returncode, exc, proc.stdout, proc.stderr)) from None
+
+
+def run_playbook(playbook: str | Path, *args: str, env: dict | None = None,
+                 timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run ansible-playbook; the caller checks returncode and output."""
+    cmd = [str(Path(sys.executable).parent / "ansible-playbook"), str(playbook), *args]
+    run_env = ansible_env()
+    run_env.update(env or {})
+    return subprocess.run(cmd, env=run_env, capture_output=True, text=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL)

@@ -1,0 +1,39 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from sandboxes import force_remove, unique  # noqa: E402
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.geteuid() != 0:
+        skip = pytest.mark.skip(reason="integration tests create namespaces and mounts: they need root")
+        for item in items:
+            item.add_marker(skip)
+    for tool in ("nsenter", "lsns", "unshare"):
+        if shutil.which(tool) is None:
+            raise pytest.UsageError("util-linux %s is missing: `make test` installs what the tests need" % tool)
+
+
+@pytest.fixture
+def names():
+    """Unique sandbox names for one test; whatever the test made is removed afterwards by name."""
+    made = []
+
+    def make(prefix="it"):
+        name = unique(prefix)
+        made.append(name)
+        return name
+
+    yield make
+    for name in reversed(made):
+        force_remove(name)

@@ -1,0 +1,266 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""linuxns.pidns.sandbox through real `ansible`/`ansible-playbook` runs, checked with util-linux and psutil."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import subprocess
+import textwrap
+import threading
+
+import psutil
+import pytest
+
+from ansible_cli import run_module, run_playbook
+from sandboxes import (STATE_DIR, exited, live_processes_in_ns, mounts_under, nsenter, processes_in_ns,
+                       state_of, wait_for)
+
+HOST_PID_NS = os.stat("/proc/self/ns/pid").st_ino
+
+
+def sandbox(name, **options):
+    return run_module("sandbox", dict(name=name, **options))
+
+
+def lsns_parents():
+    """{pid ns inode: parent pid ns inode} as util-linux lsns reports them."""
+    out = subprocess.run(["lsns", "-t", "pid", "-n", "-r", "-o", "NS,PNS"], capture_output=True, text=True,
+                         check=True).stdout
+    return {int(ns): int(pns) for ns, pns in (line.split() for line in out.splitlines())}
+
+
+def assert_nsfs_handles(result):
+    with open("/proc/self/mountinfo") as handle:
+        table = {line.split()[4]: line for line in handle}
+    for ns_type, path in result["handles"].items():
+        line = table[path]
+        assert " - nsfs " in line and "%s:[%d]" % (ns_type, result["namespaces"][ns_type]) in line
+
+
+def test_sandbox_outlives_the_play_and_holds_its_namespaces(names, tmp_path):
+    name = names()
+    playbook = tmp_path / "make.yml"
+    playbook.write_text(textwrap.dedent("""\
+        - hosts: localhost
+          connection: local
+          gather_facts: false
+          tasks:
+            - linuxns.pidns.sandbox:
+                name: %s
+                hostname: made-by-play
+              register: made
+            - ansible.builtin.copy:
+                content: "{{ made.sandbox | to_json }}"
+                dest: %s/result.json
+                mode: "0600"
+        """ % (name, tmp_path)))
+    proc = run_playbook(playbook, "-i", "localhost,", timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+    import json
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["health"] == "alive" and result["level"] == 1
+    assert_nsfs_handles(result)
+    supervisor = psutil.Process(result["supervisor"]["pid"])
+    assert supervisor.is_running() and supervisor.status() != psutil.STATUS_ZOMBIE
+    assert supervisor.name() == ("pidns:" + name)[:15]
+    assert name in supervisor.cmdline()
+
+    listing = nsenter(name, "ps", "-e", "-o", "pid=,comm=")
+    assert listing.returncode == 0, listing.stderr
+    rows = [line.split(None, 1) for line in listing.stdout.strip().splitlines()]
+    assert rows[0] == ["1", ("pidns:" + name)[:15]]
+    assert [comm for _pid, comm in rows[1:]] == ["ps"], "only the sandbox's processes are visible"
+
+    hostname = nsenter(name, "hostname", types=("uts",))
+    assert hostname.stdout.strip() == "made-by-play"
+    assert lsns_parents()[result["namespaces"]["pid"]] == HOST_PID_NS
+
+    # The supervisor does not hold the play's pipes: only /dev/null and its log are open.
+    targets = sorted(os.readlink("/proc/%d/fd/%s" % (supervisor.pid, fd))
+                     for fd in os.listdir("/proc/%d/fd" % supervisor.pid))
+    assert targets == ["/dev/null"] + [str(STATE_DIR / name / "supervisor.log")] * 2
+
+
+def test_second_run_is_unchanged_and_a_new_hostname_recreates(names):
+    name = names()
+    first = sandbox(name, hostname="one")
+    assert first["changed"] is True
+    again = sandbox(name, hostname="one")
+    assert again["changed"] is False
+    assert again["sandbox"]["supervisor"] == first["sandbox"]["supervisor"]
+
+    renamed = run_module("sandbox", dict(name=name, hostname="two"), diff=True)
+    assert renamed["changed"] is True and renamed["recreated_because"] == ["hostname"]
+    assert renamed["diff"]["before"]["hostname"] == "one" and renamed["diff"]["after"]["hostname"] == "two"
+    assert renamed["sandbox"]["supervisor"]["pid"] != first["sandbox"]["supervisor"]["pid"]
+    assert exited(first["sandbox"]["supervisor"]["pid"])
+    assert nsenter(name, "hostname", types=("uts",)).stdout.strip() == "two"
+
+
+def test_check_mode_creates_nothing_and_absent_leaves_nothing(names):
+    name = names()
+    predicted = run_module("sandbox", dict(name=name), check=True, diff=True)
+    assert predicted["changed"] is True
+    assert predicted["diff"] == {"before": {"state": "absent"},
+                                 "after": dict(predicted["sandbox"]["spec"], state="present", health="alive")}
+    assert not (STATE_DIR / name).exists()
+
+    made = sandbox(name)["sandbox"]
+    pid = made["supervisor"]["pid"]
+    ns = made["namespaces"]["pid"]
+    child = nsenter(name, "sh", "-c", "sleep 300 >/dev/null 2>&1 &")
+    assert child.returncode == 0
+    assert wait_for(lambda: len(processes_in_ns(ns)) == 2, 5)
+
+    assert run_module("sandbox", dict(name=name, state="absent"), check=True)["changed"] is True
+    assert psutil.pid_exists(pid) and (STATE_DIR / name).exists()
+
+    removed = sandbox(name, state="absent")
+    assert removed["changed"] is True and removed["removed"] == [name]
+    assert live_processes_in_ns(ns) == []
+    assert exited(pid)
+    assert mounts_under(STATE_DIR / name) == []
+    assert not (STATE_DIR / name).exists()
+    assert sandbox(name, state="absent")["changed"] is False
+
+
+def test_nested_sandbox_is_one_level_deeper_and_dies_with_its_parent(names):
+    outer, inner = names("outer"), names("inner")
+    top = sandbox(outer)["sandbox"]
+    nested = sandbox(inner, parent=outer, namespaces=["pid", "mnt", "uts", "ipc", "net"])["sandbox"]
+    assert nested["level"] == top["level"] + 1 == 2
+    assert lsns_parents()[nested["namespaces"]["pid"]] == top["namespaces"]["pid"]
+    # The parent sees the nested supervisor (its PID there is not 1); the nested one sees only itself.
+    seen_by_parent = nsenter(outer, "ps", "-e", "-o", "comm=").stdout.split()
+    assert ("pidns:" + inner)[:15] in seen_by_parent
+    seen_inside = nsenter(inner, "ps", "-e", "-o", "pid=,comm=").stdout.split()
+    assert seen_inside[:2] == ["1", ("pidns:" + inner)[:15]] and len(seen_inside) == 4
+    assert psutil.Process(nested["supervisor"]["pid"]).ppid() == top["supervisor"]["pid"]
+    links = nsenter(inner, "ip", "-o", "link", types=("net",)).stdout
+    assert len(links.splitlines()) == 1 and "lo:" in links and ",UP," in links
+
+    removed = sandbox(outer, state="absent")
+    assert removed["removed"] == [inner, outer]
+    for record in (top, nested):
+        assert live_processes_in_ns(record["namespaces"]["pid"]) == []
+        assert not (STATE_DIR / record["name"]).exists()
+
+
+def test_orphans_are_reaped_by_the_supervisor(names):
+    name = names()
+    made = sandbox(name)["sandbox"]
+    ns = made["namespaces"]["pid"]
+    spawn = nsenter(name, "bash", "-c",
+                    "for i in $(seq 50); do sleep 0.$((RANDOM % 9 + 1)) & done; exit 0")
+    assert spawn.returncode == 0
+    # The sleeps were orphaned when bash exited; PID 1 must have adopted them.
+    supervisor = psutil.Process(made["supervisor"]["pid"])
+    leftovers = wait_for(lambda: [p for p in processes_in_ns(ns) if p.pid != supervisor.pid] == [], 10)
+    assert leftovers, "processes still in the sandbox: %s" % [
+        (p.pid, p.status()) for p in processes_in_ns(ns) if p.pid != supervisor.pid]
+    assert supervisor.status() == psutil.STATUS_SLEEPING
+
+
+def test_sigterm_stops_every_process_within_stop_timeout(names):
+    name = names()
+    made = sandbox(name, stop_timeout=2)["sandbox"]
+    ns = made["namespaces"]["pid"]
+    nsenter(name, "sh", "-c", "sleep 600 >/dev/null 2>&1 & sleep 600 >/dev/null 2>&1 &")
+    nsenter(name, "bash", "-c", "trap '' TERM; exec -a stubborn sleep 600 >/dev/null 2>&1 &")
+    assert wait_for(lambda: len(processes_in_ns(ns)) == 4, 5)
+    os.kill(made["supervisor"]["pid"], signal.SIGTERM)
+    # stop_timeout (2 s) of grace for the stubborn one, then SIGKILL: all gone within 3 s.
+    assert wait_for(lambda: live_processes_in_ns(ns) == [], 3), [p.info for p in live_processes_in_ns(ns)]
+    log = (STATE_DIR / name / "supervisor.log").read_text()
+    assert "grace period of 2.0s over" in log
+
+
+def test_killed_supervisor_is_broken_then_recreated_then_cleaned(names):
+    name = names()
+    made = sandbox(name)["sandbox"]
+    os.kill(made["supervisor"]["pid"], signal.SIGKILL)
+    assert wait_for(lambda: exited(made["supervisor"]["pid"]), 5)
+
+    seen = run_module("sandbox", dict(name=name), check=True, diff=True)
+    assert seen["diff"]["before"]["health"] == "broken"
+    assert any("supervisor" in why and "is gone" in why for why in seen["recreated_because"])
+    assert state_of(name)["supervisor"] == made["supervisor"], "check mode changed nothing"
+
+    back = sandbox(name)
+    assert back["changed"] is True and back["sandbox"]["health"] == "alive"
+    assert back["sandbox"]["supervisor"]["pid"] != made["supervisor"]["pid"]
+    assert nsenter(name, "true").returncode == 0
+
+    os.kill(back["sandbox"]["supervisor"]["pid"], signal.SIGKILL)
+    wait_for(lambda: exited(back["sandbox"]["supervisor"]["pid"]), 5)
+    gone = sandbox(name, state="absent")
+    assert gone["changed"] is True
+    assert not (STATE_DIR / name).exists() and mounts_under(STATE_DIR / name) == []
+
+
+def test_stale_handles_as_after_a_reboot_are_broken_and_recreated(names):
+    name = names()
+    made = sandbox(name)["sandbox"]
+    # What a reboot leaves on a /run that is not a tmpfs: the folder, no mounts, no supervisor.
+    os.kill(made["supervisor"]["pid"], signal.SIGKILL)
+    for path in made["handles"].values():
+        subprocess.run(["umount", path], check=True)
+    back = sandbox(name)
+    assert back["changed"] is True
+    assert "namespace handle(s) not mounted: ipc, mnt, pid, uts" in back["recreated_because"]
+    assert_nsfs_handles(back["sandbox"])
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"name": "../x"}, "name: '../x' is not a valid sandbox name"),
+    ({"name": "a/b"}, "name: 'a/b' is not a valid sandbox name"),
+    ({"name": "."}, "name: '.' is not a valid sandbox name"),
+    ({"name": ""}, "name: '' is not a valid sandbox name"),
+    ({"name": "x" * 65}, "is not a valid sandbox name"),
+    ({"name": "ok-name", "namespaces": ["pid", "bogus"]}, "namespaces"),
+    ({"name": "ok-name", "namespaces": ["pid", "mnt"], "hostname": "h"}, "hostname: setting a hostname needs"),
+    ({"name": "ok-name", "parent": "no-such-parent-x"}, "parent: sandbox 'no-such-parent-x' does not exist"),
+])
+def test_bad_input_says_what_is_wrong_and_changes_nothing(options, message):
+    before = sorted(os.listdir(STATE_DIR)) if STATE_DIR.exists() else []
+    result = run_module("sandbox", options)
+    assert result.get("failed") is True
+    assert message in result["msg"]
+    if options["name"] == "ok-name" and "namespaces" in options and "bogus" in options["namespaces"]:
+        assert "bogus" in result["msg"]
+    after = sorted(os.listdir(STATE_DIR)) if STATE_DIR.exists() else []
+    assert after == before
+
+
+def test_without_cap_sys_admin_the_message_says_to_use_become(names):
+    name = names()
+    result = run_module("sandbox", {"name": name},
+                        prefix=["setpriv", "--inh-caps=-sys_admin", "--bounding-set=-sys_admin", "--"])
+    assert result.get("failed") is True
+    assert "needs root (CAP_SYS_ADMIN)" in result["msg"] and "become: true" in result["msg"]
+    assert not (STATE_DIR / name).exists()
+
+
+def test_concurrent_runs_end_with_exactly_one_sandbox(names):
+    name = names()
+    results = [None] * 4
+
+    def run(index):
+        results[index] = sandbox(name, hostname="race")
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(r.get("failed") is not True for r in results), results
+    assert [r["changed"] for r in results].count(True) == 1
+    pids = {r["sandbox"]["supervisor"]["pid"] for r in results}
+    assert len(pids) == 1
+    supervisors = [p for p in psutil.process_iter(["name"]) if p.info["name"] == ("pidns:" + name)[:15]]
+    assert [p.pid for p in supervisors] == list(pids)
+    assert stat.S_IMODE(os.stat(STATE_DIR).st_mode) == 0o700
