@@ -109,6 +109,8 @@ def parse_stat(text):
         "comm": comm,
         "state": fields[0],
         "ppid": int(fields[1]),
+        "pgrp": int(fields[2]),
+        "session": int(fields[3]),
         "start_time": int(fields[19]),
     }
 
@@ -171,3 +173,168 @@ def ns_inode(proc_root, pid, ns_type):
 def read_boot_id(proc_root=PROC):
     with open(os.path.join(proc_root, "sys", "kernel", "random", "boot_id")) as handle:
         return handle.read().strip()
+
+
+# --- Fast per-process readers for whole-/proc scans (pidns_facts) -------------------------------
+#
+# A scan touches every process, so these avoid text-mode file objects and full parses: raw
+# os.open/os.read and a handful of str.find calls per file.
+
+_READ_CHUNK = 8192
+
+
+def read_bytes(path):
+    """Whole content of a /proc file as bytes, or None if the process (or file) vanished.
+
+    Other errors (EACCES for a non-root caller, ...) are raised.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError as exc:
+        if exc.errno in _VANISHED:
+            return None
+        raise
+    try:
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(fd, _READ_CHUNK)
+            except OSError as exc:
+                if exc.errno in _VANISHED:
+                    return None
+                raise
+            if not chunk:
+                break
+            chunks.append(chunk)
+            if len(chunk) < _READ_CHUNK and len(chunks) == 1:
+                # seq_file hands over everything that fits in one read: one more read() would
+                # only return b"" for these small files.
+                break
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def proc_pids(proc_root=PROC):
+    """Numeric entries of /proc (thread-group leaders), unsorted."""
+    return [int(name) for name in os.listdir(proc_root) if name.isdigit()]
+
+
+def ns_link_inode(proc_root, pid, ns_type="pid"):
+    """Inode of /proc/PID/ns/TYPE read with readlink ("pid:[4026531836]"), or None if gone.
+
+    readlink is cheaper than stat and also works on fake trees whose ns entries are plain
+    symlinks.  EACCES (another user's process, as non-root) is raised.
+    """
+    try:
+        target = os.readlink(os.path.join(proc_root, str(pid), "ns", ns_type))
+    except OSError as exc:
+        if exc.errno in _VANISHED:
+            return None
+        raise
+    return parse_ns_link(target)
+
+
+def parse_ns_link(target):
+    """"pid:[4026531836]" -> 4026531836; None for anything else."""
+    start = target.find("[")
+    if start < 0 or not target.endswith("]"):
+        return None
+    try:
+        return int(target[start + 1:-1])
+    except ValueError:
+        return None
+
+
+def _status_value(data, key):
+    """Raw bytes value of one "Key:\\tvalue" line of /proc/PID/status, or None."""
+    pos = data.find(b"\n" + key + b":")
+    if pos < 0:
+        if data.startswith(key + b":"):
+            pos = -1
+        else:
+            return None
+    start = pos + len(key) + 2
+    end = data.find(b"\n", start)
+    if end < 0:
+        end = len(data)
+    return data[start:end].strip()
+
+
+def unescape_comm(raw):
+    """Name in /proc/PID/status escapes newline and backslash; undo that and decode."""
+    text = raw.decode("utf-8", "replace")
+    if "\\" in text:
+        text = text.replace("\\n", "\n").replace("\\\\", "\\")
+    return text
+
+
+def parse_status_fields(data):
+    """The four fields a namespace scan needs from raw /proc/PID/status bytes.
+
+    Returns (name, state, ppid, nspid) where state is the one-letter state and nspid the NSpid
+    chain as a list of ints, outermost first (just [Pid] on kernels without NSpid).
+    Returns None when the text lacks them (a truncated or foreign file).
+    """
+    name = _status_value(data, b"Name")
+    state = _status_value(data, b"State")
+    ppid = _status_value(data, b"PPid")
+    if name is None or not state or ppid is None:
+        return None
+    nspid = _status_value(data, b"NSpid")
+    if not nspid:
+        nspid = _status_value(data, b"Pid")
+        if not nspid:
+            return None
+    try:
+        return (unescape_comm(name), state[:1].decode("ascii", "replace"), int(ppid),
+                [int(part) for part in nspid.split()])
+    except ValueError:
+        return None
+
+
+def read_status_fields(proc_root, pid):
+    """parse_status_fields of /proc/PID/status, or None if the process vanished."""
+    data = read_bytes(os.path.join(proc_root, str(pid), "status"))
+    if data is None:
+        return None
+    return parse_status_fields(data)
+
+
+def parse_cmdline(data):
+    """NUL-separated /proc/PID/cmdline bytes -> list of str (empty for kernel threads/zombies)."""
+    if not data:
+        return []
+    if data.endswith(b"\0"):
+        data = data[:-1]
+    return [arg.decode("utf-8", "replace") for arg in data.split(b"\0")]
+
+
+def read_cmdline(proc_root, pid):
+    data = read_bytes(os.path.join(proc_root, str(pid), "cmdline"))
+    return None if data is None else parse_cmdline(data)
+
+
+def parse_cgroup(text):
+    """/proc/PID/cgroup -> list of (hierarchy id, controllers, path)."""
+    entries = []
+    for line in text.splitlines():
+        parts = line.split(":", 2)
+        if len(parts) == 3:
+            entries.append((parts[0], parts[1], parts[2]))
+    return entries
+
+
+def read_cgroup(proc_root, pid):
+    data = read_bytes(os.path.join(proc_root, str(pid), "cgroup"))
+    return None if data is None else parse_cgroup(data.decode("utf-8", "replace"))
+
+
+def pid_ns_handles(mountinfo_text):
+    """PID-namespace handles (nsfs bind mounts) in mountinfo text: {mount_point: inode}.
+
+    Only lines that mention nsfs are parsed, so hosts with thousands of mounts stay cheap.
+    """
+    lines = [line for line in mountinfo_text.splitlines() if " nsfs " in line]
+    return dict((path, inode) for path, (ns_type, inode) in nsfs_mounts(parse_mountinfo("\n".join(lines))).items()
+                if ns_type == "pid")

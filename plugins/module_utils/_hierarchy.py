@@ -1,0 +1,596 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) linuxns.pidns contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The PID-namespace forest of a host from one pass over /proc, with its classic faults.
+
+``scan()`` returns the ``ansible_facts.pidns`` dictionary documented in the pidns_facts module.
+Standard library only, and nothing heavy at import time: the benchmark runs it as a whole
+Python process against ``lsns``.
+
+Per process the scan does one readlink (/proc/PID/ns/pid) and one read (/proc/PID/status).
+Everything else is per namespace: NS_GET_PARENT on one namespace fd, the init's stat, cmdline
+and cgroup, and one readlink to find out whose /proc its processes see.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import errno
+import os
+import re
+
+from ansible_collections.linuxns.pidns.plugins.module_utils._procfs import (
+    INITIAL_PID_NS_INODE,
+    PROC,
+    ns_link_inode,
+    pid_ns_handles,
+    proc_pids,
+    read_bytes,
+    read_cgroup,
+    read_cmdline,
+    read_stat,
+    read_status_fields,
+)
+
+SCHEMA_VERSION = 1
+DEFAULT_STATE_DIR = "/run/linuxns-pidns"
+
+# ioctl on a namespace fd (linux/nsfs.h): _IO(0xb7, 0x2).
+NS_GET_PARENT = 0xB702
+
+# comm names of programs that reap orphans when they run as PID 1.
+KNOWN_INITS = frozenset([
+    "tini", "tini-static", "docker-init", "dumb-init", "catatonit", "pause", "podman-pause",
+    "systemd", "init", "s6-svscan", "runit", "runit-init", "openrc-init", "sinit", "busybox",
+    "supervisord", "launchd",
+])
+SUPERVISOR_PREFIX = "pidns:"
+
+_VANISHED = (errno.ENOENT, errno.ESRCH, errno.EINVAL)
+
+_HEX64 = r"(?P<id>[0-9a-f]{64})"
+_POD = r"pod(?P<pod>[0-9a-f]{8}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{12})"
+# (runtime, pattern) tried in order on each cgroup path of a namespace's init.
+_CGROUP_RULES = [
+    ("containerd", re.compile(r"kubepods.*" + _POD + r".*cri-containerd-" + _HEX64)),
+    ("cri-o", re.compile(r"kubepods.*" + _POD + r".*crio-(?:conmon-)?" + _HEX64)),
+    ("docker", re.compile(r"kubepods.*" + _POD + r".*docker-" + _HEX64)),
+    ("kubernetes", re.compile(r"kubepods.*" + _POD + r"(?:.*/" + _HEX64 + r")?")),
+    ("containerd", re.compile(r"cri-containerd-" + _HEX64)),
+    ("cri-o", re.compile(r"crio-(?:conmon-)?" + _HEX64)),
+    ("podman", re.compile(r"libpod-(?:conmon-)?" + _HEX64)),
+    ("docker", re.compile(r"(?:/docker/|docker-)" + _HEX64)),
+    ("lxc", re.compile(r"/lxc(?:\.payload)?[./](?P<id>[^/]+)")),
+    ("lxc", re.compile(r"/lxc\.monitor\.(?P<id>[^/]+)")),
+    ("systemd-nspawn", re.compile(r"/machine\.slice/machine-(?P<id>[^/]+)\.scope")),
+]
+_SYSTEMD_ESCAPE = re.compile(r"\\x([0-9a-fA-F]{2})")
+
+
+def _systemd_unescape(name):
+    return _SYSTEMD_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), name)
+
+
+def owner_from_cgroup(entries):
+    """Runtime and container/pod id from an init's cgroup entries [(id, controllers, path)], or None.
+
+    The unified (v2) entry is tried first, then the systemd named hierarchy, then the others.
+    """
+    def rank(entry):
+        hier, controllers, _path = entry
+        if hier == "0" and controllers == "":
+            return 0
+        if controllers == "name=systemd":
+            return 1
+        return 2
+
+    for _hier, _controllers, path in sorted(entries or [], key=rank):
+        if path in ("", "/"):
+            continue
+        for runtime, pattern in _CGROUP_RULES:
+            match = pattern.search(path)
+            if not match:
+                continue
+            groups = match.groupdict()
+            ident = groups.get("id")
+            if ident and runtime == "systemd-nspawn":
+                ident = _systemd_unescape(ident)
+            pod = groups.get("pod")
+            return {
+                "type": "container",
+                "runtime": runtime,
+                "name": ident if runtime in ("lxc", "systemd-nspawn") else None,
+                "id": ident,
+                "pod": pod.replace("_", "-") if pod else None,
+                "cgroup": path,
+            }
+    return None
+
+
+def sandbox_handles(handles, state_dir):
+    """{pid ns inode: sandbox name} for handles mounted at <state_dir>/<name>/ns/pid."""
+    prefix = state_dir.rstrip("/") + "/"
+    owned = {}
+    for path, inode in handles.items():
+        if not path.startswith(prefix) or not path.endswith("/ns/pid"):
+            continue
+        name = path[len(prefix):-len("/ns/pid")]
+        if name and "/" not in name:
+            owned[inode] = name
+    return owned
+
+
+def is_known_init(comm, extra=()):
+    return comm in KNOWN_INITS or comm in extra or comm.startswith(SUPERVISOR_PREFIX)
+
+
+def ioctl_parent(path):
+    """Parent PID-namespace inode of the namespace at ``path`` and a fd of it, via NS_GET_PARENT.
+
+    Returns (inode, fd) -- the caller closes fd -- or (None, None) when the parent is outside the
+    caller's view (EPERM) or the namespace is gone. Raises OSError(ENOTTY/ENOSYS...) when the
+    ioctl is unsupported so the caller can fall back.
+    """
+    import fcntl  # cheap, and only needed on real hosts
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        if exc.errno in _VANISHED or exc.errno == errno.EACCES:
+            return None, None
+        raise
+    try:
+        return _parent_of_fd(fd, fcntl)
+    finally:
+        os.close(fd)
+
+
+def _parent_of_fd(fd, fcntl):
+    try:
+        parent_fd = fcntl.ioctl(fd, NS_GET_PARENT)
+    except OSError as exc:
+        if exc.errno == errno.EPERM:
+            return None, None
+        raise
+    try:
+        return os.fstat(parent_fd).st_ino, parent_fd
+    except OSError:
+        os.close(parent_fd)
+        raise
+
+
+class _Scan(object):
+    """One scan's working state. Processes are tuples (ns, comm, state, ppid, nspid)."""
+
+    def __init__(self, proc_root, state_dir, known_inits, use_ioctl):
+        self.proc = proc_root
+        self.state_dir = state_dir
+        self.known_inits = frozenset(known_inits or ())
+        self.use_ioctl = use_ioctl
+        self.procs = {}
+        self.members = {}
+        self.unreadable = []
+        self.handles = {}
+        self.parents = {}
+        self.hidden = set()
+
+    # -- pass over /proc -----------------------------------------------------------------
+    def read_processes(self):
+        proc = self.proc
+        procs = self.procs
+        members = self.members
+        for pid in proc_pids(proc):
+            try:
+                ns = ns_link_inode(proc, pid, "pid")
+            except OSError as exc:
+                if exc.errno not in (errno.EACCES, errno.EPERM):
+                    raise
+                ns = 0  # not readable: attributed later from its NSpid depth if possible
+            if ns is None:
+                continue  # exited since listdir
+            try:
+                fields = read_status_fields(proc, pid)
+            except OSError as exc:
+                if exc.errno not in (errno.EACCES, errno.EPERM):
+                    raise
+                fields = None
+            if fields is None:
+                continue  # exited between the two reads
+            comm, state, ppid, nspid = fields
+            if not ns:
+                self.unreadable.append((pid, fields))
+                continue
+            procs[pid] = (ns, comm, state, ppid, nspid)
+            group = members.get(ns)
+            if group is None:
+                members[ns] = [pid]
+            else:
+                group.append(pid)
+
+    def attribute_unreadable(self, proc_ns):
+        """A process whose ns link is not readable but whose NSpid has one entry is in the
+        namespace of the scanned /proc itself; the others stay unknown."""
+        unknown = []
+        for pid, (comm, state, ppid, nspid) in self.unreadable:
+            if len(nspid) == 1 and proc_ns is not None:
+                self.procs[pid] = (proc_ns, comm, state, ppid, nspid)
+                self.members.setdefault(proc_ns, []).append(pid)
+            else:
+                unknown.append(pid)
+        self.unreadable = unknown
+
+    def read_handles(self):
+        try:
+            data = read_bytes(os.path.join(self.proc, "self", "mountinfo"))
+        except OSError:
+            data = None
+        if data:
+            self.handles = pid_ns_handles(data.decode("utf-8", "surrogateescape"))
+
+    # -- parents ---------------------------------------------------------------------------
+    def resolve_parents(self, known, handle_paths):
+        """Parents via NS_GET_PARENT; ancestors with neither process nor handle become 'hidden'."""
+        if not self.use_ioctl:
+            return False
+        import fcntl
+        for ns in sorted(known):
+            if ns in self.parents:
+                continue
+            path = self._ns_path(ns, handle_paths)
+            if path is None:
+                continue
+            try:
+                parent, fd = ioctl_parent(path)
+            except OSError as exc:
+                if exc.errno in (errno.ENOTTY, errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+                    return False
+                continue
+            self.parents[ns] = parent
+            # Walk up through ancestors the scan did not see otherwise (no process, no handle).
+            while fd is not None:
+                if parent in known or parent in self.parents:
+                    os.close(fd)
+                    break
+                self.hidden.add(parent)
+                try:
+                    grand, grand_fd = _parent_of_fd(fd, fcntl)
+                except OSError:
+                    grand, grand_fd = None, None
+                finally:
+                    os.close(fd)
+                self.parents[parent] = grand
+                parent, fd = grand, grand_fd
+        return True
+
+    def _ns_path(self, ns, handle_paths):
+        for pid in self.members.get(ns, ()):
+            return os.path.join(self.proc, str(pid), "ns", "pid")
+        paths = handle_paths.get(ns)
+        return paths[0] if paths else None
+
+    def fallback_parents(self, levels, inits):
+        """Without NS_GET_PARENT: follow PPid from a member up to the first process in another
+        namespace; that namespace is the parent when its level is exactly one less."""
+        procs = self.procs
+        for ns, pids in self.members.items():
+            if ns in self.parents:
+                continue
+            start = inits.get(ns) or min(pids)
+            seen = set()
+            pid = procs[start][3]
+            parent = None
+            while pid and pid in procs and pid not in seen:
+                seen.add(pid)
+                other = procs[pid][0]
+                if other != ns:
+                    if levels.get(other) is not None and levels.get(ns) is not None \
+                            and levels[other] == levels[ns] - 1:
+                        parent = other
+                    break
+                pid = procs[pid][3]
+            self.parents[ns] = parent
+
+    # -- per-namespace details ----------------------------------------------------------------
+    def proc_check(self, ns, pids_in, init_pid):
+        """Whether the processes of ``ns`` see a /proc of their own: (own, other_ns).
+
+        Through /proc/P/root/proc of a member P: that /proc's PID 1 is the init of the namespace it
+        belongs to, so the link of its ns/pid names it. When PID 1 there is not readable (some
+        hosts protect their PID 1), a member's PID *inside* ``ns`` is looked up instead: in the
+        namespace's own /proc that PID is the member itself. Returns (None, None) when there is no
+        /proc to look at or nothing readable.
+        """
+        candidates = ([init_pid] if init_pid is not None else []) + sorted(pids_in)[:2]
+        for viewer in candidates:
+            base = os.path.join(self.proc, str(viewer), "root", "proc")
+            try:
+                first = ns_link_inode(base, 1, "pid")
+            except OSError:
+                first = None
+            if first is not None:
+                return first == ns, (None if first == ns else first)
+            for member in candidates:
+                inner = self.procs[member][4][-1]
+                if inner == 1:
+                    continue
+                try:
+                    seen = ns_link_inode(base, inner, "pid")
+                except OSError:
+                    continue
+                if seen is not None:
+                    return seen == ns, None
+        return None, None
+
+    def init_details(self, pid):
+        stat = read_stat(self.proc, pid)
+        cmdline = read_cmdline(self.proc, pid)
+        if stat is None or cmdline is None:
+            return None
+        _ns, comm, state, _ppid, nspid = self.procs[pid]
+        return {
+            "pid": pid,
+            "ns_pid": nspid[-1],
+            "nspid": nspid,
+            "comm": comm,
+            "cmdline": cmdline,
+            "state": state,
+            "start_time": stat["start_time"],
+            "known_init": is_known_init(comm, self.known_inits),
+        }
+
+    def orphans(self, ns, init_pid):
+        """Children of PID 1 whose process group leader is gone and is not PID 1's group.
+
+        Such a process was adopted by PID 1 when the shell or program that started it died: a
+        hint (not a proof) that PID 1 has to reap processes it never started.
+        """
+        init_stat = read_stat_pgrp(self.proc, init_pid)
+        found = []
+        for pid in self.members[ns]:
+            if pid == init_pid or self.procs[pid][3] != init_pid or self.procs[pid][2] == "Z":
+                continue
+            pgrp = read_stat_pgrp(self.proc, pid)
+            if pgrp is None or pgrp == init_stat or pgrp == pid:
+                continue
+            if pgrp not in self.procs:
+                found.append(pid)
+        return found
+
+
+def read_stat_pgrp(proc_root, pid):
+    data = read_bytes(os.path.join(proc_root, str(pid), "stat"))
+    if not data:
+        return None
+    fields = data[data.rfind(b")") + 2:].split()
+    try:
+        return int(fields[2])
+    except (IndexError, ValueError):
+        return None
+
+
+def _warning(code, message, **extra):
+    entry = {"code": code, "message": message}
+    entry.update(extra)
+    return entry
+
+
+def scan(proc_root=PROC, state_dir=DEFAULT_STATE_DIR, processes=False, pids=None, known_inits=(),
+         use_ioctl=True, euid=None):
+    """Gather the pidns facts. See the pidns_facts module's RETURN for the schema."""
+    state = _Scan(proc_root, state_dir, known_inits, use_ioctl)
+    state.read_handles()
+    state.read_processes()
+    procs, members = state.procs, state.members
+
+    try:
+        self_ns = ns_link_inode(proc_root, "self", "pid")
+    except OSError:
+        self_ns = None
+    self_fields = None
+    try:
+        self_fields = read_status_fields(proc_root, "self")
+    except OSError:
+        pass
+    proc_ns = None  # the namespace the scanned /proc belongs to
+    try:
+        proc_ns = ns_link_inode(proc_root, 1, "pid")
+    except OSError:
+        pass
+    if proc_ns is None:
+        # PID 1 of this /proc is not readable: any process at depth 0 of its NSpid tells.
+        for entry in procs.values():
+            if len(entry[4]) == 1:
+                proc_ns = entry[0]
+                break
+    state.attribute_unreadable(proc_ns)
+
+    # Levels: absolute when the /proc is the initial namespace's, else counted from a lower bound.
+    if proc_ns == INITIAL_PID_NS_INODE:
+        base, exact = 0, True
+    else:
+        base, exact = 1, False
+    levels = {}
+    inits = {}
+    for ns, pids_in in members.items():
+        nspid = procs[pids_in[0]][4]
+        levels[ns] = base + len(nspid) - 1
+        for pid in pids_in:
+            if procs[pid][4][-1] == 1:
+                inits[ns] = pid
+                break
+    if proc_ns is not None and proc_ns not in levels:
+        levels[proc_ns] = base
+
+    handle_paths = {}
+    for path, inode in sorted(state.handles.items()):
+        handle_paths.setdefault(inode, []).append(path)
+    known = set(members) | set(handle_paths)
+    if proc_ns is not None:
+        known.add(proc_ns)
+    ioctl_ok = state.resolve_parents(known, handle_paths)
+    if not ioctl_ok:
+        state.parents.clear()
+        state.hidden.clear()
+        state.fallback_parents(levels, inits)
+    parents = state.parents
+    all_ns = known | state.hidden
+
+    # Levels of namespaces without processes: one below their parent.
+    changed = True
+    while changed:
+        changed = False
+        for ns in all_ns:
+            if levels.get(ns) is None:
+                parent = parents.get(ns)
+                if parent is not None and levels.get(parent) is not None:
+                    levels[ns] = levels[parent] + 1
+                    changed = True
+    children = {}
+    for ns in all_ns:
+        parent = parents.get(ns)
+        if parent is not None:
+            children.setdefault(parent, []).append(ns)
+
+    sandboxes = sandbox_handles(state.handles, state_dir)
+    namespaces = []
+    all_warnings = []
+    for ns in all_ns:
+        pids_in = members.get(ns, [])
+        init_pid = inits.get(ns)
+        init = state.init_details(init_pid) if init_pid is not None else None
+        zombies = [pid for pid in pids_in if procs[pid][2] == "Z"]
+        warnings = []
+        owner = None
+        if ns in sandboxes:
+            owner = {"type": "sandbox", "runtime": "linuxns.pidns", "name": sandboxes[ns], "id": None,
+                     "pod": None, "cgroup": None}
+        elif init is not None and ns != INITIAL_PID_NS_INODE:
+            owner = owner_from_cgroup(read_cgroup(proc_root, init_pid))
+
+        if not pids_in:
+            if handle_paths.get(ns):
+                why = "kept alive only by the handle %s" % ", ".join(handle_paths[ns])
+            else:
+                why = "kept alive only by a descendant namespace"
+            warnings.append(_warning(
+                "no_init", "PID namespace %d has no process: %s; no process can be started in it any more."
+                % (ns, why)))
+        if zombies:
+            zparents = sorted(set(procs[pid][3] for pid in zombies))
+            warnings.append(_warning(
+                "zombies", "PID namespace %d has %d zombie process%s, not reaped by parent%s %s."
+                % (ns, len(zombies), "es" if len(zombies) > 1 else "", "s" if len(zparents) > 1 else "",
+                   ", ".join("%d (%s)" % (p, procs[p][1] if p in procs else "?") for p in zparents)),
+                count=len(zombies), pids=sorted(zombies), parents=zparents))
+        orphans = []
+        if init is not None and not init["known_init"] and ns != INITIAL_PID_NS_INODE:
+            orphans = state.orphans(ns, init_pid)
+            if zombies or orphans:
+                warnings.append(_warning(
+                    "init_not_reaper",
+                    "PID 1 of PID namespace %d is %r (host PID %d), not a known init, and the namespace has "
+                    "%d zombie(s) and %d orphan(s): run an init such as tini or catatonit as PID 1."
+                    % (ns, init["comm"], init_pid, len(zombies), len(orphans)),
+                    zombies=len(zombies), orphans=sorted(orphans)))
+        own_proc, seen_proc = (None, None)
+        if pids_in:
+            own_proc, seen_proc = state.proc_check(ns, pids_in, init_pid)
+            if own_proc is False:
+                warnings.append(_warning(
+                    "proc_not_remounted",
+                    "Processes of PID namespace %d see a /proc that belongs to %s: /proc was not "
+                    "remounted after entering it (unshare --mount-proc), so ps and /proc show foreign PIDs."
+                    % (ns, "PID namespace %d" % seen_proc if seen_proc else "another PID namespace"),
+                    proc_ns=seen_proc))
+        for warning in warnings:
+            all_warnings.append(dict(warning, namespace=ns))
+        namespaces.append({
+            "id": ns,
+            "parent": parents.get(ns),
+            "level": levels.get(ns),
+            "children": sorted(children.get(ns, [])),
+            "init": init,
+            "nprocs": len(pids_in),
+            "zombies": len(zombies),
+            "orphans": len(orphans),
+            "owner": owner,
+            "handles": handle_paths.get(ns, []),
+            "own_proc": own_proc,
+            "hidden": ns in state.hidden,
+            "warnings": warnings,
+        })
+    namespaces.sort(key=lambda entry: (entry["level"] is None, entry["level"] or 0, entry["id"]))
+
+    if euid is None:
+        euid = os.geteuid()
+    partial = euid != 0 or bool(state.unreadable)
+    if partial:
+        reason = "not running as root" if euid != 0 else "access denied"
+        all_warnings.insert(0, {
+            "code": "partial_view", "namespace": None,
+            "message": "%s: the PID namespace of %d process(es) could not be read (%s); counts are a lower bound."
+                       % ("Partial view" if euid != 0 else "Almost full view", len(state.unreadable), reason),
+            "pids": sorted(state.unreadable)[:50],
+        })
+
+    self_level = None
+    if self_fields is not None:
+        self_level = base + len(self_fields[3]) - 1
+    if self_ns is not None and levels.get(self_ns) is not None:
+        self_level = levels[self_ns]
+    facts = {
+        "schema": SCHEMA_VERSION,
+        "kernel": os.uname()[2],
+        "self": {
+            "id": self_ns,
+            "initial": self_ns == INITIAL_PID_NS_INODE,
+            "level": 0 if self_ns == INITIAL_PID_NS_INODE else self_level,
+            "level_exact": exact or self_ns == INITIAL_PID_NS_INODE,
+            "pid": self_fields[3][-1] if self_fields else None,
+            "proc_ns": proc_ns,
+        },
+        "root": euid == 0,
+        "partial": partial,
+        "unreadable": len(state.unreadable),
+        "parents_from": "ioctl" if ioctl_ok else "ppid",
+        "namespaces": namespaces,
+        "count": len(namespaces),
+        "nprocs": len(procs),
+        "max_depth": max([entry["level"] for entry in namespaces if entry["level"] is not None] or [0]),
+        "warnings": all_warnings,
+    }
+    if processes:
+        facts["processes"] = [
+            {"pid": pid, "nspid": entry[4], "ns": entry[0], "ppid": entry[3], "state": entry[2], "comm": entry[1]}
+            for pid, entry in sorted(procs.items())
+        ]
+    if pids is not None:
+        facts["pids"] = [translate(pid, procs, parents, levels) for pid in pids]
+    return facts
+
+
+def translate(pid, procs, parents, levels):
+    """The PID a process has at every level it is visible at, outermost first."""
+    entry = procs.get(pid)
+    if entry is None:
+        return {"pid": pid, "found": False, "ns": None, "levels": []}
+    ns, nspid = entry[0], entry[4]
+    chain = [ns]
+    while len(chain) < len(nspid):
+        parent = parents.get(chain[-1])
+        chain.append(parent)
+        if parent is None:
+            break
+    chain += [None] * (len(nspid) - len(chain))
+    chain.reverse()
+    level = levels.get(ns)
+    out = []
+    for depth, (inner_pid, inner_ns) in enumerate(zip(nspid, chain)):
+        out.append({
+            "level": None if level is None else level - (len(nspid) - 1 - depth),
+            "ns": inner_ns,
+            "pid": inner_pid,
+        })
+    return {"pid": pid, "found": True, "ns": ns, "levels": out}
