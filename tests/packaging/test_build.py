@@ -1,0 +1,95 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The collection as users get it: `ansible-galaxy collection build`, install the tarball into an
+empty collections path, and render every module's documentation from that installed copy."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BINDIR = Path(sys.executable).parent
+MODULES = sorted(p.stem for p in (REPO / "plugins" / "modules").glob("*.py") if p.stem != "__init__")
+
+# Top-level paths that must never be shipped (galaxy.yml build_ignore): local state, test output, CI glue.
+NOT_SHIPPED = (".venv", ".build", ".git", ".ci", ".cache", ".pytest_cache", "tests/output", "benchmarks/results")
+
+
+def _env(collections: Path) -> dict:
+    env = dict(os.environ)
+    env.update({
+        "PATH": str(BINDIR) + os.pathsep + env.get("PATH", ""),
+        "ANSIBLE_COLLECTIONS_PATH": str(collections),
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_FORCE_COLOR": "0",
+        "ANSIBLE_DEPRECATION_WARNINGS": "False",
+    })
+    return env
+
+
+def _run(cmd: list, cwd: Path, env: dict, timeout: float = 300) -> subprocess.CompletedProcess:
+    proc = subprocess.run([str(c) for c in cmd], cwd=str(cwd), env=env, capture_output=True,
+                          text=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False)
+    assert proc.returncode == 0, "%s failed (rc=%s)\nstdout:\n%s\nstderr:\n%s" % (
+        " ".join(map(str, cmd)), proc.returncode, proc.stdout, proc.stderr)
+    return proc
+
+
+def _inside(path: str, root: Path) -> bool:
+    return Path(path).resolve().is_relative_to(root.resolve())
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    """Build the tarball from the checkout and install it into a fresh, otherwise empty path."""
+    base = tmp_path_factory.mktemp("packaging")
+    dist, collections, work = base / "dist", base / "collections", base / "work"
+    for d in (dist, collections, work):
+        d.mkdir()
+    env = _env(collections)
+    _run([BINDIR / "ansible-galaxy", "collection", "build", "--output-path", dist, REPO], cwd=work, env=env)
+    tarballs = list(dist.glob("linuxns-pidns-*.tar.gz"))
+    assert len(tarballs) == 1, tarballs
+    _run([BINDIR / "ansible-galaxy", "collection", "install", "--offline", "-p", collections, tarballs[0]],
+         cwd=work, env=env)
+    return {"tarball": tarballs[0], "collections": collections, "work": work, "env": env}
+
+
+def test_tarball_contents(installed):
+    with tarfile.open(installed["tarball"]) as tar:
+        names = tar.getnames()
+    assert "MANIFEST.json" in names and "FILES.json" in names
+    assert "meta/runtime.yml" in names
+    for module in MODULES:
+        assert "plugins/modules/%s.py" % module in names
+    junk = [n for n in names if any(n == p or n.startswith(p + "/") for p in NOT_SHIPPED)]
+    assert not junk, junk
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+
+
+def test_installed_copy_listed(installed):
+    proc = _run([BINDIR / "ansible-galaxy", "collection", "list", "linuxns.pidns", "--format", "json",
+                 "-p", installed["collections"]], cwd=installed["work"], env=installed["env"])
+    listing = json.loads(proc.stdout)
+    paths = [p for p, cols in listing.items() if "linuxns.pidns" in cols]
+    assert paths and all(_inside(p, installed["collections"]) for p in paths), listing
+
+
+@pytest.mark.skipif(not MODULES, reason="no modules in plugins/modules yet")
+@pytest.mark.parametrize("module", MODULES)
+def test_module_doc_renders_from_installed_copy(installed, module):
+    fqcn = "linuxns.pidns." + module
+    proc = _run([BINDIR / "ansible-doc", "-t", "module", "--json", fqcn], cwd=installed["work"], env=installed["env"])
+    doc = json.loads(proc.stdout)[fqcn]["doc"]
+    assert _inside(doc["filename"], installed["collections"]), doc["filename"]
+    assert doc.get("short_description")
+    # And the text rendering a user reads.
+    text = _run([BINDIR / "ansible-doc", "-t", "module", fqcn], cwd=installed["work"], env=installed["env"]).stdout
+    assert fqcn in text
