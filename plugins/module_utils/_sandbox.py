@@ -570,7 +570,7 @@ def _diff_view(record):
     return view
 
 
-def _check_privileges(proc_root):
+def check_privileges(proc_root):
     status = _procfs.read_status(proc_root, "self") or {}
     if not _procfs.has_capability(status, CAP_SYS_ADMIN):
         raise SandboxError(NEEDS_ROOT)
@@ -586,7 +586,7 @@ def apply(params, check_mode=False, state_dir=None):
         wanted, warnings = normalize_spec(name, params.get("namespaces"), params.get("hostname"),
                                           params.get("mount_proc", True), params.get("parent"),
                                           params.get("stop_timeout", 10))
-    _check_privileges(state_dir.proc_root)
+    check_privileges(state_dir.proc_root)
     if not check_mode:
         state_dir.ensure()
         state_dir.lock()
@@ -680,3 +680,61 @@ class _NoStateView(object):
 
     def refresh(self):
         pass
+
+
+# ---------------------------------------------------------------- listing (sandbox_info)
+
+def _processes_by_namespace(proc_root, namespaces, with_details):
+    """One pass over /proc: {pid ns inode: [process]} for the given namespaces."""
+    found = dict((ns, []) for ns in namespaces)
+    for pid in _procfs.proc_pids(proc_root):
+        try:
+            ns = _procfs.ns_link_inode(proc_root, pid, "pid")
+        except OSError:
+            continue
+        if ns not in found:
+            continue
+        fields = _procfs.read_status_fields(proc_root, pid)
+        if fields is None:
+            continue
+        comm, state, ppid, nspid = fields
+        process = {"pid": pid, "nspid": nspid, "ppid": ppid, "state": state, "comm": comm}
+        if with_details:
+            process["command"] = " ".join(_procfs.read_cmdline(proc_root, pid) or []) or "[%s]" % comm
+        found[ns].append(process)
+    return found
+
+
+def describe(state_dir, name=None, processes=False):
+    """The sandboxes on this host (or the one named) with health and process counts."""
+    if not state_dir.exists():
+        return []
+    if name is not None:
+        validate_name(name)
+    view = HostView(state_dir)
+    records = [inspect_sandbox(view, entry) for entry in ([name] if name else state_dir.names())]
+    records = [record for record in records if record is not None]
+    alive_ns = [r["namespaces"]["pid"] for r in records if r["health"] == "alive"]
+    scanned = _processes_by_namespace(state_dir.proc_root, alive_ns, processes)
+    listed = []
+    for record in records:
+        entry = public(record)
+        entry["alive"] = record["health"] == "alive"
+        members = scanned.get(record["namespaces"]["pid"], []) if entry["alive"] else []
+        entry["nprocs"] = len(members)
+        entry["zombies"] = sum(1 for member in members if member["state"] == "Z")
+        if processes:
+            depth = record.get("level") or 0
+            host_parent = dict((m["pid"], m["nspid"][depth] if len(m["nspid"]) > depth else None)
+                               for m in members)
+            entry["processes"] = [{
+                "pid": m["pid"],
+                "ns_pid": m["nspid"][depth] if len(m["nspid"]) > depth else None,
+                "ppid": m["ppid"],
+                "ns_ppid": host_parent.get(m["ppid"], 0),
+                "state": m["state"],
+                "comm": m["comm"],
+                "command": m["command"],
+            } for m in sorted(members, key=lambda m: m["pid"])]
+        listed.append(entry)
+    return listed

@@ -1,0 +1,513 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) linuxns.pidns contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Join a sandbox's namespaces with setns(2) and run a command there.
+
+Process shape (all forks, no threads, no helper binary)::
+
+    module ──fork──> joiner (host PID ns; non-dumpable; setns into the sandbox)
+                       └─fork──> command (PID inside the sandbox; resets signals, fds, env; exec)
+                                   └─fork──> workload, when detached: reparented to the sandbox's PID 1
+
+setns(CLONE_NEWPID) only moves the caller's future children, hence the second fork. The joiner
+stays outside and reports the command's exit status. Every message comes over one SOCK_SEQPACKET
+socket whose receiving end has SO_PASSCRED: the kernel attaches the sender's PID translated into
+the host's PID namespace, so the module learns both PIDs of the command without a /proc search.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import errno
+import grp
+import os
+import pwd
+import select
+import shlex
+import signal
+import socket
+import struct
+import time
+
+from ansible_collections.linuxns.pidns.plugins.module_utils import _procfs
+from ansible_collections.linuxns.pidns.plugins.module_utils import _sandbox
+from ansible_collections.linuxns.pidns.plugins.module_utils import _syscalls
+from ansible_collections.linuxns.pidns.plugins.module_utils._sandbox import SandboxError
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+_READ_SIZE = 65536
+# After a timeout kill, how long to keep reading what the killed processes wrote.
+DRAIN_AFTER_KILL = 5.0
+
+
+class JoinRequest(object):
+    """What to run and how; see the sandbox_exec module for the meaning of each field."""
+
+    def __init__(self, argv, chdir=None, env=None, stdin=None, user=None, group=None,
+                 namespaces=None, detach=False, timeout=None, term=None):
+        self.argv = argv
+        self.chdir = chdir
+        self.env = env or {}
+        self.stdin = stdin
+        self.user = user
+        self.group = group
+        self.namespaces = namespaces
+        self.detach = detach
+        self.timeout = timeout
+        self.term = term
+
+
+# ---------------------------------------------------------------- preparing the join
+
+def open_namespaces(view, record, types):
+    """Open the handles to join, each checked to be the nsfs mount of the right type that the
+    live supervisor is in; return [(type, fd)] in join order."""
+    missing = [ns for ns in types if ns not in record["handles"]]
+    if missing:
+        raise SandboxError("namespaces: sandbox %s has no %s namespace of its own (it has: %s)"
+                           % (record["name"], ", ".join(missing), ", ".join(sorted(record["handles"]))))
+    pid = record["supervisor"]["pid"]
+    opened = []
+    try:
+        for ns_type in _syscalls.JOIN_ORDER:
+            if ns_type not in types:
+                continue
+            path = record["handles"][ns_type]
+            mounted = view.handles.get(path)
+            expected = record["namespaces"][ns_type]
+            if mounted != (ns_type, expected):
+                raise SandboxError("sandbox %s: handle %s is not the nsfs mount of its %s namespace"
+                                   % (record["name"], path, ns_type))
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            opened.append((ns_type, fd))
+            if os.fstat(fd).st_ino != expected or \
+                    _procfs.ns_inode(view.state_dir.proc_root, pid, ns_type) != expected:
+                raise SandboxError("sandbox %s: its %s namespace no longer matches its supervisor (host PID %d)"
+                                   % (record["name"], ns_type, pid))
+    except BaseException:
+        for _ns_type, fd in opened:
+            os.close(fd)
+        raise
+    return opened
+
+
+def clean_environment(hostname, home, term, extra):
+    env = {"PATH": DEFAULT_PATH, "HOME": home or "/root"}
+    if hostname:
+        env["HOSTNAME"] = hostname
+    if term:
+        env["TERM"] = term
+    env.update(extra)
+    return env
+
+
+# ---------------------------------------------------------------- inside the children
+
+def _send(sock, *fields):
+    try:
+        sock.send("\0".join(str(f) for f in fields).encode("utf-8", "replace")[:4000])
+    except OSError:
+        pass
+
+
+def _reset_signals():
+    """Default dispositions and an empty mask: Python ignores SIGPIPE/SIGXFSZ, which exec keeps."""
+    for signum in range(1, signal.NSIG):
+        if signum in (signal.SIGKILL, signal.SIGSTOP):
+            continue
+        try:
+            signal.signal(signum, signal.SIG_DFL)
+        except (OSError, ValueError, RuntimeError):
+            pass
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+
+
+def _resolve_identity(user, group):
+    """uid, gid, groups and home for user/group names or ids, looked up inside the sandbox."""
+    uid = gid = None
+    home = None
+    groups = None
+    if user is not None:
+        try:
+            entry = pwd.getpwuid(int(user)) if str(user).isdigit() else pwd.getpwnam(user)
+            uid, gid, home = entry.pw_uid, entry.pw_gid, entry.pw_dir
+            groups = [g.gr_gid for g in grp.getgrall() if entry.pw_name in g.gr_mem]
+        except KeyError:
+            if not str(user).isdigit():
+                raise SandboxError("user: no user %r inside the sandbox" % user)
+            uid, gid, groups = int(user), int(user), []
+    if group is not None:
+        try:
+            gid = grp.getgrgid(int(group)).gr_gid if str(group).isdigit() else grp.getgrnam(group).gr_gid
+        except KeyError:
+            if not str(group).isdigit():
+                raise SandboxError("group: no group %r inside the sandbox" % group)
+            gid = int(group)
+        if groups is None:
+            groups = []
+    return uid, gid, groups, home
+
+
+def _command_child(request, sock, stdio, hostname):
+    """PID N inside the sandbox: drop everything of the caller, then exec (or fork a workload)."""
+    stage = "setting up the command"
+    try:
+        _reset_signals()
+        os.setsid()
+        uid, gid, groups, home = _resolve_identity(request.user, request.group)
+        stage = "changing directory to %s" % (request.chdir or "/")
+        os.chdir(request.chdir or "/")
+        # Refuse a cwd that lies outside the sandbox's root (a leaked host directory).
+        os.getcwd()
+        if gid is not None:
+            os.setgroups(groups or [])
+            os.setgid(gid)
+        if uid is not None:
+            os.setuid(uid)
+        env = clean_environment(hostname, home, request.term, request.env)
+        stage = "starting the workload"
+        if request.detach and os.fork() != 0:
+            os._exit(0)
+        for target, fd in enumerate(stdio):
+            os.dup2(fd, target, inheritable=True)
+        os.closerange(3, sock.fileno())
+        os.closerange(sock.fileno() + 1, 65536)
+        _send(sock, "started", os.getpid())
+        stage = "exec"
+        os.execvpe(request.argv[0], request.argv, env)
+    except BaseException as exc:  # pylint: disable=broad-except
+        _send(sock, "error", stage, getattr(exc, "errno", None) or 0, exc)
+        os._exit(127)
+
+
+def _joiner(view, namespaces, request, sock, stdio, hostname):
+    """The forked child that joins: non-dumpable while it holds host resources."""
+    stage = "joining the sandbox"
+    try:
+        _syscalls.prctl(_syscalls.PR_SET_DUMPABLE, 0)
+        for ns_type, fd in namespaces:
+            stage = "joining its %s namespace" % ns_type
+            _syscalls.setns(fd, _syscalls.NAMESPACE_FLAGS[ns_type])
+            os.close(fd)
+        stage = "fork inside the sandbox"
+        child = os.fork()
+        if child == 0:
+            _command_child(request, sock, stdio, hostname)
+        for fd in set(stdio):
+            os.close(fd)
+        _pid, status = os.waitpid(child, 0)
+        _send(sock, "exit", status)
+        os._exit(0)
+    except BaseException as exc:  # pylint: disable=broad-except
+        _send(sock, "error", stage, getattr(exc, "errno", None) or 0, exc)
+        os._exit(1)
+
+
+# ---------------------------------------------------------------- in the module
+
+class Outcome(object):
+    def __init__(self):
+        self.pid = None
+        self.ns_pid = None
+        self.status = None
+        self.error = None
+        self.stdout = b""
+        self.stderr = b""
+        self.timed_out = False
+        self.start = None
+        self.end = None
+
+    @property
+    def rc(self):
+        if self.error is not None:
+            return 126 if self.error[1] in (errno.EACCES, errno.EPERM) and self.error[0] == "exec" else 127
+        if self.status is None:
+            return None
+        if os.WIFSIGNALED(self.status):
+            return -os.WTERMSIG(self.status)
+        return os.WEXITSTATUS(self.status)
+
+    @property
+    def signal(self):
+        if self.status is not None and os.WIFSIGNALED(self.status):
+            return os.WTERMSIG(self.status)
+        return None
+
+
+def run(view, record, request):
+    """Run request inside the sandbox `record` (alive). Returns an Outcome."""
+    types = request.namespaces or sorted(record["handles"])
+    namespaces = open_namespaces(view, record, types)
+    outcome = Outcome()
+    sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+    devnull = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+    if request.detach:
+        ours = {}
+        stdio = [devnull, devnull, devnull]
+    else:
+        stdin_r, stdin_w = os.pipe() if request.stdin is not None else (devnull, None)
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        ours = {"stdin": stdin_w, "stdout": out_r, "stderr": err_r}
+        stdio = [stdin_r, out_w, err_w]
+    outcome.start = time.time()
+    joiner = os.fork()
+    if joiner == 0:
+        sock.close()
+        _joiner(view, namespaces, request, theirs, stdio, record.get("hostname"))
+    theirs.close()
+    for _ns_type, fd in namespaces:
+        os.close(fd)
+    for fd in set(stdio):
+        if fd != devnull:
+            os.close(fd)
+    os.close(devnull)
+    try:
+        _collect(sock, ours, request, outcome, view, record)
+    finally:
+        sock.close()
+        for fd in ours.values():
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        os.waitpid(joiner, 0)
+    outcome.end = time.time()
+    return outcome
+
+
+def _collect(sock, ours, request, outcome, view, record):
+    """Feed stdin, drain stdout/stderr and read the children's messages until all are done."""
+    poller = select.poll()
+    by_fd = {}
+    chunks = {"stdout": [], "stderr": []}
+    pending_input = (request.stdin or "").encode("utf-8") if request.stdin is not None else b""
+    for role, fd in ours.items():
+        if fd is None:
+            continue
+        if role == "stdin":
+            if not pending_input:
+                os.close(fd)
+                ours[role] = None
+                continue
+            os.set_blocking(fd, False)
+            poller.register(fd, select.POLLOUT)
+        else:
+            poller.register(fd, select.POLLIN)
+        by_fd[fd] = role
+    poller.register(sock.fileno(), select.POLLIN)
+    by_fd[sock.fileno()] = "control"
+    deadline = outcome.start + request.timeout if request.timeout else None
+    open_streams = len(by_fd)
+    while open_streams:
+        wait = None
+        if deadline is not None:
+            wait = max(0, deadline - time.time()) * 1000
+            if wait == 0:
+                if outcome.timed_out:
+                    # Something that escaped the kill still holds an output pipe: stop reading.
+                    break
+                outcome.timed_out = True
+                kill_started(view, record, outcome.pid)
+                deadline = time.time() + DRAIN_AFTER_KILL
+                continue
+        for fd, event in poller.poll(wait):
+            role = by_fd[fd]
+            if role == "control":
+                message, ancillary, _flags, _addr = sock.recvmsg(4096, socket.CMSG_SPACE(12))
+                if not message:
+                    poller.unregister(fd)
+                    open_streams -= 1
+                    continue
+                _handle_message(message, ancillary, outcome)
+            elif role == "stdin":
+                try:
+                    written = os.write(fd, pending_input[:_READ_SIZE])
+                except OSError as exc:
+                    if exc.errno != errno.EPIPE:
+                        raise
+                    written = len(pending_input)
+                pending_input = pending_input[written:]
+                if not pending_input or event & (select.POLLERR | select.POLLHUP):
+                    poller.unregister(fd)
+                    os.close(fd)
+                    ours["stdin"] = None
+                    open_streams -= 1
+            else:
+                data = os.read(fd, _READ_SIZE) if event & (select.POLLIN | select.POLLHUP) else b""
+                if data:
+                    chunks[role].append(data)
+                else:
+                    poller.unregister(fd)
+                    open_streams -= 1
+    outcome.stdout = b"".join(chunks["stdout"])
+    outcome.stderr = b"".join(chunks["stderr"])
+
+
+def _handle_message(message, ancillary, outcome):
+    fields = message.decode("utf-8", "replace").split("\0")
+    if fields[0] == "started":
+        outcome.ns_pid = int(fields[1])
+        for level, kind, data in ancillary:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
+                outcome.pid = struct.unpack("iII", data[:12])[0]
+    elif fields[0] == "exit":
+        outcome.status = int(fields[1])
+    elif fields[0] == "error" and outcome.error is None:
+        outcome.error = (fields[1], int(fields[2]), fields[3])
+
+
+def kill_started(view, record, session_pid):
+    """SIGKILL the command and everything it started inside the sandbox: the members of its
+    session, and their descendants that moved to a session of their own."""
+    if session_pid is None:
+        return
+    proc_root = view.state_dir.proc_root
+    ns = record["namespaces"]["pid"]
+    for _attempt in range(50):
+        inside = {}
+        for pid in _procfs.proc_pids(proc_root):
+            stat = _procfs.read_stat(proc_root, pid)
+            if stat is not None and stat["state"] != "Z" and _procfs.ns_inode(proc_root, pid, "pid") == ns:
+                inside[pid] = stat
+        doomed = set(pid for pid, stat in inside.items() if stat["session"] == session_pid)
+        grew = True
+        while grew:
+            grew = False
+            for pid, stat in inside.items():
+                if stat["ppid"] in doomed and pid not in doomed:
+                    doomed.add(pid)
+                    grew = True
+        if not doomed:
+            return
+        for pid in doomed:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        time.sleep(0.02)
+
+
+def path_exists_inside(view, record, path):
+    """Whether `path` exists in the sandbox's mount namespace (for creates/removes)."""
+    if "mnt" not in record["handles"]:
+        return os.path.exists(path)
+    namespaces = open_namespaces(view, record, ["mnt"])
+    child = os.fork()
+    if child == 0:
+        try:
+            _syscalls.setns(namespaces[0][1], _syscalls.CLONE_NEWNS)
+            os._exit(0 if os.path.lexists(path) else 1)
+        except BaseException:  # pylint: disable=broad-except
+            os._exit(2)
+    os.close(namespaces[0][1])
+    _pid, status = os.waitpid(child, 0)
+    if not os.WIFEXITED(status) or os.WEXITSTATUS(status) == 2:
+        raise SandboxError("could not look for %s inside sandbox %s" % (path, record["name"]))
+    return os.WEXITSTATUS(status) == 0
+
+
+# ---------------------------------------------------------------- the module's job
+
+def _delta(seconds):
+    return str(datetime.timedelta(seconds=seconds))
+
+
+def _stamp(when):
+    return datetime.datetime.fromtimestamp(when).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _text(data):
+    return data.decode("utf-8", "replace").rstrip("\r\n")
+
+
+def find_alive(view, name):
+    """The record of an alive sandbox, or a SandboxError that says what is wrong with it."""
+    record = _sandbox.inspect_sandbox(view, name) if view is not None else None
+    if record is None:
+        raise SandboxError("sandbox: there is no sandbox named %r on this host; create it with "
+                           "linuxns.pidns.sandbox" % name)
+    if record["health"] != "alive":
+        raise SandboxError("sandbox: %r is broken: %s; recreate it with linuxns.pidns.sandbox (state=present)"
+                           % (name, "; ".join(record["problems"])))
+    return record
+
+
+def apply_exec(params, check_mode=False, state_dir=None):
+    """Run a command in a sandbox as the sandbox_exec module does; return the module result."""
+    state_dir = state_dir or _sandbox.StateDir()
+    name = _sandbox.validate_name(params["sandbox"], "sandbox")
+    argv = params.get("argv") or (shlex.split(params["cmd"]) if params.get("cmd") else [])
+    if not argv or not argv[0]:
+        raise SandboxError("argv/cmd: the command is empty")
+    timeout = params.get("timeout")
+    if timeout is not None and timeout <= 0:
+        raise SandboxError("timeout: must be more than 0 seconds, got %r" % (timeout,))
+    _sandbox.check_privileges(state_dir.proc_root)
+    view = _sandbox.HostView(state_dir) if state_dir.exists() else None
+    record = find_alive(view, name)
+    result = {"cmd": argv, "changed": False, "rc": 0, "stdout": "", "stderr": ""}
+    for option, skip_if_exists in (("creates", True), ("removes", False)):
+        path = params.get(option)
+        if path and path_exists_inside(view, record, path) == skip_if_exists:
+            result["msg"] = "Did not run command since '%s' %s inside the sandbox" % (
+                path, "exists" if skip_if_exists else "does not exist")
+            return result
+    if check_mode:
+        result["msg"] = "Command would have run if not in check mode"
+        if not params.get("creates") and not params.get("removes"):
+            result["skipped"] = True
+        else:
+            result["changed"] = True
+        return result
+    stdin = params.get("stdin")
+    if stdin is not None and params.get("stdin_add_newline", True):
+        stdin += "\n"
+    request = JoinRequest(argv, chdir=params.get("chdir"), env=params.get("env"), stdin=stdin,
+                          user=params.get("user"), group=params.get("group"),
+                          namespaces=params.get("namespaces"), detach=params.get("detach", False),
+                          timeout=timeout, term=os.environ.get("TERM"))
+    outcome = run(view, record, request)
+    result.update(changed=True, rc=outcome.rc, stdout=_text(outcome.stdout), stderr=_text(outcome.stderr),
+                  start=_stamp(outcome.start), end=_stamp(outcome.end), delta=_delta(outcome.end - outcome.start),
+                  pid=outcome.pid, ns_pid=outcome.ns_pid)
+    result["stdout_lines"] = result["stdout"].splitlines()
+    result["stderr_lines"] = result["stderr"].splitlines()
+    if outcome.error is not None:
+        stage, code, text = outcome.error
+        result["failed"] = True
+        if stage == "exec" and code == errno.ENOENT:
+            result["msg"] = "command not found inside sandbox %s: %s" % (name, argv[0])
+        else:
+            result["msg"] = "%s inside sandbox %s failed: %s" % (stage, name, text)
+    elif outcome.timed_out:
+        result["failed"] = True
+        result["msg"] = ("timed out after %s seconds: killed the command and the processes it started"
+                         % _number(timeout))
+    elif outcome.signal is not None:
+        result["failed"] = True
+        result["msg"] = "the command was killed by signal %s (%d)" % (_signal_name(outcome.signal), outcome.signal)
+    elif outcome.rc != 0:
+        result["failed"] = True
+        result["msg"] = "non-zero return code"
+    if request.detach and "failed" not in result:
+        result["msg"] = "started detached inside sandbox %s as PID %s (host PID %s)" % (
+            name, outcome.ns_pid, outcome.pid)
+    return result
+
+
+def _number(value):
+    return int(value) if float(value).is_integer() else value
+
+
+def _signal_name(signum):
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return "SIG%d" % signum
