@@ -83,7 +83,7 @@ for v in "${versions[@]}"; do
     [ -x "$link" ] && "$link" -c 'import venv, ensurepip' >/dev/null 2>&1 && continue
     rm -f "$link"
     found=""
-    for cand in "$HOME"/.pyenv/versions/"$v".*/bin/"python$v" "/usr/local/bin/python$v" "/usr/bin/python$v"; do
+    for cand in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$v".*/bin/"python$v" "/usr/local/bin/python$v" "/usr/bin/python$v"; do
         if [ -x "$cand" ] && "$cand" -c 'import venv, ensurepip' >/dev/null 2>&1; then
             found="$cand"
             break
