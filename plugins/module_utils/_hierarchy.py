@@ -435,7 +435,15 @@ def scan(proc_root=PROC, state_dir=DEFAULT_STATE_DIR, processes=False, pids=None
         state.hidden.clear()
         state.fallback_parents(levels, inits)
     parents = state.parents
-    all_ns = known | state.hidden
+    # A handle to a namespace outside the visible tree (the kernel will not name its parent: a
+    # sibling or ancestor of the module's own namespace, seen through an inherited mount table)
+    # is reported apart, not as part of the tree.
+    foreign = set()
+    if ioctl_ok:
+        for ns in handle_paths:
+            if ns not in members and ns != proc_ns and ns != self_ns and parents.get(ns) is None:
+                foreign.add(ns)
+    all_ns = (known | state.hidden) - foreign
 
     # Levels of namespaces without processes: one below their parent.
     changed = True
@@ -555,6 +563,7 @@ def scan(proc_root=PROC, state_dir=DEFAULT_STATE_DIR, processes=False, pids=None
         "partial": partial,
         "unreadable": len(state.unreadable),
         "parents_from": "ioctl" if ioctl_ok else "ppid",
+        "foreign_handles": sorted(path for ns in foreign for path in handle_paths[ns]),
         "namespaces": namespaces,
         "count": len(namespaces),
         "nprocs": len(procs),

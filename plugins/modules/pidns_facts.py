@@ -164,6 +164,14 @@ ansible_facts:
           description: V(ioctl) when parents come from C(NS_GET_PARENT), V(ppid) when inferred.
           type: str
           returned: always
+        foreign_handles:
+          description:
+            - Mount points of PID-namespace handles outside the visible tree (for example the host's
+              sandbox handles seen from inside a sandbox through an inherited mount table). Their
+              namespaces are not listed.
+          type: list
+          elements: str
+          returned: always
         count:
           description: Number of PID namespaces in RV(ansible_facts.pidns.namespaces).
           type: int
