@@ -181,6 +181,7 @@ def read_boot_id(proc_root=PROC):
 # os.open/os.read and a handful of str.find calls per file.
 
 _READ_CHUNK = 8192
+_COMM_ESCAPE = re.compile(r"\\(n|\\)")
 
 
 def read_bytes(path):
@@ -265,7 +266,7 @@ def unescape_comm(raw):
     """Name in /proc/PID/status escapes newline and backslash; undo that and decode."""
     text = raw.decode("utf-8", "replace")
     if "\\" in text:
-        text = text.replace("\\n", "\n").replace("\\\\", "\\")
+        text = _COMM_ESCAPE.sub(lambda m: "\n" if m.group(1) == "n" else "\\", text)
     return text
 
 

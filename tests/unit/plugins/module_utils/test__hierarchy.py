@@ -1,0 +1,310 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Unit tests for _hierarchy.scan over fake /proc trees written into tmp dirs."""
+
+from __future__ import annotations
+
+import errno
+import os
+
+import pytest
+
+from ansible_collections.linuxns.pidns.plugins.module_utils import _hierarchy
+from ansible_collections.linuxns.pidns.plugins.module_utils._procfs import INITIAL_PID_NS_INODE as HOST
+
+A, B, C, D, E = 4026532201, 4026532202, 4026532203, 4026532204, 4026532205
+
+
+class FakeProc:
+    """A fake /proc: per process status, stat, cmdline, cgroup, ns/pid link and root/proc view."""
+
+    def __init__(self, root):
+        self.root = root
+        root.mkdir(exist_ok=True)
+        self.mounts = []
+
+    def add(self, nspid, ns, comm="sleep", ppid=0, state="S", cmdline=None, cgroup="0::/", pgrp=None,
+            proc_view=None, start=100):
+        pid = nspid[0]
+        base = self.root / str(pid)
+        (base / "ns").mkdir(parents=True)
+        os.symlink("pid:[%d]" % ns, str(base / "ns" / "pid"))
+        (base / "status").write_text(
+            "Name:\t%s\nUmask:\t0022\nState:\t%s (x)\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\nTracerPid:\t0\n"
+            "NStgid:\t%s\nNSpid:\t%s\nNSpgid:\t1\nVmPeak:\t1 kB\n"
+            % (comm.replace("\\", "\\\\").replace("\n", "\\n"), state, pid, pid, ppid,
+               "\t".join(map(str, nspid)), "\t".join(map(str, nspid))))
+        (base / "stat").write_text("%d (%s) %s %d %d %d 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 %d 0 0\n"
+                                   % (pid, comm, state, ppid, pgrp if pgrp is not None else pid, pid, start))
+        (base / "cmdline").write_bytes(b"\0".join(a.encode() for a in (cmdline or [comm])) + b"\0")
+        (base / "cgroup").write_text(cgroup + "\n")
+        if proc_view is not None:
+            # What /proc/PID/root/proc/1/ns/pid resolves to: the init of the namespace whose /proc it sees.
+            view = base / "root" / "proc" / "1" / "ns"
+            view.mkdir(parents=True)
+            os.symlink("pid:[%d]" % proc_view, str(view / "pid"))
+        return pid
+
+    def self_is(self, pid):
+        os.symlink(str(pid), str(self.root / "self"))
+
+    def handle(self, path, ns, mount_id=500):
+        self.mounts.append("%d 27 0:4 pid:[%d] %s rw - nsfs nsfs rw" % (mount_id, ns, path.replace(" ", "\\040")))
+
+    def write_mountinfo(self):
+        (self.root / "self" / "mountinfo").write_text(
+            "\n".join(["22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw"] + self.mounts) + "\n")
+
+
+def host_tree(tmp_path, parents=None):
+    """Host: init 1 (systemd), kthread 2, shell 100; sandbox A (supervisor) with child B (sh that
+    leaves zombies, /proc not remounted) and grandchild C; D kept by a handle only."""
+    fake = FakeProc(tmp_path / "proc")
+    fake.add([1], HOST, comm="systemd", proc_view=HOST, cmdline=["/sbin/init"], start=1)
+    fake.add([2], HOST, comm="kthreadd", cmdline=[])
+    fake.add([100], HOST, comm="bash", ppid=1)
+    fake.add([200, 1], A, comm="pidns:web", ppid=1, proc_view=A, cmdline=["python3", "-", "web"], start=5000)
+    fake.add([201, 2], A, comm="sleep", ppid=200)
+    fake.add([300, 7, 1], B, comm="sleep", ppid=201, proc_view=A, pgrp=300)
+    fake.add([301, 8, 2], B, comm="sh", ppid=300, state="Z")
+    fake.add([302, 9, 3], B, comm="sh", ppid=300, state="Z")
+    fake.add([303, 10, 4], B, comm="worker", ppid=300, pgrp=9999)  # adopted: its group leader is gone
+    fake.add([400, 20, 5, 1], C, comm="tini", ppid=303, proc_view=C,
+             cgroup="0::/system.slice/docker-%s.scope" % ("ab" * 32))
+    fake.self_is(100)
+    fake.handle("/run/linuxns-pidns/web/ns/pid", A)
+    fake.handle("/srv/keep me", D, mount_id=501)
+    fake.write_mountinfo()
+    return fake
+
+
+def fake_ioctl(tree):
+    """NS_GET_PARENT over the fake tree: path -> inode of the parent, EPERM above the initial one."""
+    def ioctl_parent(path):
+        if os.path.islink(path):
+            ns = int(os.readlink(path).split("[")[1].rstrip("]"))
+        else:
+            ns = {"/run/linuxns-pidns/web/ns/pid": A, "/srv/keep me": D, "/run/linuxns-pidns/other/ns/pid": D}[path]
+        return tree.get(ns), None
+    return ioctl_parent
+
+
+PARENTS = {HOST: None, A: HOST, B: A, C: B, D: HOST}
+
+
+def scan(fake, monkeypatch=None, parents=PARENTS, **kwargs):
+    if monkeypatch is not None and parents is not None:
+        monkeypatch.setattr(_hierarchy, "ioctl_parent", fake_ioctl(parents))
+    kwargs.setdefault("euid", 0)
+    return _hierarchy.scan(proc_root=str(fake.root), use_ioctl=monkeypatch is not None, **kwargs)
+
+
+def spaces(facts):
+    return {entry["id"]: entry for entry in facts["namespaces"]}
+
+
+def test_forest_levels_parents_children(tmp_path, monkeypatch):
+    facts = scan(host_tree(tmp_path), monkeypatch)
+    ns = spaces(facts)
+    assert set(ns) == {HOST, A, B, C, D}
+    assert [(ns[i]["parent"], ns[i]["level"]) for i in (HOST, A, B, C, D)] == [
+        (None, 0), (HOST, 1), (A, 2), (B, 3), (HOST, 1)]
+    assert ns[HOST]["children"] == [A, D] and ns[A]["children"] == [B] and ns[C]["children"] == []
+    assert [entry["id"] for entry in facts["namespaces"]] == [HOST, A, D, B, C]
+    assert (facts["count"], facts["max_depth"], facts["nprocs"]) == (5, 3, 10)
+    assert [ns[i]["nprocs"] for i in (HOST, A, B, C, D)] == [3, 2, 4, 1, 0]
+    assert facts["parents_from"] == "ioctl" and facts["schema"] == 1
+    assert facts["self"] == {"id": HOST, "initial": True, "level": 0, "level_exact": True, "pid": 100,
+                             "proc_ns": HOST}
+    assert facts["partial"] is False and facts["foreign_handles"] == []
+
+
+def test_init_details_and_owners(tmp_path, monkeypatch):
+    ns = spaces(scan(host_tree(tmp_path), monkeypatch))
+    assert ns[A]["init"] == {"pid": 200, "ns_pid": 1, "nspid": [200, 1], "comm": "pidns:web",
+                             "cmdline": ["python3", "-", "web"], "state": "S", "start_time": 5000,
+                             "known_init": True}
+    assert ns[A]["owner"]["type"] == "sandbox" and ns[A]["owner"]["name"] == "web"
+    assert ns[A]["handles"] == ["/run/linuxns-pidns/web/ns/pid"]
+    assert ns[C]["owner"]["runtime"] == "docker" and ns[C]["owner"]["id"] == "ab" * 32
+    assert ns[HOST]["owner"] is None and ns[B]["owner"] is None
+    assert ns[D]["init"] is None and ns[D]["handles"] == ["/srv/keep me"]
+
+
+def test_warnings_name_exactly_the_faulty_namespaces(tmp_path, monkeypatch):
+    facts = scan(host_tree(tmp_path), monkeypatch)
+    ns = spaces(facts)
+    codes = {i: sorted(w["code"] for w in ns[i]["warnings"]) for i in ns}
+    assert codes == {HOST: [], A: [], B: ["init_not_reaper", "proc_not_remounted", "zombies"], C: [],
+                     D: ["no_init"]}
+    zombies = [w for w in ns[B]["warnings"] if w["code"] == "zombies"][0]
+    assert (zombies["count"], zombies["pids"], zombies["parents"]) == (2, [301, 302], [300])
+    reaper = [w for w in ns[B]["warnings"] if w["code"] == "init_not_reaper"][0]
+    assert reaper["orphans"] == [303] and reaper["zombies"] == 2 and "'sleep'" in reaper["message"]
+    remount = [w for w in ns[B]["warnings"] if w["code"] == "proc_not_remounted"][0]
+    assert remount["proc_ns"] == A and ns[B]["own_proc"] is False and ns[C]["own_proc"] is True
+    assert "/srv/keep me" in ns[D]["warnings"][0]["message"]
+    assert sorted((w["namespace"], w["code"]) for w in facts["warnings"]) == sorted(
+        [(B, "init_not_reaper"), (B, "proc_not_remounted"), (B, "zombies"), (D, "no_init")])
+
+
+def test_known_inits_option_silences_init_not_reaper(tmp_path, monkeypatch):
+    ns = spaces(scan(host_tree(tmp_path), monkeypatch, known_inits=["sleep"]))
+    assert sorted(w["code"] for w in ns[B]["warnings"]) == ["proc_not_remounted", "zombies"]
+    assert ns[B]["orphans"] == 0
+
+
+def test_processes_and_pid_translation(tmp_path, monkeypatch):
+    facts = scan(host_tree(tmp_path), monkeypatch, processes=True, pids=[400, 2, 77777])
+    rows = {row["pid"]: row for row in facts["processes"]}
+    assert rows[301] == {"pid": 301, "nspid": [301, 8, 2], "ns": B, "ppid": 300, "state": "Z", "comm": "sh"}
+    assert sorted(rows) == [1, 2, 100, 200, 201, 300, 301, 302, 303, 400]
+    deep, kthread, missing = facts["pids"]
+    assert deep == {"pid": 400, "found": True, "ns": C, "levels": [
+        {"level": 0, "ns": HOST, "pid": 400}, {"level": 1, "ns": A, "pid": 20},
+        {"level": 2, "ns": B, "pid": 5}, {"level": 3, "ns": C, "pid": 1}]}
+    assert kthread["levels"] == [{"level": 0, "ns": HOST, "pid": 2}]
+    assert missing == {"pid": 77777, "found": False, "ns": None, "levels": []}
+
+
+def test_fallback_without_ioctl_infers_parents_from_ppid_and_depth(tmp_path):
+    facts = scan(host_tree(tmp_path))
+    ns = spaces(facts)
+    assert facts["parents_from"] == "ppid"
+    assert [ns[i]["parent"] for i in (HOST, A, B, C)] == [None, HOST, A, B]
+    assert ns[D]["parent"] is None and ns[D]["level"] is None
+
+
+def test_hidden_ancestor_found_through_the_parent_chain(tmp_path, monkeypatch):
+    # E has neither process nor handle; D (handle only) is its child. Real fds walk up through it.
+    fake = FakeProc(tmp_path / "proc")
+    fake.add([1], HOST, comm="systemd", proc_view=HOST)
+    fake.self_is(1)
+    fake.handle("/srv/d", D)
+    fake.write_mountinfo()
+
+    def ioctl_parent(path):
+        # A real fd stands for E's namespace fd: the scan must close it.
+        return (E, os.open(os.devnull, os.O_RDONLY)) if path == "/srv/d" else (None, None)
+
+    asked = []
+
+    def parent_of_fd(fd, fcntl):
+        asked.append(fd)
+        return HOST, None
+
+    monkeypatch.setattr(_hierarchy, "ioctl_parent", ioctl_parent)
+    monkeypatch.setattr(_hierarchy, "_parent_of_fd", parent_of_fd)
+    ns = spaces(_hierarchy.scan(proc_root=str(fake.root), euid=0))
+    assert ns[E]["hidden"] is True and ns[E]["parent"] == HOST and ns[E]["level"] == 1
+    assert ns[D]["parent"] == E and ns[D]["level"] == 2
+    assert [w["code"] for w in ns[E]["warnings"]] == ["no_init"]
+    assert "descendant" in ns[E]["warnings"][0]["message"]
+    assert len(asked) == 1
+    with pytest.raises(OSError):
+        os.fstat(asked[0])  # closed
+
+
+def test_process_vanishing_mid_scan_is_skipped(tmp_path, monkeypatch):
+    fake = host_tree(tmp_path)
+    # 500: listed, but its status is gone by the time it is read; 501: listed, already gone entirely;
+    # 201: exits between the ns link and the status read.
+    (fake.root / "500" / "ns").mkdir(parents=True)
+    os.symlink("pid:[%d]" % A, str(fake.root / "500" / "ns" / "pid"))
+    real = _hierarchy.proc_pids
+    monkeypatch.setattr(_hierarchy, "proc_pids", lambda root: real(root) + [501])
+    real_fields = _hierarchy.read_status_fields
+
+    def vanishing(root, pid):
+        if pid == 201:
+            return None
+        return real_fields(root, pid)
+
+    monkeypatch.setattr(_hierarchy, "read_status_fields", vanishing)
+    facts = scan(fake, monkeypatch, processes=True)
+    assert 500 not in [row["pid"] for row in facts["processes"]]
+    assert 501 not in [row["pid"] for row in facts["processes"]]
+    assert spaces(facts)[A]["nprocs"] == 1
+    assert facts["partial"] is False
+
+
+def test_init_vanishing_after_the_pass_gives_null_init(tmp_path, monkeypatch):
+    fake = host_tree(tmp_path)
+    monkeypatch.setattr(_hierarchy, "read_stat", lambda root, pid: None if pid == 400 else {"start_time": 1})
+    ns = spaces(scan(fake, monkeypatch))
+    assert ns[C]["init"] is None and ns[C]["nprocs"] == 1
+
+
+def test_unreadable_processes_make_a_partial_view(tmp_path, monkeypatch):
+    fake = host_tree(tmp_path)
+    real = _hierarchy.ns_link_inode
+
+    def denied(root, pid, ns_type="pid"):
+        if pid in (1, 400, 303) and root == str(fake.root):
+            raise OSError(errno.EACCES, "Permission denied")
+        return real(root, pid, ns_type)
+
+    monkeypatch.setattr(_hierarchy, "ns_link_inode", denied)
+    facts = scan(fake, monkeypatch, euid=1000)
+    ns = spaces(facts)
+    # PID 1's NSpid has one entry: it is in the namespace of the scanned /proc; 400 and 303 are unknown.
+    assert ns[HOST]["nprocs"] == 3 and ns[HOST]["init"]["comm"] == "systemd"
+    assert C not in ns and ns[B]["nprocs"] == 3
+    assert facts["partial"] is True and facts["unreadable"] == 2 and facts["root"] is False
+    assert facts["warnings"][0]["code"] == "partial_view" and facts["warnings"][0]["pids"] == [303, 400]
+
+
+def test_inside_a_child_namespace(tmp_path, monkeypatch):
+    # The module runs in A with its own /proc: PIDs are A's; A's parent is not visible.
+    fake = FakeProc(tmp_path / "proc")
+    fake.add([1], A, comm="pidns:web", proc_view=A)
+    fake.add([2], A, comm="ansible", ppid=1)
+    fake.add([7, 1], B, comm="catatonit", ppid=2, proc_view=B)
+    fake.self_is(2)
+    fake.handle("/run/linuxns-pidns/other/ns/pid", D)  # a sibling's handle, inherited mount table
+    fake.write_mountinfo()
+    facts = scan(fake, monkeypatch, parents={A: None, B: A, D: None})
+    assert facts["self"] == {"id": A, "initial": False, "level": 1, "level_exact": False, "pid": 2, "proc_ns": A}
+    ns = spaces(facts)
+    assert set(ns) == {A, B}
+    assert (ns[A]["parent"], ns[A]["level"], ns[B]["parent"], ns[B]["level"]) == (None, 1, A, 2)
+    assert facts["foreign_handles"] == ["/run/linuxns-pidns/other/ns/pid"]
+
+
+@pytest.mark.parametrize("path, expected", [
+    ("/system.slice/docker-%s.scope" % ("a1" * 32), ("docker", "a1" * 32, None)),
+    ("/docker/%s" % ("b2" * 32), ("docker", "b2" * 32, None)),
+    ("/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1b2c3d4e_0000_1111_2222_333344445555.slice/"
+     "cri-containerd-%s.scope" % ("c3" * 32), ("containerd", "c3" * 32, "1b2c3d4e-0000-1111-2222-333344445555")),
+    ("/kubepods/besteffort/pod1b2c3d4e-0000-1111-2222-333344445555/%s" % ("d4" * 32),
+     ("kubernetes", "d4" * 32, "1b2c3d4e-0000-1111-2222-333344445555")),
+    ("/kubepods.slice/kubepods-pod1b2c3d4e_0000_1111_2222_333344445555.slice/crio-%s.scope" % ("e5" * 32),
+     ("cri-o", "e5" * 32, "1b2c3d4e-0000-1111-2222-333344445555")),
+    ("/machine.slice/libpod-%s.scope/container" % ("f6" * 32), ("podman", "f6" * 32, None)),
+    ("/lxc.payload.web01", ("lxc", "web01", None)),
+    ("/lxc/web02", ("lxc", "web02", None)),
+    ("/machine.slice/machine-my\\x2dbox.scope/payload", ("systemd-nspawn", "my-box", None)),
+])
+def test_owner_from_cgroup(path, expected):
+    owner = _hierarchy.owner_from_cgroup([("0", "", path)])
+    assert (owner["runtime"], owner["id"], owner["pod"]) == expected and owner["cgroup"] == path
+
+
+def test_owner_from_cgroup_prefers_v2_then_systemd_and_ignores_root():
+    assert _hierarchy.owner_from_cgroup([("0", "", "/")]) is None
+    assert _hierarchy.owner_from_cgroup([("3", "cpu", "/user.slice"), ("0", "", "/init.scope")]) is None
+    hybrid = [("4", "memory", "/lxc/other"), ("1", "name=systemd", "/docker/%s" % ("9" * 64)), ("0", "", "/")]
+    assert _hierarchy.owner_from_cgroup(hybrid)["runtime"] == "docker"
+
+
+def test_sandbox_handles_only_direct_children_of_the_state_dir():
+    handles = {"/run/linuxns-pidns/web/ns/pid": A, "/run/linuxns-pidns/a/b/ns/pid": B,
+               "/run/other/web/ns/pid": C, "/run/linuxns-pidns/db/ns/pid": D}
+    assert _hierarchy.sandbox_handles(handles, "/run/linuxns-pidns/") == {A: "web", D: "db"}
+
+
+def test_real_proc_scan_sees_this_process():
+    facts = _hierarchy.scan(processes=True)
+    me = [row for row in facts["processes"] if row["pid"] == os.getpid()]
+    assert me and me[0]["ns"] == os.stat("/proc/self/ns/pid").st_ino
+    assert facts["self"]["id"] == me[0]["ns"]
