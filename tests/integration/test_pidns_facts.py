@@ -15,7 +15,7 @@ import subprocess
 import psutil
 import pytest
 
-from ansible_cli import run_module
+from ansible_cli import run_module, run_playbook
 from sandboxes import wait_for
 
 HOST_PID_NS = os.stat("/proc/self/ns/pid").st_ino
@@ -295,3 +295,29 @@ def test_ad_hoc_schema_and_check_mode(needs_root):
     pids = {row["pid"] for row in rows}
     assert os.getpid() in pids, "the test process itself was alive during the whole scan"
     assert all(set(row) == {"pid", "nspid", "ns", "ppid", "state", "comm"} for row in rows)
+
+
+def test_pidns_tree_filter_in_a_real_play(needs_root, unshare_tree, tmp_path):
+    out = tmp_path / "tree.txt"
+    playbook = tmp_path / "tree.yml"
+    playbook.write_text(
+        "- hosts: localhost\n"
+        "  connection: local\n"
+        "  gather_facts: false\n"
+        "  tasks:\n"
+        "    - linuxns.pidns.pidns_facts:\n"
+        "        processes: true\n"
+        "    - ansible.builtin.copy:\n"
+        "        content: \"{{ ansible_facts.pidns | linuxns.pidns.pidns_tree(processes=true, width=0) }}\"\n"
+        "        dest: %s\n"
+        "        mode: \"0600\"\n" % out)
+    proc = run_playbook(playbook, "-i", "localhost,", timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = out.read_text().splitlines()
+    top = [line for line in lines if line.lstrip(u"\u251c\u2502\u2514\u2500 ").startswith("%d " % unshare_tree["top"])]
+    assert len(top) == 1 and "level 1" in top[0] and "PID 1 (host %d) sh -c" % unshare_tree["top_init"] in top[0]
+    indent = len(top[0]) - len(top[0].lstrip(u"\u251c\u2502\u2514\u2500 "))
+    for ns in unshare_tree["tree"]:
+        assert sum(1 for line in lines if (" %d  level" % ns) in line or line.startswith("%d  level" % ns)) == 1
+    assert any(u"\u2500 PID 1 (host %d): sh" % unshare_tree["top_init"] in line for line in lines)
+    assert indent >= 3
