@@ -26,12 +26,11 @@ from ansible_collections.linuxns.pidns.plugins.module_utils._procfs import (
     INITIAL_PID_NS_INODE,
     PROC,
     ns_link_inode,
+    parse_ns_link,
     pid_ns_handles,
-    proc_pids,
     read_bytes,
     read_cgroup,
     read_cmdline,
-    read_stat,
     read_status_fields,
 )
 
@@ -53,25 +52,32 @@ _VANISHED = (errno.ENOENT, errno.ESRCH, errno.EINVAL)
 
 _HEX64 = r"(?P<id>[0-9a-f]{64})"
 _POD = r"pod(?P<pod>[0-9a-f]{8}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{12})"
-# (runtime, pattern) tried in order on each cgroup path of a namespace's init.
-_CGROUP_RULES = [
-    ("containerd", re.compile(r"kubepods.*" + _POD + r".*cri-containerd-" + _HEX64)),
-    ("cri-o", re.compile(r"kubepods.*" + _POD + r".*crio-(?:conmon-)?" + _HEX64)),
-    ("docker", re.compile(r"kubepods.*" + _POD + r".*docker-" + _HEX64)),
-    ("kubernetes", re.compile(r"kubepods.*" + _POD + r"(?:.*/" + _HEX64 + r")?")),
-    ("containerd", re.compile(r"cri-containerd-" + _HEX64)),
-    ("cri-o", re.compile(r"crio-(?:conmon-)?" + _HEX64)),
-    ("podman", re.compile(r"libpod-(?:conmon-)?" + _HEX64)),
-    ("docker", re.compile(r"(?:/docker/|docker-)" + _HEX64)),
-    ("lxc", re.compile(r"/lxc(?:\.payload)?[./](?P<id>[^/]+)")),
-    ("lxc", re.compile(r"/lxc\.monitor\.(?P<id>[^/]+)")),
-    ("systemd-nspawn", re.compile(r"/machine\.slice/machine-(?P<id>[^/]+)\.scope")),
+# (runtime, pattern) tried in order on each cgroup path of a namespace's init; compiled on first
+# use, so that importing this module stays cheap.
+_CGROUP_PATTERNS = [
+    ("containerd", r"kubepods.*" + _POD + r".*cri-containerd-" + _HEX64),
+    ("cri-o", r"kubepods.*" + _POD + r".*crio-(?:conmon-)?" + _HEX64),
+    ("docker", r"kubepods.*" + _POD + r".*docker-" + _HEX64),
+    ("kubernetes", r"kubepods.*" + _POD + r"(?:.*/" + _HEX64 + r")?"),
+    ("containerd", r"cri-containerd-" + _HEX64),
+    ("cri-o", r"crio-(?:conmon-)?" + _HEX64),
+    ("podman", r"libpod-(?:conmon-)?" + _HEX64),
+    ("docker", r"(?:/docker/|docker-)" + _HEX64),
+    ("lxc", r"/lxc(?:\.payload)?[./](?P<id>[^/]+)"),
+    ("lxc", r"/lxc\.monitor\.(?P<id>[^/]+)"),
+    ("systemd-nspawn", r"/machine\.slice/machine-(?P<id>[^/]+)\.scope"),
 ]
-_SYSTEMD_ESCAPE = re.compile(r"\\x([0-9a-fA-F]{2})")
+_CGROUP_RULES = []
+
+
+def _cgroup_rules():
+    if not _CGROUP_RULES:
+        _CGROUP_RULES.extend((runtime, re.compile(pattern)) for runtime, pattern in _CGROUP_PATTERNS)
+    return _CGROUP_RULES
 
 
 def _systemd_unescape(name):
-    return _SYSTEMD_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), name)
+    return re.sub(r"\\x([0-9a-fA-F]{2})", lambda m: chr(int(m.group(1), 16)), name)
 
 
 def owner_from_cgroup(entries):
@@ -90,7 +96,7 @@ def owner_from_cgroup(entries):
     for _hier, _controllers, path in sorted(entries or [], key=rank):
         if path in ("", "/"):
             continue
-        for runtime, pattern in _CGROUP_RULES:
+        for runtime, pattern in _cgroup_rules():
             match = pattern.search(path)
             if not match:
                 continue
@@ -161,8 +167,18 @@ def _parent_of_fd(fd, fcntl):
         raise
 
 
+# Fields of a process entry in _Scan.procs.
+NS, COMM, STATE, PPID, PGRP, START, NSPID = range(7)
+
+
 class _Scan(object):
-    """One scan's working state. Processes are tuples (ns, comm, state, ppid, nspid)."""
+    """One scan's working state.
+
+    procs maps a PID (as seen in the scanned /proc) to a list [ns, comm, state, ppid, pgrp,
+    start_time, nspid]. The pass reads /proc/PID/stat, which the kernel formats faster than
+    /proc/PID/status; NSpid (only in status) is read lazily, for PID-1 candidates and where the
+    caller asks for it (processes, pids).
+    """
 
     def __init__(self, proc_root, state_dir, known_inits, use_ioctl):
         self.proc = proc_root
@@ -178,48 +194,109 @@ class _Scan(object):
 
     # -- pass over /proc -----------------------------------------------------------------
     def read_processes(self):
-        proc = self.proc
+        prefix = self.proc.rstrip("/") + "/"
         procs = self.procs
-        members = self.members
-        for pid in proc_pids(proc):
-            try:
-                ns = ns_link_inode(proc, pid, "pid")
-            except OSError as exc:
-                if exc.errno not in (errno.EACCES, errno.EPERM):
-                    raise
-                ns = 0  # not readable: attributed later from its NSpid depth if possible
-            if ns is None:
-                continue  # exited since listdir
-            try:
-                fields = read_status_fields(proc, pid)
-            except OSError as exc:
-                if exc.errno not in (errno.EACCES, errno.EPERM):
-                    raise
-                fields = None
-            if fields is None:
-                continue  # exited between the two reads
-            comm, state, ppid, nspid = fields
-            if not ns:
-                self.unreadable.append((pid, fields))
+        by_link = {}
+        readlink, os_open, os_read, os_close = os.readlink, os.open, os.read, os.close
+        rdonly = os.O_RDONLY
+        for name in os.listdir(self.proc):
+            if not name.isdigit():
                 continue
-            procs[pid] = (ns, comm, state, ppid, nspid)
-            group = members.get(ns)
+            base = prefix + name
+            try:
+                link = readlink(base + "/ns/pid")
+            except OSError as exc:
+                if exc.errno in _VANISHED:
+                    continue  # exited since listdir
+                if exc.errno not in (errno.EACCES, errno.EPERM):
+                    raise
+                link = None  # not readable: placed later from its NSpid depth if possible
+            try:
+                fd = os_open(base + "/stat", rdonly)
+            except OSError as exc:
+                if exc.errno in _VANISHED:
+                    continue
+                raise
+            try:
+                data = os_read(fd, 4096)
+            except OSError as exc:
+                if exc.errno in _VANISHED:
+                    continue
+                raise
+            finally:
+                os_close(fd)
+            entry = parse_stat_fields(data)
+            if entry is None:
+                continue  # exited between the two reads (empty read) or foreign content
+            pid = int(name)
+            if link is None:
+                self.unreadable.append(pid)
+                procs[pid] = entry
+                continue
+            entry[NS] = link
+            procs[pid] = entry
+            group = by_link.get(link)
             if group is None:
-                members[ns] = [pid]
+                by_link[link] = [pid]
             else:
                 group.append(pid)
+        # One int conversion per namespace instead of one per process.
+        members = self.members
+        for link, pids in by_link.items():
+            ns = parse_ns_link(link)
+            if ns is None:
+                for pid in pids:
+                    del procs[pid]
+                continue
+            for pid in pids:
+                procs[pid][NS] = ns
+            if ns in members:
+                members[ns].extend(pids)
+            else:
+                members[ns] = pids
+
+    def nspid(self, pid):
+        """NSpid chain of a scanned process, read from its status on first use; None if gone."""
+        entry = self.procs.get(pid)
+        if entry is None:
+            return None
+        if entry[NSPID] is None:
+            fields = None
+            try:
+                fields = read_status_fields(self.proc, pid)
+            except OSError:
+                pass
+            entry[NSPID] = fields[3] if fields else []
+        return entry[NSPID] or None
 
     def attribute_unreadable(self, proc_ns):
         """A process whose ns link is not readable but whose NSpid has one entry is in the
         namespace of the scanned /proc itself; the others stay unknown."""
         unknown = []
-        for pid, (comm, state, ppid, nspid) in self.unreadable:
-            if len(nspid) == 1 and proc_ns is not None:
-                self.procs[pid] = (proc_ns, comm, state, ppid, nspid)
+        for pid in self.unreadable:
+            nspid = self.nspid(pid)
+            if nspid is not None and len(nspid) == 1 and proc_ns is not None:
+                self.procs[pid][NS] = proc_ns
                 self.members.setdefault(proc_ns, []).append(pid)
             else:
-                unknown.append(pid)
+                self.procs.pop(pid, None)
+                if nspid is not None:
+                    unknown.append(pid)
         self.unreadable = unknown
+
+    def find_init(self, ns):
+        """PID 1 of ``ns``: the member started first (PID 1 is the first process of its namespace),
+        confirmed by its NSpid; ties on the start tick are all tried. None when PID 1 is gone."""
+        procs = self.procs
+        candidates = sorted(self.members[ns], key=lambda pid: (procs[pid][START], pid))
+        first_start = procs[candidates[0]][START]
+        for index, pid in enumerate(candidates):
+            if index >= 3 and procs[pid][START] != first_start:
+                break
+            nspid = self.nspid(pid)
+            if nspid and nspid[-1] == 1:
+                return pid
+        return None
 
     def read_handles(self):
         try:
@@ -279,17 +356,17 @@ class _Scan(object):
                 continue
             start = inits.get(ns) or min(pids)
             seen = set()
-            pid = procs[start][3]
+            pid = procs[start][PPID]
             parent = None
             while pid and pid in procs and pid not in seen:
                 seen.add(pid)
-                other = procs[pid][0]
+                other = procs[pid][NS]
                 if other != ns:
                     if levels.get(other) is not None and levels.get(ns) is not None \
                             and levels[other] == levels[ns] - 1:
                         parent = other
                     break
-                pid = procs[pid][3]
+                pid = procs[pid][PPID]
             self.parents[ns] = parent
 
     # -- per-namespace details ----------------------------------------------------------------
@@ -312,7 +389,8 @@ class _Scan(object):
             if first is not None:
                 return first == ns, (None if first == ns else first)
             for member in candidates:
-                inner = self.procs[member][4][-1]
+                nspid = self.nspid(member)
+                inner = nspid[-1] if nspid else 1
                 if inner == 1:
                     continue
                 try:
@@ -324,19 +402,20 @@ class _Scan(object):
         return None, None
 
     def init_details(self, pid):
-        stat = read_stat(self.proc, pid)
         cmdline = read_cmdline(self.proc, pid)
-        if stat is None or cmdline is None:
+        nspid = self.nspid(pid)
+        if cmdline is None or nspid is None:
             return None
-        _ns, comm, state, _ppid, nspid = self.procs[pid]
+        entry = self.procs[pid]
+        comm = entry[COMM]
         return {
             "pid": pid,
             "ns_pid": nspid[-1],
             "nspid": nspid,
             "comm": comm,
             "cmdline": cmdline,
-            "state": state,
-            "start_time": stat["start_time"],
+            "state": entry[STATE],
+            "start_time": entry[START],
             "known_init": is_known_init(comm, self.known_inits),
         }
 
@@ -346,27 +425,33 @@ class _Scan(object):
         Such a process was adopted by PID 1 when the shell or program that started it died: a
         hint (not a proof) that PID 1 has to reap processes it never started.
         """
-        init_stat = read_stat_pgrp(self.proc, init_pid)
+        procs = self.procs
+        init_pgrp = procs[init_pid][PGRP]
         found = []
         for pid in self.members[ns]:
-            if pid == init_pid or self.procs[pid][3] != init_pid or self.procs[pid][2] == "Z":
+            entry = procs[pid]
+            if pid == init_pid or entry[PPID] != init_pid or entry[STATE] == "Z":
                 continue
-            pgrp = read_stat_pgrp(self.proc, pid)
-            if pgrp is None or pgrp == init_stat or pgrp == pid:
+            pgrp = entry[PGRP]
+            if pgrp == init_pgrp or pgrp == pid or pgrp in procs:
                 continue
-            if pgrp not in self.procs:
-                found.append(pid)
+            found.append(pid)
         return found
 
 
-def read_stat_pgrp(proc_root, pid):
-    data = read_bytes(os.path.join(proc_root, str(pid), "stat"))
-    if not data:
+def parse_stat_fields(data):
+    """[None, comm, state, ppid, pgrp, start_time, None] from raw /proc/PID/stat bytes, or None.
+
+    comm may hold spaces and parentheses: it ends at the last ')'.
+    """
+    close = data.rfind(b")")
+    if close < 0:
         return None
-    fields = data[data.rfind(b")") + 2:].split()
+    fields = data[close + 2:].split(None, 20)
     try:
-        return int(fields[2])
-    except (IndexError, ValueError):
+        return [None, data[data.find(b"(") + 1:close].decode("utf-8", "replace"), fields[0].decode("ascii"),
+                int(fields[1]), int(fields[2]), int(fields[19]), None]
+    except (IndexError, ValueError, UnicodeDecodeError):
         return None
 
 
@@ -398,11 +483,14 @@ def scan(proc_root=PROC, state_dir=DEFAULT_STATE_DIR, processes=False, pids=None
         proc_ns = ns_link_inode(proc_root, 1, "pid")
     except OSError:
         pass
+    if proc_ns is None and self_fields is not None and len(self_fields[3]) == 1:
+        proc_ns = self_ns  # PID 1 of this /proc is not readable, but the module is at its top level
     if proc_ns is None:
-        # PID 1 of this /proc is not readable: any process at depth 0 of its NSpid tells.
-        for entry in procs.values():
-            if len(entry[4]) == 1:
-                proc_ns = entry[0]
+        # Otherwise a readable process at depth 0 of its NSpid tells: try the lowest PIDs.
+        for pid in sorted(procs)[:8]:
+            nspid = state.nspid(pid)
+            if procs[pid][NS] is not None and nspid is not None and len(nspid) == 1:
+                proc_ns = procs[pid][NS]
                 break
     state.attribute_unreadable(proc_ns)
 
@@ -413,13 +501,19 @@ def scan(proc_root=PROC, state_dir=DEFAULT_STATE_DIR, processes=False, pids=None
         base, exact = 1, False
     levels = {}
     inits = {}
-    for ns, pids_in in members.items():
-        nspid = procs[pids_in[0]][4]
-        levels[ns] = base + len(nspid) - 1
-        for pid in pids_in:
-            if procs[pid][4][-1] == 1:
-                inits[ns] = pid
-                break
+    for ns in list(members):
+        init_pid = state.find_init(ns)
+        nspid = None
+        if init_pid is not None:
+            inits[ns] = init_pid
+            nspid = state.nspid(init_pid)
+        else:
+            for pid in members[ns]:
+                nspid = state.nspid(pid)
+                if nspid is not None:
+                    break
+        if nspid:
+            levels[ns] = base + len(nspid) - 1
     if proc_ns is not None and proc_ns not in levels:
         levels[proc_ns] = base
 
@@ -468,7 +562,7 @@ def scan(proc_root=PROC, state_dir=DEFAULT_STATE_DIR, processes=False, pids=None
         pids_in = members.get(ns, [])
         init_pid = inits.get(ns)
         init = state.init_details(init_pid) if init_pid is not None else None
-        zombies = [pid for pid in pids_in if procs[pid][2] == "Z"]
+        zombies = [pid for pid in pids_in if procs[pid][STATE] == "Z"]
         warnings = []
         owner = None
         if ns in sandboxes:
@@ -486,11 +580,11 @@ def scan(proc_root=PROC, state_dir=DEFAULT_STATE_DIR, processes=False, pids=None
                 "no_init", "PID namespace %d has no process: %s; no process can be started in it any more."
                 % (ns, why)))
         if zombies:
-            zparents = sorted(set(procs[pid][3] for pid in zombies))
+            zparents = sorted(set(procs[pid][PPID] for pid in zombies))
             warnings.append(_warning(
                 "zombies", "PID namespace %d has %d zombie process%s, not reaped by parent%s %s."
                 % (ns, len(zombies), "es" if len(zombies) > 1 else "", "s" if len(zparents) > 1 else "",
-                   ", ".join("%d (%s)" % (p, procs[p][1] if p in procs else "?") for p in zparents)),
+                   ", ".join("%d (%s)" % (p, procs[p][COMM] if p in procs else "?") for p in zparents)),
                 count=len(zombies), pids=sorted(zombies), parents=zparents))
         orphans = []
         if init is not None and not init["known_init"] and ns != INITIAL_PID_NS_INODE:
@@ -572,20 +666,20 @@ def scan(proc_root=PROC, state_dir=DEFAULT_STATE_DIR, processes=False, pids=None
     }
     if processes:
         facts["processes"] = [
-            {"pid": pid, "nspid": entry[4], "ns": entry[0], "ppid": entry[3], "state": entry[2], "comm": entry[1]}
+            {"pid": pid, "nspid": state.nspid(pid), "ns": entry[NS], "ppid": entry[PPID], "state": entry[STATE],
+             "comm": entry[COMM]}
             for pid, entry in sorted(procs.items())
         ]
     if pids is not None:
-        facts["pids"] = [translate(pid, procs, parents, levels) for pid in pids]
+        facts["pids"] = [translate(pid, procs.get(pid), state.nspid(pid), parents, levels) for pid in pids]
     return facts
 
 
-def translate(pid, procs, parents, levels):
+def translate(pid, entry, nspid, parents, levels):
     """The PID a process has at every level it is visible at, outermost first."""
-    entry = procs.get(pid)
-    if entry is None:
+    if entry is None or not nspid:
         return {"pid": pid, "found": False, "ns": None, "levels": []}
-    ns, nspid = entry[0], entry[4]
+    ns = entry[NS]
     chain = [ns]
     while len(chain) < len(nspid):
         parent = parents.get(chain[-1])

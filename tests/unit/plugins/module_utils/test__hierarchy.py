@@ -207,44 +207,61 @@ def test_hidden_ancestor_found_through_the_parent_chain(tmp_path, monkeypatch):
 
 def test_process_vanishing_mid_scan_is_skipped(tmp_path, monkeypatch):
     fake = host_tree(tmp_path)
-    # 500: listed, but its status is gone by the time it is read; 501: listed, already gone entirely;
-    # 201: exits between the ns link and the status read.
+    # 500: its ns link is still there but its stat is gone; 501: listed, already gone entirely;
+    # 201: exits between the ns link and the stat read; 302's status vanishes before its NSpid is read.
     (fake.root / "500" / "ns").mkdir(parents=True)
     os.symlink("pid:[%d]" % A, str(fake.root / "500" / "ns" / "pid"))
-    real = _hierarchy.proc_pids
-    monkeypatch.setattr(_hierarchy, "proc_pids", lambda root: real(root) + [501])
-    real_fields = _hierarchy.read_status_fields
+    (fake.root / "501").mkdir()
+    real_open = os.open
+    gone = str(fake.root / "201" / "stat")
 
-    def vanishing(root, pid):
-        if pid == 201:
-            return None
-        return real_fields(root, pid)
+    def vanishing_open(path, *args, **kwargs):
+        if path == gone:
+            raise OSError(errno.ENOENT, "No such file or directory", path)
+        return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr(_hierarchy, "read_status_fields", vanishing)
+    monkeypatch.setattr(os, "open", vanishing_open)
+    (fake.root / "302" / "status").unlink()
     facts = scan(fake, monkeypatch, processes=True)
-    assert 500 not in [row["pid"] for row in facts["processes"]]
-    assert 501 not in [row["pid"] for row in facts["processes"]]
+    rows = dict((row["pid"], row) for row in facts["processes"])
+    assert not set(rows) & {500, 501, 201}
     assert spaces(facts)[A]["nprocs"] == 1
+    assert rows[302]["nspid"] is None and rows[302]["state"] == "Z"
+    assert spaces(facts)[B]["init"]["pid"] == 300
     assert facts["partial"] is False
 
 
 def test_init_vanishing_after_the_pass_gives_null_init(tmp_path, monkeypatch):
     fake = host_tree(tmp_path)
-    monkeypatch.setattr(_hierarchy, "read_stat", lambda root, pid: None if pid == 400 else {"start_time": 1})
+    real = _hierarchy.read_cmdline
+    monkeypatch.setattr(_hierarchy, "read_cmdline", lambda root, pid: None if pid == 400 else real(root, pid))
     ns = spaces(scan(fake, monkeypatch))
     assert ns[C]["init"] is None and ns[C]["nprocs"] == 1
 
 
+def test_init_found_among_processes_started_in_the_same_tick(tmp_path, monkeypatch):
+    fake = FakeProc(tmp_path / "proc")
+    fake.add([1], HOST, comm="systemd", proc_view=HOST, start=1)
+    fake.add([50, 2], A, comm="worker", ppid=60, start=700)  # PID wrapped: lower host PID, same tick
+    fake.add([60, 1], A, comm="tini", ppid=1, start=700)
+    fake.add([70, 3], A, comm="late", ppid=60, start=900)
+    fake.self_is(1)
+    fake.write_mountinfo()
+    ns = spaces(scan(fake, monkeypatch, parents={HOST: None, A: HOST}))
+    assert ns[A]["init"]["pid"] == 60 and ns[A]["init"]["start_time"] == 700
+
+
 def test_unreadable_processes_make_a_partial_view(tmp_path, monkeypatch):
     fake = host_tree(tmp_path)
-    real = _hierarchy.ns_link_inode
+    real = os.readlink
+    denied_paths = set(str(fake.root / str(pid) / "ns" / "pid") for pid in (1, 400, 303))
 
-    def denied(root, pid, ns_type="pid"):
-        if pid in (1, 400, 303) and root == str(fake.root):
-            raise OSError(errno.EACCES, "Permission denied")
-        return real(root, pid, ns_type)
+    def denied(path, *args, **kwargs):
+        if path in denied_paths:
+            raise OSError(errno.EACCES, "Permission denied", path)
+        return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(_hierarchy, "ns_link_inode", denied)
+    monkeypatch.setattr(os, "readlink", denied)
     facts = scan(fake, monkeypatch, euid=1000)
     ns = spaces(facts)
     # PID 1's NSpid has one entry: it is in the namespace of the scanned /proc; 400 and 303 are unknown.
