@@ -41,22 +41,25 @@ def run_module(module: str, args: dict | None = None, *, check: bool = False, di
     """
     cmd = list(prefix or []) + [
         str(Path(sys.executable).parent / "ansible"), "localhost", "-c", "local", "-i", "localhost,",
-        "-m", "linuxns.pidns." + module, "-a", json.dumps(args or {}),
+        "-m", "linuxns.pidns." + module,
     ]
+    if args:  # `-a '{}'` would be taken as a raw parameter
+        cmd += ["-a", json.dumps(args)]
     if check:
         cmd.append("--check")
     if diff:
         cmd.append("--diff")
     run_env = ansible_env(ANSIBLE_STDOUT_CALLBACK="raw_results", ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-                         ANSIBLE_CALLBACK_PLUGINS=str(REPO / "tests" / "callback_plugins"))
+                          ANSIBLE_CALLBACK_PLUGINS=str(REPO / "tests" / "callback_plugins"))
     run_env.update(env or {})
     proc = subprocess.run(cmd, env=run_env, capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL)
+                          stdin=subprocess.DEVNULL, check=False)
     try:
         line = [line for line in proc.stdout.splitlines() if line.startswith("{")][-1]
         document = json.loads(line)
         result = document["result"]
         result.setdefault("failed", document["status"] == "failed")
+        result.setdefault("skipped", document["status"] == "skipped")
         return result
     except (ValueError, IndexError, KeyError) as exc:
         raise AssertionError("ansible gave no JSON result (rc=%s): %s\nstdout:\n%s\nstderr:\n%s"
@@ -70,4 +73,4 @@ def run_playbook(playbook: str | Path, *args: str, env: dict | None = None,
     run_env = ansible_env()
     run_env.update(env or {})
     return subprocess.run(cmd, env=run_env, capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL)
+                          stdin=subprocess.DEVNULL, check=False)

@@ -30,10 +30,6 @@ if str(COLLECTIONS) not in sys.path:
     sys.path.insert(0, str(COLLECTIONS))
 
 
-# Re-exported so tests can import them from one place: `from ansible_cli import run_module`.
-from ansible_cli import ansible_env, run_module, run_playbook  # noqa: E402,F401
-
-
 @pytest.fixture
 def needs_root():
     if os.geteuid() != 0:

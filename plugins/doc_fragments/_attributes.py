@@ -38,6 +38,7 @@ attributes:
 options: {}
 attributes:
   facts:
+    description: Action returns an C(ansible_facts) dictionary that will update existing host facts.
     support: full
 """
 
@@ -54,5 +55,6 @@ attributes:
     details:
       - This action does not modify state.
   facts:
+    description: Action returns an C(ansible_facts) dictionary that will update existing host facts.
     support: full
 """

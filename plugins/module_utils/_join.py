@@ -184,10 +184,13 @@ def _command_child(request, sock, stdio, hostname):
         os._exit(127)
 
 
-def _joiner(view, namespaces, request, sock, stdio, hostname):
+def _joiner(view, namespaces, request, sock, stdio, hostname, module_ends):
     """The forked child that joins: non-dumpable while it holds host resources."""
     stage = "joining the sandbox"
     try:
+        # The module's ends of the pipes: held here, the command would never see EOF on stdin.
+        for fd in module_ends:
+            os.close(fd)
         _syscalls.prctl(_syscalls.PR_SET_DUMPABLE, 0)
         for ns_type, fd in namespaces:
             stage = "joining its %s namespace" % ns_type
@@ -259,7 +262,8 @@ def run(view, record, request):
     joiner = os.fork()
     if joiner == 0:
         sock.close()
-        _joiner(view, namespaces, request, theirs, stdio, record.get("hostname"))
+        _joiner(view, namespaces, request, theirs, stdio, record.get("hostname"),
+                [fd for fd in ours.values() if fd is not None])
     theirs.close()
     for _ns_type, fd in namespaces:
         os.close(fd)
@@ -269,6 +273,10 @@ def run(view, record, request):
     os.close(devnull)
     try:
         _collect(sock, ours, request, outcome, view, record)
+    except BaseException:
+        # Never leave the command running behind a failed module.
+        kill_started(view, record, outcome.pid)
+        raise
     finally:
         sock.close()
         for fd in ours.values():
@@ -373,8 +381,13 @@ def kill_started(view, record, session_pid):
     for _attempt in range(50):
         inside = {}
         for pid in _procfs.proc_pids(proc_root):
+            try:
+                if _procfs.ns_link_inode(proc_root, pid, "pid") != ns:
+                    continue
+            except OSError:
+                continue  # not ours to see (the VM's init, for one): not in the sandbox either
             stat = _procfs.read_stat(proc_root, pid)
-            if stat is not None and stat["state"] != "Z" and _procfs.ns_inode(proc_root, pid, "pid") == ns:
+            if stat is not None and stat["state"] != "Z":
                 inside[pid] = stat
         doomed = set(pid for pid, stat in inside.items() if stat["session"] == session_pid)
         grew = True

@@ -52,7 +52,7 @@ def parse_mountinfo(text):
             continue
         propagation = {}
         for tag in fields[6:sep]:
-            key, _, value = tag.partition(":")
+            key, _sep, value = tag.partition(":")
             propagation[key] = value
         mounts.append({
             "mount_id": int(fields[0]),
@@ -100,8 +100,8 @@ def mount_at(mounts, path):
 
 def parse_stat(text):
     """Parse /proc/PID/stat: comm may contain spaces and parentheses, so split at the last ')'."""
-    head, _, rest = text.rpartition(")")
-    pid, _, comm = head.partition(" (")
+    head, _paren, rest = text.rpartition(")")
+    pid, _sep, comm = head.partition(" (")
     fields = rest.split()
     # fields[0] is field 3 of proc(5) (state); start time is field 22.
     return {

@@ -189,9 +189,11 @@ class StateDir(object):
             # A mount-namespace handle cannot be bound onto a shared mount (EINVAL).
             _syscalls.mount(None, self.root, None, _syscalls.MS_PRIVATE)
 
-    def lock(self):
+    def lock(self, shared=False):
+        """Changes take the lock exclusively; readers take it shared, so they never see a
+        sandbox half made or half removed."""
         fd = os.open(os.path.join(self.root, ".lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         self._lock_fd = fd
 
     def unlock(self):
@@ -263,7 +265,8 @@ def inspect_sandbox(view, name):
     if state is None:
         return {"name": name, "state": "present", "health": "broken",
                 "problems": ["its state file is missing or unreadable: an interrupted creation"],
-                "spec": None, "_state": None}
+                "spec": None, "supervisor": None, "namespaces": {}, "handles": {}, "hostname": None,
+                "parent": None, "level": None, "created": None, "_state": None}
     mounted = {}
     for ns_type in state["namespaces"]:
         found = view.handles.get(state_dir.handle_path(name, ns_type))
@@ -711,8 +714,12 @@ def describe(state_dir, name=None, processes=False):
         return []
     if name is not None:
         validate_name(name)
-    view = HostView(state_dir)
-    records = [inspect_sandbox(view, entry) for entry in ([name] if name else state_dir.names())]
+    state_dir.lock(shared=True)
+    try:
+        view = HostView(state_dir)
+        records = [inspect_sandbox(view, entry) for entry in ([name] if name else state_dir.names())]
+    finally:
+        state_dir.unlock()
     records = [record for record in records if record is not None]
     alive_ns = [r["namespaces"]["pid"] for r in records if r["health"] == "alive"]
     scanned = _processes_by_namespace(state_dir.proc_root, alive_ns, processes)

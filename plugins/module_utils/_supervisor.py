@@ -159,6 +159,11 @@ def announce_ready():
 
 
 def main(argv):
+    if os.getpid() != 1:
+        # kill(-1, ...) is how PID 1 stops its namespace; anywhere else it would hit every
+        # process the caller may signal, the whole host for root.
+        sys.stderr.write("the sandbox supervisor must run as PID 1 of a new PID namespace\n")
+        return 2
     name, stop_timeout = argv[1], float(argv[2])
     signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED)
     # stdin was this program's source.
@@ -181,4 +186,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    raise SystemExit(main(sys.argv))

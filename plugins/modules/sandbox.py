@@ -25,7 +25,7 @@ description:
   - Use M(linuxns.pidns.sandbox_exec) to run commands inside a sandbox and
     M(linuxns.pidns.sandbox_info) to list sandboxes and their health.
 author:
-  - linuxns.pidns contributors
+  - linuxns.pidns contributors (@linuxns)
 requirements:
   - Linux 5.3 or later (pidfd_open), root or C(CAP_SYS_ADMIN) on the managed host.
 extends_documentation_fragment:
@@ -53,8 +53,8 @@ options:
   namespaces:
     description:
       - Namespace types to create for the sandbox. V(pid) is required.
-      - Without V(mnt), C(/proc) cannot be remounted: processes inside see the host's C(/proc), and
-        the module warns about it.
+      - Without V(mnt), C(/proc) cannot be remounted, so processes inside see the host's C(/proc); the
+        module warns about it.
       - Types not listed are shared with the host, or with the O(parent) sandbox.
     type: list
     elements: str
@@ -92,7 +92,7 @@ notes:
     mount of itself, because a mount-namespace handle cannot be bound onto a shared mount.
   - Inside a sandbox the state directory is detached, so a sandbox does not keep other sandboxes'
     namespaces alive.
-  - A sandbox is an isolation of views, not a security boundary: root inside is root on the host.
+  - A sandbox is an isolation of views, not a security boundary; root inside is root on the host.
 seealso:
   - module: linuxns.pidns.sandbox_exec
   - module: linuxns.pidns.sandbox_info

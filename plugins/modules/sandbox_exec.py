@@ -25,7 +25,7 @@ description:
   - Like M(ansible.builtin.command), a non-zero return code fails the task; death by a signal is
     reported as such.
 author:
-  - linuxns.pidns contributors
+  - linuxns.pidns contributors (@linuxns)
 requirements:
   - Linux 5.3 or later, root or C(CAP_SYS_ADMIN) on the managed host.
 extends_documentation_fragment:
@@ -98,8 +98,9 @@ options:
     type: bool
     default: false
 notes:
-  - A sandbox whose supervisor is gone is broken: the kernel refuses new processes in a PID namespace
-    whose PID 1 died. The task then fails naming the sandbox; recreate it with M(linuxns.pidns.sandbox).
+  - A sandbox whose supervisor is gone is broken, because the kernel refuses new processes in a PID
+    namespace whose PID 1 died. The task then fails naming the sandbox; recreate it with
+    M(linuxns.pidns.sandbox).
 seealso:
   - module: linuxns.pidns.sandbox
   - module: linuxns.pidns.sandbox_info

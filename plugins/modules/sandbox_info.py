@@ -16,9 +16,9 @@ description:
   - Lists the sandboxes made by M(linuxns.pidns.sandbox) on a host, or one of them, with whether
     each is alive or broken (and why), its supervisor, namespaces, handles, nesting, and process
     and zombie counts; optionally every process inside.
-  - A host without the state directory has no sandboxes: the list is empty, not an error.
+  - A host without the state directory has no sandboxes; the list is empty, not an error.
 author:
-  - linuxns.pidns contributors
+  - linuxns.pidns contributors (@linuxns)
 requirements:
   - Root on the managed host (the state directory is readable by root only).
 extends_documentation_fragment:

@@ -87,6 +87,7 @@ def nsenter(name: str, *argv: str, types=("pid", "mnt"), **kwargs) -> subprocess
     kwargs.setdefault("capture_output", True)
     kwargs.setdefault("text", True)
     kwargs.setdefault("timeout", 60)
+    kwargs.setdefault("check", False)
     return subprocess.run(["nsenter", *options, "--", *argv], **kwargs)
 
 

@@ -13,6 +13,10 @@ from ansible_collections.linuxns.pidns.plugins.module_utils import _sandbox
 from ansible_collections.linuxns.pidns.plugins.module_utils._sandbox import SandboxError
 
 
+def _spec_of(*args, **kwargs):
+    return _sandbox.normalize_spec(*args, **kwargs)[0]
+
+
 @pytest.mark.parametrize("name", ["web", "a", "A9", "db-1.prod_x", "x" * 64, "9lives"])
 def test_valid_names(name):
     assert _sandbox.validate_name(name) == name
@@ -33,7 +37,7 @@ def test_default_spec():
 
 
 def test_namespaces_are_put_in_canonical_order_without_duplicates():
-    spec, _ = _sandbox.normalize_spec("web", ["net", "pid", "net", "time", "mnt"])
+    spec = _spec_of("web", ["net", "pid", "net", "time", "mnt"])
     assert spec["namespaces"] == ["pid", "mnt", "net", "time"]
     assert spec["hostname"] is None
 
@@ -76,15 +80,15 @@ def test_negative_stop_timeout():
 
 
 def test_spec_differences_lists_changed_keys_in_order():
-    before, _ = _sandbox.normalize_spec("web", hostname="a")
-    after, _ = _sandbox.normalize_spec("web", ["pid", "mnt", "uts", "ipc", "net"], hostname="b")
+    before = _spec_of("web", hostname="a")
+    after = _spec_of("web", ["pid", "mnt", "uts", "ipc", "net"], hostname="b")
     assert _sandbox.spec_differences(before, after) == ["namespaces", "hostname"]
     assert _sandbox.spec_differences(before, dict(before)) == []
 
 
 def test_integer_and_float_timeouts_compare_equal():
-    before, _ = _sandbox.normalize_spec("web", stop_timeout=10)
-    after, _ = _sandbox.normalize_spec("web", stop_timeout=10.0)
+    before = _spec_of("web", stop_timeout=10)
+    after = _spec_of("web", stop_timeout=10.0)
     assert _sandbox.spec_differences(before, after) == []
 
 
@@ -182,7 +186,7 @@ def test_dependents_are_listed_deepest_first(tmp_path):
     tree = {"top": None, "mid": "top", "leaf": "mid", "side": "top", "other": None}
     for name, parent in tree.items():
         os.mkdir(state_dir.path(name))
-        spec, _ = _sandbox.normalize_spec(name, parent=parent)
+        spec = _spec_of(name, parent=parent)
         state_dir.write_state(name, _state(name=name, spec=spec))
     view = _FakeView(state_dir)
     assert _sandbox.dependents(view, "top") == ["leaf", "mid", "side"]

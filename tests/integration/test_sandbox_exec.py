@@ -1,0 +1,258 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""sandbox_exec and sandbox_info through real ansible runs, checked against nsenter, /proc and psutil."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import textwrap
+
+import psutil
+import pytest
+
+from ansible_cli import COLLECTIONS, run_module, run_playbook
+from sandboxes import STATE_DIR, exited, live_processes_in_ns, nsenter, wait_for
+
+sys.path.insert(0, str(COLLECTIONS))
+from ansible_collections.linuxns.pidns.plugins.module_utils import _join, _sandbox  # noqa: E402
+
+
+@pytest.fixture
+def box(names):
+    name = names("ex")
+    made = run_module("sandbox", {"name": name, "hostname": "box-host"})
+    assert made["changed"], made
+    return made["sandbox"]
+
+
+def sx(sandbox, **options):
+    return run_module("sandbox_exec", dict(sandbox=sandbox["name"], **options))
+
+
+def rows(text):
+    return sorted(tuple(line.split(None, 1)) for line in text.strip().splitlines())
+
+
+def test_ps_inside_matches_nsenter_and_hides_the_host(box):
+    ours = sx(box, argv=["ps", "-e", "-o", "pid=,comm="])
+    theirs = nsenter(box["name"], "ps", "-e", "-o", "pid=,comm=")
+    assert ours["rc"] == 0 and theirs.returncode == 0
+    # Each listing contains its own ps; everything else must be the same.
+    assert [r for r in rows(ours["stdout"]) if r[1] != "ps"] == [r for r in rows(theirs.stdout) if r[1] != "ps"]
+    assert [r for r in rows(ours["stdout"]) if r[1] != "ps"] == [("1", ("pidns:" + box["name"])[:15])]
+    assert len(ours["stdout_lines"]) == 2 < len(psutil.pids())
+
+
+def test_the_command_has_a_pid_inside(box):
+    inside = sx(box, argv=["grep", "^NSpid", "/proc/self/status"])
+    assert inside["stdout"].split() == ["NSpid:", str(inside["ns_pid"])]
+    assert inside["pid"] != inside["ns_pid"] and inside["ns_pid"] > 1
+
+    workload = sx(box, argv=["sleep", "60"], detach=True)
+    with open("/proc/%d/status" % workload["pid"]) as handle:
+        nspid = [line.split()[1:] for line in handle if line.startswith("NSpid:")][0]
+    with open("/proc/self/status") as handle:
+        ours = [line.split()[1:] for line in handle if line.startswith("NSpid:")][0]
+    assert nspid == [str(workload["pid"]), str(workload["ns_pid"])]
+    assert len(nspid) == len(ours) + 1
+
+
+@pytest.mark.parametrize("code", [0, 1, 42, 255])
+def test_exit_codes_pass_through(box, code):
+    result = sx(box, argv=["sh", "-c", "exit %d" % code])
+    assert result["rc"] == code
+    assert result["failed"] is (code != 0)
+
+
+def test_death_by_signal_is_reported(box):
+    result = sx(box, argv=["sh", "-c", "kill -TERM $$"])
+    assert result["failed"] is True and result["rc"] == -signal.SIGTERM
+    assert result["msg"] == "the command was killed by signal SIGTERM (15)"
+
+
+def test_only_fds_0_1_2_even_when_the_caller_holds_more(box):
+    # The module code path, called from a process holding an inheritable descriptor open.
+    leaked = os.open("/etc/hostname", os.O_RDONLY)
+    os.set_inheritable(leaked, True)
+    try:
+        result = _join.apply_exec({"sandbox": box["name"], "argv": ["sh", "-c", "ls /proc/$$/fd"]})
+    finally:
+        os.close(leaked)
+    assert result["rc"] == 0, result
+    assert result["stdout"].split() == ["0", "1", "2"]
+    through_ansible = sx(box, argv=["sh", "-c", "ls /proc/$$/fd"])
+    assert through_ansible["stdout"].split() == ["0", "1", "2"]
+
+
+def test_environment_is_exactly_the_clean_default_plus_env(box):
+    result = run_module("sandbox_exec", {"sandbox": box["name"], "argv": ["env"], "env": {"APP_MODE": "test"}},
+                        env={"TERM": "xterm-test", "LEAK_ME": "1"})
+    env = dict(line.split("=", 1) for line in result["stdout_lines"])
+    assert env == {"PATH": _join.DEFAULT_PATH, "HOME": "/root", "HOSTNAME": "box-host",
+                   "TERM": "xterm-test", "APP_MODE": "test"}
+
+
+def test_signal_mask_and_ignores_are_clean(box):
+    result = sx(box, argv=["grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status"])
+    assert result["stdout_lines"] == ["SigBlk:\t0000000000000000", "SigIgn:\t0000000000000000"]
+
+
+def test_cwd_resolves_inside_the_sandbox(box):
+    # A tmpfs mounted inside exists only in the sandbox's mount namespace.
+    target = "/mnt/inside-%s" % box["name"]
+    os.makedirs(target, exist_ok=True)
+    try:
+        made = sx(box, argv=["sh", "-c", "mount -t tmpfs none %s && echo hi > %s/only-inside" % (target, target)])
+        assert made["rc"] == 0, made
+        result = sx(box, argv=["sh", "-c", "pwd; ls"], chdir=target)
+        assert result["stdout_lines"] == [target, "only-inside"]
+        assert os.listdir(target) == []
+    finally:
+        os.rmdir(target)
+
+
+def test_detached_workload_outlives_the_play_under_pid_1_and_dies_with_the_sandbox(box, tmp_path):
+    playbook = tmp_path / "detach.yml"
+    playbook.write_text(textwrap.dedent("""\
+        - hosts: localhost
+          connection: local
+          gather_facts: false
+          tasks:
+            - linuxns.pidns.sandbox_exec:
+                sandbox: %s
+                argv: [sleep, "600"]
+                detach: true
+              register: started
+            - ansible.builtin.copy:
+                content: "{{ started | to_json }}"
+                dest: %s/started.json
+                mode: "0600"
+        """ % (box["name"], tmp_path)))
+    proc = run_playbook(playbook, "-i", "localhost,", timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    started = json.loads((tmp_path / "started.json").read_text())
+    workload = psutil.Process(started["pid"])
+    assert workload.cmdline() == ["sleep", "600"]
+    assert workload.ppid() == box["supervisor"]["pid"]
+    inside = nsenter(box["name"], "ps", "-o", "ppid=", "-p", str(started["ns_pid"]))
+    assert inside.stdout.strip() == "1"
+
+    assert run_module("sandbox", {"name": box["name"], "state": "absent"})["changed"] is True
+    assert wait_for(lambda: exited(started["pid"]), 5)
+
+
+def test_timeout_kills_the_command_and_its_children(box):
+    result = sx(box, argv=["sh", "-c", "sleep 300 & sleep 300 & setsid sleep 300 & sleep 300"], timeout=1)
+    assert result["failed"] is True
+    assert result["msg"] == "timed out after 1 seconds: killed the command and the processes it started"
+    survivors = [p for p in live_processes_in_ns(box["namespaces"]["pid"]) if p.pid != box["supervisor"]["pid"]]
+    assert survivors == []
+
+
+def test_ten_megabytes_of_stdout_come_back_intact(box):
+    result = sx(box, argv=["seq", "1", "1500000"])
+    expected = "\n".join(str(i) for i in range(1, 1500001))
+    assert len(result["stdout"]) == len(expected) > 10 * 1000 * 1000
+    assert result["stdout"] == expected
+
+
+def test_stdin_user_and_group(box):
+    assert sx(box, argv=["cat"], stdin="hello inside")["stdout"] == "hello inside"
+    ids = sx(box, argv=["sh", "-c", "id -u; id -g"], user="nobody")
+    assert ids["stdout_lines"] == ["65534", "65534"]
+    assert sx(box, argv=["id", "-g"], user="nobody", group="0")["stdout"] == "0"
+    bad = sx(box, argv=["true"], user="no-such-user-here")
+    assert bad["failed"] is True and "user: no user 'no-such-user-here' inside the sandbox" in bad["msg"]
+
+
+def test_creates_and_removes_are_checked_inside(box):
+    marker = "/tmp/marker-%s" % box["name"]
+    skipped = sx(box, argv=["touch", marker], removes=marker)
+    assert skipped["changed"] is False and "does not exist" in skipped["msg"]
+    ran = sx(box, argv=["touch", marker], creates=marker)
+    assert ran["changed"] is True
+    try:
+        again = sx(box, argv=["touch", marker], creates=marker)
+        assert again["changed"] is False and "exists" in again["msg"]
+        check = run_module("sandbox_exec", dict(sandbox=box["name"], argv=["rm", marker]), check=True)
+        assert check["skipped"] is True and os.path.exists(marker)
+    finally:
+        os.unlink(marker)
+
+
+def test_many_failing_execs_leave_the_sandbox_healthy(box, tmp_path):
+    supervisor = psutil.Process(box["supervisor"]["pid"])
+    fds_before = supervisor.num_fds()
+    playbook = tmp_path / "fail.yml"
+    playbook.write_text(textwrap.dedent("""\
+        - hosts: localhost
+          connection: local
+          gather_facts: false
+          tasks:
+            - linuxns.pidns.sandbox_exec:
+                sandbox: %s
+                argv: ["/no/such/command-{{ item }}"]
+              loop: "{{ range(42) | list }}"
+              ignore_errors: true
+              register: failing
+            - ansible.builtin.assert:
+                that:
+                  - failing.results | selectattr('failed') | list | length == 42
+                  - failing.results[0].msg is search('command not found inside sandbox')
+            - linuxns.pidns.sandbox_exec:
+                sandbox: %s
+                argv: ["true"]
+        """ % (box["name"], box["name"])))
+    proc = run_playbook(playbook, "-i", "localhost,", timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "ok=3" in proc.stdout and "failed=0" in proc.stdout and "ignored=1" in proc.stdout
+    assert supervisor.num_fds() == fds_before
+    assert supervisor.status() == psutil.STATUS_SLEEPING
+    assert [p.pid for p in live_processes_in_ns(box["namespaces"]["pid"])] == [supervisor.pid]
+    info = run_module("sandbox_info", {"name": box["name"]})["sandboxes"]
+    assert [(s["name"], s["alive"], s["nprocs"], s["zombies"]) for s in info] == [(box["name"], True, 1, 0)]
+
+
+def test_missing_and_broken_sandboxes_fail_clearly(box, names):
+    missing = names("missing")
+    result = sx({"name": missing}, argv=["true"])
+    assert result["failed"] is True
+    assert result["msg"] == ("sandbox: there is no sandbox named %r on this host; create it with "
+                             "linuxns.pidns.sandbox" % missing)
+
+    os.kill(box["supervisor"]["pid"], signal.SIGKILL)
+    wait_for(lambda: exited(box["supervisor"]["pid"]), 5)
+    broken = sx(box, argv=["true"])
+    assert broken["failed"] is True
+    assert broken["msg"].startswith("sandbox: %r is broken: its supervisor (host PID %d) is gone"
+                                    % (box["name"], box["supervisor"]["pid"]))
+    assert "Errno" not in broken["msg"]
+
+    info = run_module("sandbox_info", {"name": box["name"]})
+    assert info["changed"] is False
+    [entry] = info["sandboxes"]
+    assert entry["alive"] is False and entry["health"] == "broken"
+    assert any("is gone" in why for why in entry["problems"])
+
+
+def test_sandbox_info_lists_processes_with_both_pids(box):
+    workload = sx(box, argv=["sleep", "120"], detach=True)
+    info = run_module("sandbox_info", {"name": box["name"], "processes": True})
+    [entry] = info["sandboxes"]
+    assert entry["nprocs"] == 2 and entry["zombies"] == 0 and entry["level"] == 1
+    by_pid = {p["pid"]: p for p in entry["processes"]}
+    assert by_pid[box["supervisor"]["pid"]]["ns_pid"] == 1
+    assert by_pid[workload["pid"]]["ns_pid"] == workload["ns_pid"]
+    assert by_pid[workload["pid"]]["ns_ppid"] == 1
+    assert by_pid[workload["pid"]]["command"] == "sleep 120"
+    everything = run_module("sandbox_info", {})
+    assert box["name"] in [s["name"] for s in everything["sandboxes"]]
+    assert run_module("sandbox_info", {"name": "not-there-at-all"})["sandboxes"] == []
+
+
+def test_no_state_directory_is_an_empty_list(tmp_path):
+    assert _sandbox.describe(_sandbox.StateDir(str(tmp_path / "never-made"))) == []
+    assert STATE_DIR.exists()
