@@ -350,6 +350,12 @@ def _become_init(spec, root, fds, python, name):
         except OSError as exc:
             if exc.errno not in (errno.EINVAL, errno.ENOENT):
                 raise
+        # What lies under it is the same directory (it is a bind mount of itself): cover it with
+        # an empty one, so the collection run inside a sandbox (say, over SSH to a sandboxed
+        # sshd) manages sandboxes of its own and never sees, or deletes, the host's.
+        if os.path.isdir(root):
+            _syscalls.mount("tmpfs", root, "tmpfs", _syscalls.MS_NOSUID | _syscalls.MS_NODEV | _syscalls.MS_NOEXEC,
+                            "mode=0700")
         if spec["mount_proc"]:
             _syscalls.mount("proc", "/proc", "proc",
                             _syscalls.MS_NOSUID | _syscalls.MS_NODEV | _syscalls.MS_NOEXEC)

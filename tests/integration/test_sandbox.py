@@ -277,3 +277,14 @@ def test_supervisor_refuses_to_run_unless_it_is_pid_1():
                           capture_output=True, text=True, timeout=30, check=False)
     assert proc.stdout.strip() == "rc=2"
     assert "must run as PID 1" in proc.stderr
+
+
+def test_inside_a_sandbox_the_state_directory_is_empty_and_its_own(names):
+    outer, inner = names("own"), names("own-in")
+    sandbox(outer)
+    sandbox(inner, parent=outer)
+    for name in (outer, inner):
+        listing = nsenter(name, "ls", "-A", str(STATE_DIR))
+        assert listing.returncode == 0 and listing.stdout == "", (name, listing)
+    # The host's view is untouched.
+    assert {outer, inner} <= set(os.listdir(STATE_DIR))
