@@ -632,8 +632,9 @@ def scan(proc_root=PROC, state_dir=DEFAULT_STATE_DIR, processes=False, pids=None
         reason = "not running as root" if euid != 0 else "access denied"
         all_warnings.insert(0, {
             "code": "partial_view", "namespace": None,
-            "message": "%s: the PID namespace of %d process(es) could not be read (%s); counts are a lower bound."
-                       % ("Partial view" if euid != 0 else "Almost full view", len(state.unreadable), reason),
+            "message": "Partial view (%s): the PID namespace of %d process(es) could not be read, and processes "
+                       "of other users are placed only when they are in the namespace of /proc itself; "
+                       "counts are lower bounds." % (reason, len(state.unreadable)),
             "pids": sorted(state.unreadable)[:50],
         })
 
