@@ -157,12 +157,12 @@ stderr:
   returned: always
   type: str
 stdout_lines:
-  description: O(stdout) split into lines.
+  description: RV(stdout) split into lines.
   returned: when the command ran
   type: list
   elements: str
 stderr_lines:
-  description: O(stderr) split into lines.
+  description: RV(stderr) split into lines.
   returned: when the command ran
   type: list
   elements: str

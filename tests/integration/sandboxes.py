@@ -87,8 +87,8 @@ def nsenter(name: str, *argv: str, types=("pid", "mnt"), **kwargs) -> subprocess
     kwargs.setdefault("capture_output", True)
     kwargs.setdefault("text", True)
     kwargs.setdefault("timeout", 60)
-    kwargs.setdefault("check", False)
-    return subprocess.run(["nsenter", *options, "--", *argv], **kwargs)
+    check = kwargs.pop("check", False)
+    return subprocess.run(["nsenter", *options, "--", *argv], check=check, **kwargs)
 
 
 def force_remove(name: str) -> None:
