@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Benchmark pidns_facts against util-linux lsns and ansible.builtin.setup, side by side in one run.
@@ -80,7 +80,7 @@ class Namespaces:
     def __enter__(self):
         script = "i=1; while [ $i -lt %d ]; do sleep infinity & i=$((i+1)); done; wait" % self.per_ns
         try:
-            for _ in range(self.count):
+            for _index in range(self.count):
                 proc = subprocess.Popen(
                     ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc", "sh", "-c", script],
                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -191,11 +191,11 @@ def bench(count, per_ns, repeat, ansible_repeat, python):
         bindir = Path(python).parent
         env = ansible_env(ANSIBLE_STDOUT_CALLBACK="ansible.builtin.minimal")
         adhoc = [str(bindir / "ansible"), "localhost", "-c", "local", "-i", "localhost,"]
+        lsns_args = ["-m", "ansible.builtin.command", "-a", "lsns -t pid -J"]
         e2e = median_runs({
             "ansible -m linuxns.pidns.pidns_facts": adhoc + ["-m", "linuxns.pidns.pidns_facts"],
             "ansible -m ansible.builtin.setup": adhoc + ["-m", "ansible.builtin.setup"],
-            "ansible -m command -a 'lsns -t pid -J'": adhoc + ["-m", "ansible.builtin.command",
-                                                              "-a", "lsns -t pid -J"],
+            "ansible -m command -a 'lsns -t pid -J'": adhoc + lsns_args,
         }, ansible_repeat, env, rss=False)
     return {"n": count, "k": per_ns, "namespaces": namespaces, "processes": processes, "scan": scan, "e2e": e2e}
 

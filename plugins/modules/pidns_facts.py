@@ -29,7 +29,7 @@ description:
     it is not the initial one (RV(ansible_facts.pidns.self.initial)).
   - Use the P(linuxns.pidns.pidns_tree#filter) filter to render the facts as a text tree.
 author:
-  - linuxns.pidns contributors
+  - linuxns.pidns contributors (@linuxns)
 requirements:
   - Linux 4.9 or later for exact parents (C(NS_GET_PARENT)); older kernels get inferred parents.
 extends_documentation_fragment:

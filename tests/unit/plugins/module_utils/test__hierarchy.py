@@ -92,8 +92,10 @@ def fake_ioctl(tree):
 PARENTS = {HOST: None, A: HOST, B: A, C: B, D: HOST}
 
 
-def scan(fake, monkeypatch=None, parents=PARENTS, **kwargs):
-    if monkeypatch is not None and parents is not None:
+def scan(fake, monkeypatch=None, parents=None, **kwargs):
+    if parents is None:
+        parents = PARENTS
+    if monkeypatch is not None:
         monkeypatch.setattr(_hierarchy, "ioctl_parent", fake_ioctl(parents))
     kwargs.setdefault("euid", 0)
     return _hierarchy.scan(proc_root=str(fake.root), use_ioctl=monkeypatch is not None, **kwargs)
