@@ -63,6 +63,23 @@ class JoinRequest(object):
 
 # ---------------------------------------------------------------- preparing the join
 
+def open_supervisor(view, record):
+    """A pidfd of the sandbox's supervisor, checked to be that very process (start time), or
+    None where pidfds are not available. setns(pidfd, flags) joins all namespaces at once."""
+    supervisor = record["supervisor"]
+    try:
+        pidfd = _syscalls.pidfd_open(supervisor["pid"])
+    except OSError as exc:
+        if exc.errno in (errno.ENOSYS, errno.EPERM):
+            return None
+        raise SandboxError("sandbox %s: its supervisor (host PID %d) is gone" % (record["name"], supervisor["pid"]))
+    stat = _procfs.read_stat(view.state_dir.proc_root, supervisor["pid"])
+    if stat is None or stat["start_time"] != supervisor["start_time"]:
+        os.close(pidfd)
+        raise SandboxError("sandbox %s: its supervisor (host PID %d) is gone" % (record["name"], supervisor["pid"]))
+    return pidfd
+
+
 def open_namespaces(view, record, types):
     """Open the handles to join, each checked to be the nsfs mount of the right type that the
     live supervisor is in; return [(type, fd)] in join order."""
@@ -184,7 +201,7 @@ def _command_child(request, sock, stdio, hostname):
         os._exit(127)
 
 
-def _joiner(view, namespaces, request, sock, stdio, hostname, module_ends):
+def _joiner(pidfd, namespaces, request, sock, stdio, hostname, module_ends):
     """The forked child that joins: non-dumpable while it holds host resources."""
     stage = "joining the sandbox"
     try:
@@ -192,9 +209,23 @@ def _joiner(view, namespaces, request, sock, stdio, hostname, module_ends):
         for fd in module_ends:
             os.close(fd)
         _syscalls.prctl(_syscalls.PR_SET_DUMPABLE, 0)
+        joined = False
+        if pidfd is not None:
+            flags = 0
+            for ns_type, _fd in namespaces:
+                flags |= _syscalls.NAMESPACE_FLAGS[ns_type]
+            try:
+                # Linux 5.8+: every namespace at once, atomically, from the verified supervisor.
+                _syscalls.setns(pidfd, flags)
+                joined = True
+            except OSError as exc:
+                if exc.errno != errno.EINVAL:
+                    raise
+            os.close(pidfd)
         for ns_type, fd in namespaces:
-            stage = "joining its %s namespace" % ns_type
-            _syscalls.setns(fd, _syscalls.NAMESPACE_FLAGS[ns_type])
+            if not joined:
+                stage = "joining its %s namespace" % ns_type
+                _syscalls.setns(fd, _syscalls.NAMESPACE_FLAGS[ns_type])
             os.close(fd)
         stage = "fork inside the sandbox"
         child = os.fork()
@@ -244,7 +275,13 @@ class Outcome(object):
 def run(view, record, request):
     """Run request inside the sandbox `record` (alive). Returns an Outcome."""
     types = request.namespaces or sorted(record["handles"])
-    namespaces = open_namespaces(view, record, types)
+    pidfd = open_supervisor(view, record)
+    try:
+        namespaces = open_namespaces(view, record, types)
+    except BaseException:
+        if pidfd is not None:
+            os.close(pidfd)
+        raise
     outcome = Outcome()
     sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
@@ -262,11 +299,13 @@ def run(view, record, request):
     joiner = os.fork()
     if joiner == 0:
         sock.close()
-        _joiner(view, namespaces, request, theirs, stdio, record.get("hostname"),
+        _joiner(pidfd, namespaces, request, theirs, stdio, record.get("hostname"),
                 [fd for fd in ours.values() if fd is not None])
     theirs.close()
     for _ns_type, fd in namespaces:
         os.close(fd)
+    if pidfd is not None:
+        os.close(pidfd)
     for fd in set(stdio):
         if fd != devnull:
             os.close(fd)
