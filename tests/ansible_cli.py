@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -74,3 +75,25 @@ def run_playbook(playbook: str | Path, *args: str, env: dict | None = None,
     run_env.update(env or {})
     return subprocess.run(cmd, env=run_env, capture_output=True, text=True, timeout=timeout,
                           stdin=subprocess.DEVNULL, check=False)
+
+
+def run_local_play(directory: Path, tasks: str, *, keep: str | None = None,
+                   timeout: float = 300) -> tuple[subprocess.CompletedProcess, object]:
+    """Run `tasks` (YAML list) in a play on localhost with real ansible-playbook.
+
+    With `keep`, the registered variable of that name is saved as JSON and returned as data.
+    """
+    body = textwrap.indent(textwrap.dedent(tasks).strip() + "\n", "    ")
+    if keep:
+        saved = Path(directory) / ("%s.json" % keep)
+        body += textwrap.indent(textwrap.dedent("""\
+            - ansible.builtin.copy:
+                content: "{{ %s | to_json }}"
+                dest: %s
+                mode: "0600"
+            """ % (keep, saved)), "    ")
+    playbook = Path(directory) / "play.yml"
+    playbook.write_text("- hosts: localhost\n  connection: local\n  gather_facts: false\n  tasks:\n" + body)
+    proc = run_playbook(playbook, "-i", "localhost,", timeout=timeout)
+    kept = json.loads(saved.read_text()) if keep and proc.returncode == 0 else None
+    return proc, kept

@@ -8,14 +8,13 @@ import os
 import signal
 import stat
 import subprocess
-import textwrap
 import sys
 import threading
 
 import psutil
 import pytest
 
-from ansible_cli import run_module, run_playbook
+from ansible_cli import run_local_play, run_module
 from sandboxes import (STATE_DIR, exited, live_processes_in_ns, mounts_under, nsenter, processes_in_ns,
                        state_of, wait_for)
 
@@ -43,26 +42,14 @@ def assert_nsfs_handles(result):
 
 def test_sandbox_outlives_the_play_and_holds_its_namespaces(names, tmp_path):
     name = names()
-    playbook = tmp_path / "make.yml"
-    playbook.write_text(textwrap.dedent("""\
-        - hosts: localhost
-          connection: local
-          gather_facts: false
-          tasks:
-            - linuxns.pidns.sandbox:
-                name: %s
-                hostname: made-by-play
-              register: made
-            - ansible.builtin.copy:
-                content: "{{ made.sandbox | to_json }}"
-                dest: %s/result.json
-                mode: "0600"
-        """ % (name, tmp_path)))
-    proc = run_playbook(playbook, "-i", "localhost,", timeout=120)
+    proc, made = run_local_play(tmp_path, """
+        - linuxns.pidns.sandbox:
+            name: %s
+            hostname: made-by-play
+          register: made
+        """ % name, keep="made")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-
-    import json
-    result = json.loads((tmp_path / "result.json").read_text())
+    result = made["sandbox"]
     assert result["health"] == "alive" and result["level"] == 1
     assert_nsfs_handles(result)
     supervisor = psutil.Process(result["supervisor"]["pid"])

@@ -4,16 +4,14 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
-import textwrap
 
 import psutil
 import pytest
 
-from ansible_cli import COLLECTIONS, run_module, run_playbook
+from ansible_cli import COLLECTIONS, run_local_play, run_module
 from sandboxes import STATE_DIR, exited, live_processes_in_ns, nsenter, wait_for
 
 sys.path.insert(0, str(COLLECTIONS))
@@ -115,25 +113,14 @@ def test_cwd_resolves_inside_the_sandbox(box):
 
 
 def test_detached_workload_outlives_the_play_under_pid_1_and_dies_with_the_sandbox(box, tmp_path):
-    playbook = tmp_path / "detach.yml"
-    playbook.write_text(textwrap.dedent("""\
-        - hosts: localhost
-          connection: local
-          gather_facts: false
-          tasks:
-            - linuxns.pidns.sandbox_exec:
-                sandbox: %s
-                argv: [sleep, "600"]
-                detach: true
-              register: started
-            - ansible.builtin.copy:
-                content: "{{ started | to_json }}"
-                dest: %s/started.json
-                mode: "0600"
-        """ % (box["name"], tmp_path)))
-    proc = run_playbook(playbook, "-i", "localhost,", timeout=120)
+    proc, started = run_local_play(tmp_path, """
+        - linuxns.pidns.sandbox_exec:
+            sandbox: %s
+            argv: [sleep, "600"]
+            detach: true
+          register: started
+        """ % box["name"], keep="started")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    started = json.loads((tmp_path / "started.json").read_text())
     workload = psutil.Process(started["pid"])
     assert workload.cmdline() == ["sleep", "600"]
     assert workload.ppid() == box["supervisor"]["pid"]
@@ -186,27 +173,21 @@ def test_creates_and_removes_are_checked_inside(box):
 def test_many_failing_execs_leave_the_sandbox_healthy(box, tmp_path):
     supervisor = psutil.Process(box["supervisor"]["pid"])
     fds_before = supervisor.num_fds()
-    playbook = tmp_path / "fail.yml"
-    playbook.write_text(textwrap.dedent("""\
-        - hosts: localhost
-          connection: local
-          gather_facts: false
-          tasks:
-            - linuxns.pidns.sandbox_exec:
-                sandbox: %s
-                argv: ["/no/such/command-{{ item }}"]
-              loop: "{{ range(42) | list }}"
-              ignore_errors: true
-              register: failing
-            - ansible.builtin.assert:
-                that:
-                  - failing.results | selectattr('failed') | list | length == 42
-                  - failing.results[0].msg is search('command not found inside sandbox')
-            - linuxns.pidns.sandbox_exec:
-                sandbox: %s
-                argv: ["true"]
-        """ % (box["name"], box["name"])))
-    proc = run_playbook(playbook, "-i", "localhost,", timeout=300)
+    proc, _failing = run_local_play(tmp_path, """
+        - linuxns.pidns.sandbox_exec:
+            sandbox: %s
+            argv: ["/no/such/command-{{ item }}"]
+          loop: "{{ range(42) | list }}"
+          ignore_errors: true
+          register: failing
+        - ansible.builtin.assert:
+            that:
+              - failing.results | selectattr('failed') | list | length == 42
+              - failing.results[0].msg is search('command not found inside sandbox')
+        - linuxns.pidns.sandbox_exec:
+            sandbox: %s
+            argv: ["true"]
+        """ % (box["name"], box["name"]))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "ok=3" in proc.stdout and "failed=0" in proc.stdout and "ignored=1" in proc.stdout
     assert supervisor.num_fds() == fds_before
