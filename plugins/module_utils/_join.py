@@ -21,7 +21,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import datetime
 import errno
 import grp
 import os
@@ -132,12 +131,12 @@ def _send(sock, *fields):
 
 
 def _reset_signals():
-    """Default dispositions and an empty mask: Python ignores SIGPIPE/SIGXFSZ, which exec keeps."""
+    """Default dispositions and an empty mask. exec resets caught signals by itself but keeps
+    ignored ones, and Python ignores SIGPIPE and SIGXFSZ (and inherits whatever Ansible ignored)."""
     for signum in range(1, signal.NSIG):
-        if signum in (signal.SIGKILL, signal.SIGSTOP):
-            continue
         try:
-            signal.signal(signum, signal.SIG_DFL)
+            if signal.getsignal(signum) == signal.SIG_IGN:
+                signal.signal(signum, signal.SIG_DFL)
         except (OSError, ValueError, RuntimeError):
             pass
     signal.pthread_sigmask(signal.SIG_SETMASK, [])
@@ -468,11 +467,13 @@ def path_exists_inside(view, record, path):
 # ---------------------------------------------------------------- the module's job
 
 def _delta(seconds):
-    return str(datetime.timedelta(seconds=seconds))
+    """Like str(datetime.timedelta), the format ansible.builtin.command returns."""
+    minutes, secs = divmod(seconds, 60)
+    return "%d:%02d:%09.6f" % (minutes // 60, minutes % 60, secs)
 
 
 def _stamp(when):
-    return datetime.datetime.fromtimestamp(when).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(when)) + (".%06d" % ((when % 1) * 1e6))
 
 
 def _text(data):

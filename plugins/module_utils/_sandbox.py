@@ -20,7 +20,6 @@ __metaclass__ = type
 
 import errno
 import fcntl
-import inspect as _inspect
 import json
 import os
 import re
@@ -32,7 +31,6 @@ import struct
 import time
 
 from ansible_collections.linuxns.pidns.plugins.module_utils import _procfs
-from ansible_collections.linuxns.pidns.plugins.module_utils import _supervisor
 from ansible_collections.linuxns.pidns.plugins.module_utils import _syscalls
 
 STATE_DIR = "/run/linuxns-pidns"
@@ -203,7 +201,11 @@ class StateDir(object):
 
     def install_supervisor(self):
         """Write the supervisor program (from this payload) where it can be run; once per content."""
-        source = _inspect.getsource(_supervisor)
+        # Imported here: only creation needs them, and under AnsiballZ every module_utils
+        # imported is compiled on each run (sandbox_exec and sandbox_info never create).
+        import inspect
+        from ansible_collections.linuxns.pidns.plugins.module_utils import _supervisor
+        source = inspect.getsource(_supervisor)
         path = self.supervisor_path
         try:
             with open(path) as handle:
