@@ -1,0 +1,200 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Role linuxns.pidns.sandboxes and the playbooks, through real ansible-playbook runs on localhost.
+
+Oracles are independent of the code under test: /proc (NSpid, PID namespaces) and psutil.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import psutil
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ansible_cli import REPO, run_playbook  # noqa: E402
+from sandboxes import exited, force_remove, pid_ns_of, state_of, wait_for  # noqa: E402
+
+LOCAL = ("-i", "localhost,", "-c", "local")
+
+ROLE_PLAY = """\
+- name: Role sandboxes under test
+  hosts: localhost
+  gather_facts: false
+  roles:
+    - role: linuxns.pidns.sandboxes
+"""
+
+
+def recap(stdout: str) -> dict:
+    match = re.search(r"^localhost\s*:\s*(.*)$", stdout, re.M)
+    assert match, "no PLAY RECAP in:\n" + stdout
+    return {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", match.group(1))}
+
+
+def apply_role(tmp_path: Path, sandboxes: list, *extra: str):
+    playbook = tmp_path / "role.yml"
+    playbook.write_text(ROLE_PLAY)
+    variables = tmp_path / "vars.json"
+    variables.write_text(json.dumps({"pidns_sandboxes": sandboxes}))
+    return run_playbook(playbook, *LOCAL, "-e", "@%s" % variables, *extra)
+
+
+def ok(proc) -> dict:
+    assert proc.returncode == 0, "ansible-playbook failed (rc=%s)\n%s\n%s" % (proc.returncode, proc.stdout, proc.stderr)
+    return recap(proc.stdout)
+
+
+def supervisor(name: str) -> psutil.Process:
+    state = state_of(name)
+    assert state is not None, "no sandbox %s" % name
+    return psutil.Process(state["supervisor"]["pid"])
+
+
+def nspid(pid: int) -> list:
+    with open("/proc/%d/status" % pid) as handle:
+        for line in handle:
+            if line.startswith("NSpid:"):
+                return [int(field) for field in line.split()[1:]]
+    raise AssertionError("no NSpid for %d" % pid)
+
+
+def parent_ns(pid: int) -> int | None:
+    """PID namespace of the parent process (the supervisor of a nested sandbox is forked inside
+    its parent sandbox's namespace, so its parent process lives there)."""
+    return pid_ns_of(psutil.Process(pid).ppid())
+
+
+def test_children_listed_before_parents_and_second_run_unchanged(tmp_path, names):
+    top, middle, leaf = names("rtop"), names("rmid"), names("rleaf")
+    sandboxes = [
+        {"name": leaf, "parent": middle},
+        {"name": middle, "parent": top, "hostname": "middle.test"},
+        {"name": top, "namespaces": ["pid", "mnt", "uts", "ipc"]},
+    ]
+    first = ok(apply_role(tmp_path, sandboxes))
+    assert first["changed"] >= 1 and first["failed"] == 0
+
+    # /proc oracle: nesting depth from NSpid, and each namespace's parent is the one above it.
+    sup = {name: supervisor(name) for name in (top, middle, leaf)}
+    assert [len(nspid(sup[n].pid)) for n in (top, middle, leaf)] == [2, 3, 4]
+    assert all(nspid(sup[n].pid)[-1] == 1 for n in sup)
+    assert parent_ns(sup[middle].pid) == pid_ns_of(sup[top].pid)
+    assert parent_ns(sup[leaf].pid) == pid_ns_of(sup[middle].pid)
+
+    run = apply_role(tmp_path, sandboxes)
+    assert ok(run)["changed"] == 0, "second run changed something:\n" + run.stdout
+    # Nothing recreated: the same supervisors.
+    for name, proc in sup.items():
+        assert supervisor(name).pid == proc.pid
+
+
+def test_workloads_started_once(tmp_path, names):
+    box = names("rwork")
+    marker = str(100000 + int(box.rsplit("-", 1)[1], 16) % 800000)  # a unique `sleep` argument
+    loop = "while :; do sleep 7; done # %s" % box
+    sandboxes = [{"name": box, "workloads": [
+        {"argv": ["sleep", marker]},
+        {"argv": ["sh", "-c", loop]},
+        {"argv": ["sleep", marker]},  # listed twice: still one workload
+    ]}]
+    ok(apply_role(tmp_path, sandboxes))
+    second = ok(apply_role(tmp_path, sandboxes))
+    assert second["changed"] == 0
+
+    sup = supervisor(box)
+    inode = pid_ns_of(sup.pid)
+    for argv in (["sleep", marker], ["sh", "-c", loop]):
+        found = [p for p in psutil.process_iter(["pid", "cmdline", "ppid", "status"])
+                 if p.info["cmdline"] == argv and p.info["status"] != psutil.STATUS_ZOMBIE]
+        assert len(found) == 1, "%s: %d processes" % (argv, len(found))
+        proc = found[0]
+        assert pid_ns_of(proc.pid) == inode, "workload is not inside the sandbox"
+        assert proc.info["ppid"] == sup.pid, "workload's parent is not the sandbox's PID 1"
+        assert nspid(proc.info["ppid"])[-1] == 1
+
+
+def test_workload_restarted_when_gone(tmp_path, names):
+    box = names("rgone")
+    argv = ["sh", "-c", "while :; do sleep 7; done # %s" % box]
+    ok(apply_role(tmp_path, [{"name": box, "workloads": [{"argv": argv}]}]))
+    first = [p for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] == argv]
+    assert len(first) == 1
+    first[0].kill()  # by PID, the one this test started
+    assert wait_for(lambda: exited(first[0].pid), 10)
+    again = ok(apply_role(tmp_path, [{"name": box, "workloads": [{"argv": argv}]}]))
+    assert again["changed"] == 1
+    now = [p for p in psutil.process_iter(["cmdline", "status"])
+           if p.info["cmdline"] == argv and p.info["status"] != psutil.STATUS_ZOMBIE]
+    assert len(now) == 1 and now[0].pid != first[0].pid
+
+
+@pytest.mark.parametrize("case", ["choice", "unknown_field", "missing_argv", "unknown_parent", "cycle", "duplicate"])
+def test_bad_input_fails_before_any_change(tmp_path, names, case):
+    good, other = names("rbad"), names("rbad")
+    entries = {
+        "choice": ([{"name": good}, {"name": other, "state": "running"}], ["state", "running"]),
+        "unknown_field": ([{"name": good}, {"name": other, "hostnme": "x"}], ["hostnme"]),
+        "missing_argv": ([{"name": good}, {"name": other, "workloads": [{"chdir": "/"}]}],
+                         ["argv", "workloads"]),
+        "unknown_parent": ([{"name": good}, {"name": other, "parent": "no-such-" + other}],
+                           ["pidns_sandboxes[1]", other, "parent", "no-such-" + other]),
+        "cycle": ([{"name": good, "parent": other}, {"name": other, "parent": good}],
+                  ["pidns_sandboxes[0]", good, "parent", "cycle"]),
+        "duplicate": ([{"name": good}, {"name": good}], ["pidns_sandboxes[1]", good, "more than once"]),
+    }
+    sandboxes, words = entries[case]
+    proc = apply_role(tmp_path, sandboxes)
+    assert proc.returncode != 0
+    for word in words:
+        assert word in proc.stdout, "%r not in the failure:\n%s" % (word, proc.stdout)
+    assert recap(proc.stdout)["changed"] == 0
+    assert state_of(good) is None and state_of(other) is None
+
+
+def test_teardown_removes_nested_first(tmp_path, names):
+    top, child = names("rtd"), names("rtdc")
+    sandboxes = [{"name": top, "workloads": [{"argv": ["sleep", "infinity"]}]},
+                 {"name": child, "parent": top}]
+    ok(apply_role(tmp_path, sandboxes))
+    pids = {name: supervisor(name).pid for name in (top, child)}
+    variables = tmp_path / "teardown.json"
+    variables.write_text(json.dumps({"pidns_sandboxes": sandboxes, "pidns_hosts": "localhost"}))
+    proc = run_playbook(REPO / "playbooks" / "teardown.yml", *LOCAL, "-e", "@%s" % variables)
+    ok(proc)
+    section = proc.stdout.split("Remove sandboxes, nested ones first", 1)[1].split("TASK [", 1)[0]
+    order = re.findall(r"\(item=([^)]+)\)", section)
+    assert order == [child, top]
+    for name, pid in pids.items():
+        assert state_of(name) is None
+        assert wait_for(lambda pid=pid: exited(pid), 20), "supervisor of %s still runs" % name
+    again = ok(run_playbook(REPO / "playbooks" / "teardown.yml", *LOCAL, "-e", "@%s" % variables))
+    assert again["changed"] == 0
+
+
+def test_demo_twice_second_run_unchanged(tmp_path):
+    """playbooks/demo.yml with no inventory; it uses the fixed names web and inner."""
+    env = {"PIDNS_DEMO_REPORT_DIR": str(tmp_path / "report")}
+    try:
+        first = run_playbook(REPO / "playbooks" / "demo.yml", env=env)
+        assert first.returncode == 0, first.stdout + first.stderr
+        assert "hostname inside inner: inner.web.sandbox" in first.stdout
+        assert "200 OK" in first.stdout
+        assert "ps inside web:" in first.stdout and "http.server" in first.stdout
+        assert "sandbox inner" in first.stdout  # the pidns tree names the owner
+        assert (tmp_path / "report" / "report.html").is_file()
+        second = run_playbook(REPO / "playbooks" / "demo.yml", env=env)
+        assert second.returncode == 0, second.stdout + second.stderr
+        assert recap(second.stdout)["changed"] == 0, second.stdout
+        # psutil oracle: the HTTP server runs once, a child of web's PID 1.
+        web = supervisor("web")
+        servers = [p for p in web.children() if "http.server" in " ".join(p.cmdline())]
+        assert len(servers) == 1
+    finally:
+        for name in ("inner", "web"):
+            force_remove(name)
