@@ -298,15 +298,15 @@ def test_html_renders_every_host_namespace_and_warning(report, browser):
     assert not any("hidden" in attrs for attrs in list(rows.values()) + list(sections.values()))
     assert "unreachable" in sections[UNREACHABLE]["class"].split() and "failed" in sections[BROKEN]["class"].split()
     # the host name with markup is text, not elements
-    assert "u" not in [tag for tag, _ in dom.elements]
+    assert "u" not in [element[0] for element in dom.elements]
     text = "".join(dom.text)
     assert UNREACHABLE in text and "UNREACHABLE: " in text and "FAILED: " in text
     facts = host(report["json"], "localhost")["facts"]
-    shown = dict((int(attrs["data-ns"]), attrs) for _, attrs in dom.having("data-ns"))
+    shown = dict((int(attrs["data-ns"]), attrs) for unused, attrs in dom.having("data-ns"))
     assert set(shown) == set(ns["id"] for ns in facts["namespaces"])
     zombie = shown[report["zombie_ns"]["ns"]]
     assert "flagged" in zombie["class"].split()
-    codes = [attrs["data-code"] for _, attrs in dom.having("data-code")]
+    codes = [attrs["data-code"] for unused, attrs in dom.having("data-code")]
     assert "zombies" in codes and "init_not_reaper" in codes
     for sandbox in report["sandboxes"].values():
         assert "sandbox %s" % sandbox in text
