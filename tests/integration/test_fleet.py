@@ -1,0 +1,197 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The collection over real SSH, against a fleet of test hosts on this machine (tests/integration/fleet.py):
+each host is a sandbox with its own PID tree and hostname, reached through its own sshd on 127.0.0.1.
+
+psutil and /proc, read here on the machine, are the oracle for what the hosts report about themselves.
+Every ansible run has a timeout: a module that left a child holding the SSH channel would hang it.
+"""
+
+from __future__ import annotations
+
+
+import psutil
+import pytest
+
+from fleet import INITIAL_PID_NS, fleet4, fleet_factory  # noqa: F401  (pytest fixtures)
+from sandboxes import pid_ns_of, wait_for
+
+PIPELINING = [pytest.param(True, id="pipelining"), pytest.param(False, id="no-pipelining")]
+
+
+def listening_pid(port: int) -> int | None:
+    for conn in psutil.net_connections("tcp4"):
+        if conn.status == psutil.CONN_LISTEN and conn.laddr.port == port and conn.laddr.ip == "127.0.0.1":
+            return conn.pid
+    return None
+
+
+def nspid(pid: int) -> list:
+    with open("/proc/%d/status" % pid) as handle:
+        for line in handle:
+            if line.startswith("NSpid:"):
+                return [int(x) for x in line.split()[1:]]
+    return []
+
+
+# -- the fleet itself ------------------------------------------------------------------------------
+
+def test_each_host_sshd_runs_in_its_own_sandbox(fleet4):
+    namespaces = set()
+    for host in fleet4.hosts:
+        pid = listening_pid(host.port)
+        assert pid is not None, "nothing listens on 127.0.0.1:%d for %s" % (host.port, host.name)
+        assert pid_ns_of(pid) == host.pid_ns != INITIAL_PID_NS
+        # sshd is a child of the sandbox's PID 1 (the supervisor), as a detached workload should be
+        assert psutil.Process(pid).ppid() == host.supervisor_pid
+        assert nspid(pid)[-1] != pid  # it has a PID of its own inside
+        namespaces.add(host.pid_ns)
+    assert len(namespaces) == len(fleet4.hosts)
+
+
+def test_plain_ssh_sees_own_hostname_and_pid_tree(fleet4):
+    for host in fleet4.hosts:
+        proc = fleet4.ssh(host.name, "hostname; readlink /proc/self/ns/pid; cat /proc/1/comm")
+        assert proc.returncode == 0, proc.stderr
+        hostname, ns, init = proc.stdout.split()
+        assert hostname == host.name
+        assert ns == "pid:[%d]" % host.pid_ns
+        assert init.startswith("pidns:")
+
+
+@pytest.mark.parametrize("pipelining", PIPELINING)
+def test_ping_all_hosts(fleet4, pipelining):
+    proc, results = fleet4.ansible_json("all", "ansible.builtin.ping", None, "-f", "4", pipelining=pipelining,
+                                        timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert sorted(results) == sorted(fleet4.names)
+    assert all(r["_status"] == "ok" and r["ping"] == "pong" for r in results.values()), results
+
+
+@pytest.mark.parametrize("pipelining", PIPELINING)
+def test_pidns_facts_each_host_reports_its_own_namespace(fleet4, pipelining):
+    proc, results = fleet4.ansible_json("all", "linuxns.pidns.pidns_facts", None, "-f", "4", "--become",
+                                        pipelining=pipelining, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert sorted(results) == sorted(fleet4.names)
+    for host in fleet4.hosts:
+        facts = results[host.name]["ansible_facts"]["pidns"]
+        assert facts["self"]["initial"] is False
+        assert facts["self"]["id"] == host.pid_ns  # the oracle: the sandbox's PID ns read here via /proc
+        ids = {ns["id"] for ns in facts["namespaces"]}
+        assert INITIAL_PID_NS not in ids
+        assert host.pid_ns in ids
+        # nothing of the machine or of the other hosts is visible from inside a host
+        assert not ids & ({other.pid_ns for other in fleet4.hosts} - {host.pid_ns})
+        assert facts["partial"] is False
+    assert len({results[name]["ansible_facts"]["pidns"]["self"]["id"] for name in fleet4.names}) == 4
+
+
+def test_hostname_fact_matches_inventory_name(fleet4):
+    proc, results = fleet4.ansible_json("all", "ansible.builtin.setup", "gather_subset=!all",
+                                        "-f", "4", timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for name in fleet4.names:
+        assert results[name]["ansible_facts"]["ansible_hostname"] == name
+
+
+@pytest.mark.parametrize("pipelining", PIPELINING)
+def test_sandboxes_made_over_ssh_nest_under_the_host(fleet4, pipelining):
+    """The sandbox module run over SSH inside a host manages that host's own sandboxes: a PID namespace
+    nested one level under the host's, which the machine sees as a grandchild of the initial one."""
+    inner = "inner-%s" % ("p" if pipelining else "n")
+    proc, results = fleet4.ansible_json("all", "linuxns.pidns.sandbox", {"name": inner}, "-f", "4", "--become",
+                                        pipelining=pipelining, timeout=180)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    try:
+        for host in fleet4.hosts:
+            made = results[host.name]["sandbox"]
+            assert made["health"] == "alive" and made["hostname"] == inner
+            # the oracle: psutil finds a child of the host's supervisor in a PID ns whose parent is the host's
+            host_children = psutil.Process(host.supervisor_pid).children()
+            supervisors = [c for c in host_children if pid_ns_of(c.pid) not in (None, host.pid_ns)]
+            assert len(supervisors) == 1, supervisors
+            supervisor = supervisors[0]
+            chain = nspid(supervisor.pid)
+            assert len(chain) == 3 and chain[-1] == 1  # machine, test host, inner sandbox
+            assert chain[1] == made["supervisor"]["pid"]  # the module reports PIDs as the test host sees them
+            assert made["namespaces"]["pid"] == pid_ns_of(supervisor.pid)
+
+        proc, facts = fleet4.ansible_json("all", "linuxns.pidns.pidns_facts", None, "-f", "4", "--become",
+                                          pipelining=pipelining, timeout=120)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        for host in fleet4.hosts:
+            tree = facts[host.name]["ansible_facts"]["pidns"]
+            by_id = {ns["id"]: ns for ns in tree["namespaces"]}
+            inner_ns = results[host.name]["sandbox"]["namespaces"]["pid"]
+            assert by_id[inner_ns]["parent"] == host.pid_ns
+            assert (by_id[inner_ns]["owner"] or {}).get("name") == inner
+            assert inner_ns in by_id[host.pid_ns]["children"]
+    finally:
+        proc, removed = fleet4.ansible_json("all", "linuxns.pidns.sandbox", {"name": inner, "state": "absent"},
+                                            "-f", "4", "--become", pipelining=pipelining, timeout=180)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        for host in fleet4.hosts:
+            assert wait_for(lambda: [c for c in psutil.Process(host.supervisor_pid).children()
+                                     if pid_ns_of(c.pid) not in (None, host.pid_ns)] == [], 10)
+
+
+@pytest.mark.parametrize("pipelining", PIPELINING)
+def test_detached_workload_over_ssh_does_not_hold_the_channel(fleet4, pipelining):
+    """A detached workload started over SSH stays in the host's nested sandbox after the run; the
+    run ends (it would hang to its timeout if the workload kept the SSH session's pipes)."""
+    name = "sleeper-%s" % ("p" if pipelining else "n")
+    host = fleet4.hosts[0]
+    proc = fleet4.ansible(host.name, "linuxns.pidns.sandbox", {"name": name}, "--become",
+                          pipelining=pipelining, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    try:
+        proc, results = fleet4.ansible_json(host.name, "linuxns.pidns.sandbox_exec",
+                                            {"sandbox": name, "argv": ["sleep", "3600"], "detach": True},
+                                            "--become", pipelining=pipelining, timeout=60)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        # the oracle: one `sleep 3600` three levels deep under the test host, not holding a socket
+        sleepers = [p for p in psutil.Process(host.supervisor_pid).children(recursive=True)
+                    if p.name() == "sleep"]
+        assert len(sleepers) == 1
+        sleeper = sleepers[0]
+        assert len(nspid(sleeper.pid)) == 3
+        assert not sleeper.net_connections()
+        assert all(f.path in ("/dev/null",) for f in sleeper.open_files()), sleeper.open_files()
+    finally:
+        proc = fleet4.ansible(host.name, "linuxns.pidns.sandbox", {"name": name, "state": "absent"}, "--become",
+                              pipelining=pipelining, timeout=120)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_stopped_host_is_unreachable_others_answer(fleet_factory):
+    fleet = fleet_factory(4)
+    down = fleet.hosts[2]
+    fleet.stop_host(down.name)
+    assert wait_for(lambda: listening_pid(down.port) is None, 10)
+    proc, results = fleet.ansible_json("all", "linuxns.pidns.pidns_facts", None, "-f", "4", timeout=120)
+    assert proc.returncode != 0
+    assert results[down.name]["_status"] == "unreachable"
+    for host in fleet.hosts:
+        if host is not down:
+            assert results[host.name]["_status"] == "ok"
+            assert results[host.name]["ansible_facts"]["pidns"]["self"]["id"] == host.pid_ns
+
+
+def test_fleet_close_removes_everything(fleet_factory):
+    fleet = fleet_factory(2)
+    supervisors = [host.supervisor_pid for host in fleet.hosts]
+    sshds = [listening_pid(host.port) for host in fleet.hosts]
+    assert fleet.ansible("all", "ansible.builtin.ping", timeout=60).returncode == 0  # leaves ControlMasters
+    fleet.close()
+    assert not fleet.root.exists()
+    for pid in supervisors + sshds:
+        assert wait_for(lambda: not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE, 10)
+    for host in fleet.hosts:
+        assert listening_pid(host.port) is None
+    # no ssh client of this run is left (its ControlMasters named the run's control dir)
+    left = []
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        if proc.info["name"] == "ssh" and any(str(fleet.control_dir) in arg for arg in proc.info["cmdline"] or []):
+            left.append(proc.pid)
+    assert left == []
