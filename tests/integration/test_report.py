@@ -335,6 +335,20 @@ def test_html_filter_from_url_fragment_hides_other_hosts(report, browser, term, 
     assert ("showing %d of 3 hosts" % len(visible)) in text
 
 
+@pytest.mark.parametrize("fragment, order, header, direction", [
+    ("", ["localhost", UNREACHABLE, BROKEN], None, None),  # inventory order
+    ("#sort=-name", [UNREACHABLE, "localhost", BROKEN], "name", "descending"),
+    ("#sort=status", [BROKEN, "localhost", UNREACHABLE], "status", "ascending"),
+    ("#filter=o&sort=-namespaces", ["localhost", UNREACHABLE, BROKEN], "namespaces", "descending"),  # no value: last
+])
+def test_html_sort_from_url_fragment_orders_table_and_trees(browser, fragment, order, header, direction):
+    dom = browser["dump"](fragment)
+    for tag in ("tr", "section"):
+        assert [attrs["data-host"] for t, attrs in dom.having("data-host") if t == tag] == order, tag
+    sorted_by = [(attrs["data-key"], attrs["aria-sort"]) for t, attrs in dom.having("aria-sort") if t == "th"]
+    assert sorted_by == ([(header, direction)] if header else [])
+
+
 def test_html_screenshot(report, browser):
     shot = browser["screenshot"](OUTPUT / "report.png")
     browser["screenshot"](OUTPUT / "report-filtered.png", "#filter=" + quote("unreach", safe=""))
