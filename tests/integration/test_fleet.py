@@ -9,11 +9,12 @@ Every ansible run has a timeout: a module that left a child holding the SSH chan
 
 from __future__ import annotations
 
+import json
 
 import psutil
 import pytest
 
-from fleet import INITIAL_PID_NS, fleet4, fleet_factory  # noqa: F401  (pytest fixtures)
+from fleet import INITIAL_PID_NS, REPO, fleet4, fleet_factory, raw_results_env  # noqa: F401  (pytest fixtures)
 from sandboxes import pid_ns_of, wait_for
 
 PIPELINING = [pytest.param(True, id="pipelining"), pytest.param(False, id="no-pipelining")]
@@ -195,3 +196,149 @@ def test_fleet_close_removes_everything(fleet_factory):
         if proc.info["name"] == "ssh" and any(str(fleet.control_dir) in arg for arg in proc.info["cmdline"] or []):
             left.append(proc.pid)
     assert left == []
+
+
+# -- the collection's playbooks across the fleet ---------------------------------------------------------
+
+PLAYBOOKS = REPO / "playbooks"
+SANDBOXES = {
+    "pidns_sandboxes": [
+        {"name": "web", "workloads": [{"argv": ["sleep", "3600"]}]},
+        {"name": "inner", "parent": "web", "namespaces": ["pid", "mnt", "uts"]},
+        {"name": "batch", "stop_timeout": 2},
+    ],
+}
+
+
+def play_results(stdout: str) -> list:
+    """Every raw_results JSON line of a playbook run: {host, task, status, result}."""
+    found = []
+    for line in stdout.splitlines():
+        if line.startswith("{"):
+            try:
+                found.append(json.loads(line))
+            except ValueError:
+                pass
+    return found
+
+
+def run_play(fleet, name: str, *options: str, pipelining: bool, extra: dict | None = None, timeout: float = 300):
+    args = ["-f", "4"]
+    if extra is not None:
+        args += ["-e", json.dumps(extra)]
+    proc = fleet.playbook(PLAYBOOKS / name, *args, *options, pipelining=pipelining, env=raw_results_env(),
+                          timeout=timeout)
+    return proc, play_results(proc.stdout)
+
+
+def sandbox_supervisors(host) -> dict:
+    """Oracle: PID namespaces under a test host, from psutil and /proc on the machine:
+    {pid_ns: supervisor psutil.Process} for every PID 1 nested below the host's PID 1."""
+    found = {}
+    for child in psutil.Process(host.supervisor_pid).children(recursive=True):
+        try:
+            chain = nspid(child.pid)
+        except FileNotFoundError:
+            continue
+        if len(chain) >= 3 and chain[-1] == 1:
+            found[pid_ns_of(child.pid)] = child
+    return found
+
+
+def read_report(folder) -> dict:
+    return json.loads((folder / "report.json").read_text())
+
+
+@pytest.mark.parametrize("pipelining", PIPELINING)
+def test_playbooks_across_the_fleet(fleet4, tmp_path, pipelining):
+    """provision -> exec -> report -> teardown over real SSH with become, 4 forks."""
+    report_dir = tmp_path / "report"
+    try:
+        proc, results = run_play(fleet4, "provision.yml", pipelining=pipelining, extra=SANDBOXES)
+        assert proc.returncode == 0, proc.stdout[-8000:] + proc.stderr[-3000:]
+        assert not [r for r in results if r["status"] in ("failed", "unreachable")]
+        for host in fleet4.hosts:
+            nested = sandbox_supervisors(host)
+            assert len(nested) == 3, (host.name, nested)
+            levels = sorted(len(nspid(p.pid)) for p in nested.values())
+            assert levels == [3, 3, 4]  # web and batch under the host, inner under web
+            sleepers = [p for p in psutil.Process(host.supervisor_pid).children(recursive=True) if p.name() == "sleep"]
+            assert len(sleepers) == 1 and len(nspid(sleepers[0].pid)) == 3
+
+        # idempotent over SSH too
+        proc, results = run_play(fleet4, "provision.yml", pipelining=pipelining, extra=SANDBOXES)
+        assert proc.returncode == 0, proc.stdout[-8000:] + proc.stderr[-3000:]
+        assert not [r for r in results if r["result"].get("changed")], [
+            (r["host"], r["task"]) for r in results if r["result"].get("changed")]
+
+        proc, results = run_play(fleet4, "exec.yml", pipelining=pipelining,
+                                 extra={"pidns_exec_argv": ["sh", "-c", "hostname; echo $$; cat /proc/1/comm"]})
+        assert proc.returncode == 0, proc.stdout[-8000:] + proc.stderr[-3000:]
+        ran = [r for r in results if r["task"] == "Run the command in each sandbox"]
+        seen = {}
+        for r in ran:
+            for item in r["result"]["results"]:
+                hostname, pid, init = item["stdout_lines"]
+                seen.setdefault(r["host"], set()).add(hostname)
+                assert init.startswith("pidns:") and int(pid) > 1
+        assert seen == {name: {"web", "inner", "batch"} for name in fleet4.names}
+
+        proc, results = run_play(fleet4, "report.yml", pipelining=pipelining,
+                                 extra={"pidns_report_dir": str(report_dir)})
+        assert proc.returncode == 0, proc.stdout[-8000:] + proc.stderr[-3000:]
+        report = read_report(report_dir)
+        assert report["totals"]["hosts"] == 4 and report["totals"]["ok"] == 4
+        assert report["totals"]["unreachable"] == 0
+        by_name = {entry["name"]: entry for entry in report["hosts"]}
+        assert sorted(by_name) == sorted(fleet4.names)
+        selves = set()
+        for host in fleet4.hosts:
+            entry = by_name[host.name]
+            assert entry["status"] == "ok"
+            facts = entry["facts"]
+            assert facts["self"]["initial"] is False and facts["self"]["id"] == host.pid_ns
+            selves.add(facts["self"]["id"])
+            namespaces = {ns["id"]: ns for ns in facts["namespaces"]}
+            oracle = sandbox_supervisors(host)
+            assert set(namespaces) == {host.pid_ns} | set(oracle)  # own hierarchy only, all of it
+            owners = {(ns.get("owner") or {}).get("name"): ns for ns in namespaces.values()}
+            assert {"web", "inner", "batch"} <= set(owners)
+            assert owners["web"]["parent"] == owners["batch"]["parent"] == host.pid_ns
+            assert owners["inner"]["parent"] == owners["web"]["id"]
+        assert len(selves) == 4
+        html = (report_dir / "report.html").read_text()
+        assert all(name in html for name in fleet4.names)
+    finally:
+        proc, results = run_play(fleet4, "teardown.yml", pipelining=pipelining, extra=SANDBOXES)
+    assert proc.returncode == 0, proc.stdout[-8000:] + proc.stderr[-3000:]
+    for host in fleet4.hosts:
+        assert wait_for(lambda: sandbox_supervisors(host) == {}, 15), (host.name, sandbox_supervisors(host))
+
+
+def test_report_lists_a_stopped_host_as_unreachable(fleet_factory, tmp_path):
+    """One host goes down between provision and report: the report marks it unreachable and is
+    complete for the others; the play neither hangs nor fails for them."""
+    fleet = fleet_factory(4)
+    proc, _results = run_play(fleet, "provision.yml", pipelining=True, extra=SANDBOXES)
+    assert proc.returncode == 0, proc.stdout[-8000:] + proc.stderr[-3000:]
+    down = fleet.hosts[1]
+    fleet.stop_host(down.name)
+    assert wait_for(lambda: listening_pid(down.port) is None, 10)
+
+    report_dir = tmp_path / "report"
+    proc, results = run_play(fleet, "report.yml", pipelining=True, extra={"pidns_report_dir": str(report_dir)})
+    report = read_report(report_dir)
+    assert report["totals"]["hosts"] == 4
+    assert report["totals"]["ok"] == 3 and report["totals"]["unreachable"] == 1
+    by_name = {entry["name"]: entry for entry in report["hosts"]}
+    assert by_name[down.name]["status"] == "unreachable" and by_name[down.name]["facts"] is None
+    assert by_name[down.name]["message"]
+    for host in fleet.hosts:
+        if host is not down:
+            facts = by_name[host.name]["facts"]
+            assert by_name[host.name]["status"] == "ok" and facts["self"]["id"] == host.pid_ns
+            assert {"web", "inner", "batch"} <= {(ns.get("owner") or {}).get("name") for ns in facts["namespaces"]}
+    html = (report_dir / "report.html").read_text()
+    assert down.name in html and "unreachable" in html.lower()
+    markdown = (report_dir / "report.md").read_text()
+    assert down.name in markdown and "unreachable" in markdown.lower()
