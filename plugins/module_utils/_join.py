@@ -504,8 +504,15 @@ def apply_exec(params, check_mode=False, state_dir=None):
         raise SandboxError("timeout: must be more than 0 seconds, got %r" % (timeout,))
     _sandbox.check_privileges(state_dir.proc_root)
     view = _sandbox.HostView(state_dir) if state_dir.exists() else None
-    record = find_alive(view, name)
     result = {"cmd": argv, "changed": False, "rc": 0, "stdout": "", "stderr": ""}
+    try:
+        record = find_alive(view, name)
+    except SandboxError as exc:
+        if not check_mode:
+            raise
+        # In check mode an earlier task may be the one that creates or repairs the sandbox.
+        result.update(skipped=True, msg="Command would have run if not in check mode; for now %s" % exc)
+        return result
     for option, skip_if_exists in (("creates", True), ("removes", False)):
         path = params.get(option)
         if path and path_exists_inside(view, record, path) == skip_if_exists:

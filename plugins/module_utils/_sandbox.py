@@ -628,10 +628,14 @@ def _apply_locked(state_dir, name, params, wanted, warnings, check_mode):
     parent_record = None
     if wanted["parent"]:
         parent_record = inspect_sandbox(view, wanted["parent"])
-        if parent_record is None:
+        if parent_record is None and check_mode:
+            # An earlier task of the same check run may be the one that creates it.
+            result["warnings"].append("parent sandbox %s does not exist yet; the prediction assumes an earlier "
+                                      "task creates it" % wanted["parent"])
+        elif parent_record is None:
             raise SandboxError("parent: sandbox %r does not exist on this host; create it first"
                                % wanted["parent"])
-        if parent_record["health"] != "alive":
+        elif parent_record["health"] != "alive":
             raise SandboxError("parent: sandbox %r is broken (%s); bring it back with state=present first"
                                % (wanted["parent"], "; ".join(parent_record["problems"])))
 
@@ -711,7 +715,8 @@ def _processes_by_namespace(proc_root, namespaces, with_details):
         comm, state, ppid, nspid = fields
         process = {"pid": pid, "nspid": nspid, "ppid": ppid, "state": state, "comm": comm}
         if with_details:
-            process["command"] = " ".join(_procfs.read_cmdline(proc_root, pid) or []) or "[%s]" % comm
+            process["cmdline"] = _procfs.read_cmdline(proc_root, pid) or []
+            process["command"] = " ".join(process["cmdline"]) or "[%s]" % comm
         found[ns].append(process)
     return found
 
@@ -750,6 +755,7 @@ def describe(state_dir, name=None, processes=False):
                 "state": m["state"],
                 "comm": m["comm"],
                 "command": m["command"],
+                "cmdline": m["cmdline"],
             } for m in sorted(members, key=lambda m: m["pid"])]
         listed.append(entry)
     return listed

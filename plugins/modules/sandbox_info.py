@@ -129,8 +129,12 @@ sandboxes:
           description: Process name.
           type: str
         command:
-          description: Command line.
+          description: Command line, its arguments joined with spaces (for reading; see RV(sandboxes[].processes[].cmdline)).
           type: str
+        cmdline:
+          description: Command line as a list of arguments, exact (for matching).
+          type: list
+          elements: str
 """
 
 from ansible.module_utils.basic import AnsibleModule

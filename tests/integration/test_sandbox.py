@@ -275,3 +275,13 @@ def test_inside_a_sandbox_the_state_directory_is_empty_and_its_own(names):
         assert listing.returncode == 0 and listing.stdout == "", (name, listing)
     # The host's view is untouched.
     assert {outer, inner} <= set(os.listdir(STATE_DIR))
+
+
+def test_check_mode_predicts_a_child_whose_parent_an_earlier_task_would_create(names):
+    parent, child = names("pred"), names("pred-in")
+    predicted = run_module("sandbox", {"name": child, "parent": parent}, check=True)
+    assert predicted["changed"] is True and predicted.get("failed") is not True
+    assert predicted["sandbox"]["parent"] == parent
+    assert not (STATE_DIR / child).exists() and not (STATE_DIR / parent).exists()
+    # Outside check mode the missing parent is an error.
+    assert "does not exist on this host" in run_module("sandbox", {"name": child, "parent": parent})["msg"]

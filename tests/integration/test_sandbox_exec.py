@@ -229,6 +229,7 @@ def test_sandbox_info_lists_processes_with_both_pids(box):
     assert by_pid[workload["pid"]]["ns_pid"] == workload["ns_pid"]
     assert by_pid[workload["pid"]]["ns_ppid"] == 1
     assert by_pid[workload["pid"]]["command"] == "sleep 120"
+    assert by_pid[workload["pid"]]["cmdline"] == ["sleep", "120"]
     everything = run_module("sandbox_info", {})
     assert box["name"] in [s["name"] for s in everything["sandboxes"]]
     assert run_module("sandbox_info", {"name": "not-there-at-all"})["sandboxes"] == []
@@ -237,3 +238,10 @@ def test_sandbox_info_lists_processes_with_both_pids(box):
 def test_no_state_directory_is_an_empty_list(tmp_path):
     assert _sandbox.describe(_sandbox.StateDir(str(tmp_path / "never-made"))) == []
     assert STATE_DIR.exists()
+
+
+def test_check_mode_skips_a_sandbox_an_earlier_task_would_create(names):
+    name = names("later")
+    result = run_module("sandbox_exec", {"sandbox": name, "argv": ["true"]}, check=True)
+    assert result["skipped"] is True and result.get("failed") is not True
+    assert "there is no sandbox named" in result["msg"]
