@@ -39,11 +39,13 @@ from ansible_cli import COLLECTIONS, ansible_env  # noqa: E402
 
 PR_SET_CHILD_SUBREAPER = 36
 
-# The "whole Python process" side: start, import the module_utils, scan, write JSON.
+# The "whole Python process" side: start, import the module_utils, scan, write JSON. main() is
+# scan() with the module's defaults and json.dumps-identical output (written with the json C
+# encoder without importing the json package, which would pull in re).
 SCAN_CODE = (
     "import sys; sys.path.insert(0, %r)\n"
-    "from ansible_collections.linuxns.pidns.plugins.module_utils._hierarchy import scan\n"
-    "import json; sys.stdout.write(json.dumps(scan()))\n" % str(COLLECTIONS)
+    "from ansible_collections.linuxns.pidns.plugins.module_utils._hierarchy import main\n"
+    "main()\n" % str(COLLECTIONS)
 )
 
 

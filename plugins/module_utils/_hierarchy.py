@@ -9,9 +9,14 @@
 Standard library only, and nothing heavy at import time: the benchmark runs it as a whole
 Python process against ``lsns``.
 
-Per process the scan does one readlink (/proc/PID/ns/pid) and one read (/proc/PID/status).
-Everything else is per namespace: NS_GET_PARENT on one namespace fd, the init's stat, cmdline
-and cgroup, and one readlink to find out whose /proc its processes see.
+Per process the scan does one readlink (/proc/PID/ns/pid) and one read (/proc/PID/stat).
+Everything else is per namespace: the init's status (NSpid), cmdline and cgroup, and one
+readlink to find out whose /proc its processes see. A parent namespace comes from the process
+tree when the init's parent process is exactly one level up (which is exact, see
+_Scan.parents_from_processes), else from NS_GET_PARENT on a namespace fd.
+
+``python -m ansible_collections.linuxns.pidns.plugins.module_utils._hierarchy`` prints the facts
+as JSON (main()); ``re`` and ``json`` are not imported on that path unless needed.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -20,7 +25,6 @@ __metaclass__ = type
 
 import errno
 import os
-import re
 
 from ansible_collections.linuxns.pidns.plugins.module_utils._procfs import (
     INITIAL_PID_NS_INODE,
@@ -29,7 +33,7 @@ from ansible_collections.linuxns.pidns.plugins.module_utils._procfs import (
     parse_ns_link,
     pid_ns_handles,
     read_bytes,
-    read_cgroup,
+    parse_cgroup,
     read_cmdline,
     read_status_fields,
 )
@@ -49,6 +53,8 @@ KNOWN_INITS = frozenset([
 SUPERVISOR_PREFIX = "pidns:"
 
 _VANISHED = (errno.ENOENT, errno.ESRCH, errno.EINVAL)
+# NS_GET_PARENT is not there (kernel < 4.9, or a filesystem that is not nsfs).
+_NO_IOCTL = (errno.ENOTTY, errno.ENOSYS, errno.EINVAL, errno.ENOTSUP)
 
 _HEX64 = r"(?P<id>[0-9a-f]{64})"
 _POD = r"pod(?P<pod>[0-9a-f]{8}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{12})"
@@ -70,13 +76,21 @@ _CGROUP_PATTERNS = [
 _CGROUP_RULES = []
 
 
+# Every pattern above needs one of these substrings: paths without any are not tried (no regex).
+_CGROUP_HINTS = ("kubepods", "cri-containerd-", "crio-", "libpod-", "docker", "/lxc", "/machine.slice/")
+
+
 def _cgroup_rules():
     if not _CGROUP_RULES:
+        import re
         _CGROUP_RULES.extend((runtime, re.compile(pattern)) for runtime, pattern in _CGROUP_PATTERNS)
     return _CGROUP_RULES
 
 
 def _systemd_unescape(name):
+    if "\\x" not in name:
+        return name
+    import re
     return re.sub(r"\\x([0-9a-fA-F]{2})", lambda m: chr(int(m.group(1), 16)), name)
 
 
@@ -94,7 +108,7 @@ def owner_from_cgroup(entries):
         return 2
 
     for _hier, _controllers, path in sorted(entries or [], key=rank):
-        if path in ("", "/"):
+        if path in ("", "/") or not any(hint in path for hint in _CGROUP_HINTS):
             continue
         for runtime, pattern in _cgroup_rules():
             match = pattern.search(path)
@@ -114,6 +128,20 @@ def owner_from_cgroup(entries):
                 "cgroup": path,
             }
     return None
+
+
+_CGROUP_HINTS_BYTES = tuple(hint.encode("ascii") for hint in _CGROUP_HINTS)
+
+
+def _owner_of(proc_root, pid):
+    """owner_from_cgroup of /proc/PID/cgroup; the file is only parsed when it can match."""
+    try:
+        data = read_bytes("%s/%d/cgroup" % (proc_root, pid))
+    except OSError:
+        return None
+    if not data or not any(hint in data for hint in _CGROUP_HINTS_BYTES):
+        return None
+    return owner_from_cgroup(parse_cgroup(data.decode("utf-8", "replace")))
 
 
 def sandbox_handles(handles, state_dir):
@@ -167,17 +195,18 @@ def _parent_of_fd(fd, fcntl):
         raise
 
 
-# Fields of a process entry in _Scan.procs.
-NS, COMM, STATE, PPID, PGRP, START, NSPID = range(7)
+# Fields of a process entry in _Scan.procs. COMM and START are parsed from RAW (the stat bytes)
+# on first use (complete()): most processes only need their namespace, state and parents.
+NS, COMM, STATE, PPID, PGRP, START, NSPID, RAW = range(8)
 
 
 class _Scan(object):
     """One scan's working state.
 
     procs maps a PID (as seen in the scanned /proc) to a list [ns, comm, state, ppid, pgrp,
-    start_time, nspid]. The pass reads /proc/PID/stat, which the kernel formats faster than
-    /proc/PID/status; NSpid (only in status) is read lazily, for PID-1 candidates and where the
-    caller asks for it (processes, pids).
+    start_time, nspid, raw stat]. The pass reads /proc/PID/stat, which the kernel formats faster
+    than /proc/PID/status; NSpid (only in status) is read lazily, for PID-1 candidates and where
+    the caller asks for it (processes, pids); comm and start_time are parsed on first use.
     """
 
     def __init__(self, proc_root, state_dir, known_inits, use_ioctl):
@@ -285,10 +314,20 @@ class _Scan(object):
         self.unreadable = unknown
 
     def find_init(self, ns):
-        """PID 1 of ``ns``: the member started first (PID 1 is the first process of its namespace),
-        confirmed by its NSpid; ties on the start tick are all tried. None when PID 1 is gone."""
+        """PID 1 of ``ns``: among the members whose parent process is not in ``ns`` (PID 1's parent
+        never is: it made the namespace from outside, or adopted PID 1 there), the one started
+        first, confirmed by its NSpid; ties on the start tick are all tried. None when PID 1 is
+        gone."""
         procs = self.procs
-        candidates = sorted(self.members[ns], key=lambda pid: (procs[pid][START], pid))
+        members = self.members[ns]
+        candidates = []
+        for pid in members:
+            above = procs.get(procs[pid][PPID])
+            if above is None or above[NS] != ns:
+                candidates.append(pid)
+        if not candidates:
+            return None
+        candidates.sort(key=lambda pid: (complete(procs[pid])[START], pid))
         first_start = procs[candidates[0]][START]
         for index, pid in enumerate(candidates):
             if index >= 3 and procs[pid][START] != first_start:
@@ -300,18 +339,47 @@ class _Scan(object):
 
     def read_handles(self):
         try:
-            data = read_bytes(os.path.join(self.proc, "self", "mountinfo"))
+            data = read_bytes(os.path.join(self.proc, "self", "mountinfo"), one_record=False)
         except OSError:
             data = None
         if data:
             self.handles = pid_ns_handles(data.decode("utf-8", "surrogateescape"))
 
     # -- parents ---------------------------------------------------------------------------
-    def resolve_parents(self, known, handle_paths):
-        """Parents via NS_GET_PARENT; ancestors with neither process nor handle become 'hidden'."""
+    def resolve_parents(self, known, handle_paths, levels, inits):
+        """Parents of every known namespace; True when they are exact (NS_GET_PARENT works).
+
+        First from the process tree (parents_from_processes, exact where it answers), then via
+        NS_GET_PARENT for the rest; ancestors with neither process nor handle become 'hidden'.
+        Without the ioctl, namespaces the process tree does not place get no parent (None).
+        """
+        self.parents_from_processes(levels, inits)
         if not self.use_ioctl:
             return False
+        probed = self._ioctl_parents(known, handle_paths)
+        if probed is None and known:
+            # Every parent came from the process tree: still say whether the ioctl works, so that
+            # parents_from tells the same thing whatever the shape of the tree. One call.
+            probed = self._ioctl_probe(sorted(known)[0], handle_paths)
+        return probed is not False
+
+    def _ioctl_probe(self, ns, handle_paths):
+        path = self._ns_path(ns, handle_paths)
+        if path is None:
+            return None
+        try:
+            _parent, fd = ioctl_parent(path)
+        except OSError as exc:
+            return False if exc.errno in _NO_IOCTL else None
+        if fd is not None:
+            os.close(fd)
+        return True
+
+    def _ioctl_parents(self, known, handle_paths):
+        """NS_GET_PARENT for the known namespaces without a parent yet; True if it worked, False if
+        it is unsupported, None if there was nothing to ask."""
         import fcntl
+        tried = None
         for ns in sorted(known):
             if ns in self.parents:
                 continue
@@ -321,9 +389,10 @@ class _Scan(object):
             try:
                 parent, fd = ioctl_parent(path)
             except OSError as exc:
-                if exc.errno in (errno.ENOTTY, errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+                if exc.errno in _NO_IOCTL:
                     return False
                 continue
+            tried = True
             self.parents[ns] = parent
             # Walk up through ancestors the scan did not see otherwise (no process, no handle).
             while fd is not None:
@@ -339,35 +408,48 @@ class _Scan(object):
                     os.close(fd)
                 self.parents[parent] = grand
                 parent, fd = grand, grand_fd
-        return True
+        return tried
 
     def _ns_path(self, ns, handle_paths):
         for pid in self.members.get(ns, ()):
-            return os.path.join(self.proc, str(pid), "ns", "pid")
+            return "%s/%d/ns/pid" % (self.proc, pid)
         paths = handle_paths.get(ns)
         return paths[0] if paths else None
 
-    def fallback_parents(self, levels, inits):
-        """Without NS_GET_PARENT: follow PPid from a member up to the first process in another
-        namespace; that namespace is the parent when its level is exactly one less."""
+    def parents_from_processes(self, levels, inits):
+        """Parents from the process tree, set only where they are certain.
+
+        From PID 1 (or a member) of a namespace, follow PPid up to the first process in another
+        namespace. A parent process is always in the same PID namespace as its child or in an
+        ancestor of it (fork places a child in the caller's namespace or a descendant; an orphan
+        is adopted by a process of its dead parent's namespace), so that namespace is an ancestor;
+        if its level is exactly one less, it is the parent. Levels come from NSpid lengths read in
+        one /proc, so they are consistent with each other even where not absolute. A parent
+        process started after its child is a reused PID: the walk stops there.
+        """
         procs = self.procs
+        parents = self.parents
         for ns, pids in self.members.items():
-            if ns in self.parents:
+            if ns in parents:
                 continue
-            start = inits.get(ns) or min(pids)
+            level = levels.get(ns)
+            if level is None:
+                continue
+            entry = procs[inits.get(ns) or min(pids)]
             seen = set()
-            pid = procs[start][PPID]
-            parent = None
-            while pid and pid in procs and pid not in seen:
-                seen.add(pid)
-                other = procs[pid][NS]
-                if other != ns:
-                    if levels.get(other) is not None and levels.get(ns) is not None \
-                            and levels[other] == levels[ns] - 1:
-                        parent = other
+            pid = entry[PPID]
+            while pid and pid not in seen:
+                above = procs.get(pid)
+                if above is None or complete(above)[START] > complete(entry)[START]:
                     break
-                pid = procs[pid][PPID]
-            self.parents[ns] = parent
+                seen.add(pid)
+                other = above[NS]
+                if other != ns:
+                    if levels.get(other) == level - 1:
+                        parents[ns] = other
+                    break
+                entry = above
+                pid = above[PPID]
 
     # -- per-namespace details ----------------------------------------------------------------
     def proc_check(self, ns, pids_in, init_pid):
@@ -406,7 +488,7 @@ class _Scan(object):
         nspid = self.nspid(pid)
         if cmdline is None or nspid is None:
             return None
-        entry = self.procs[pid]
+        entry = complete(self.procs[pid])
         comm = entry[COMM]
         return {
             "pid": pid,
@@ -440,19 +522,36 @@ class _Scan(object):
 
 
 def parse_stat_fields(data):
-    """[None, comm, state, ppid, pgrp, start_time, None] from raw /proc/PID/stat bytes, or None.
+    """A process entry [None, None, state, ppid, pgrp, None, None, data] from raw /proc/PID/stat
+    bytes, or None; complete() adds comm and start_time.
 
-    comm may hold spaces and parentheses: it ends at the last ')'.
+    comm may hold spaces and parentheses: it ends at the last ')'. The fields after it are
+    separated by single spaces.
     """
     close = data.rfind(b")")
     if close < 0:
         return None
-    fields = data[close + 2:].split(None, 20)
+    fields = data[close + 2:].split(b" ", 4)
     try:
-        return [None, data[data.find(b"(") + 1:close].decode("utf-8", "replace"), fields[0].decode("ascii"),
-                int(fields[1]), int(fields[2]), int(fields[19]), None]
-    except (IndexError, ValueError, UnicodeDecodeError):
+        if len(fields) < 5 or len(fields[0]) != 1:
+            return None
+        return [None, None, fields[0].decode("ascii"), int(fields[1]), int(fields[2]), None, None, data]
+    except (ValueError, UnicodeDecodeError):
         return None
+
+
+def complete(entry):
+    """Fill in comm and start_time of a process entry from its stat bytes; returns the entry."""
+    if entry[COMM] is None:
+        data = entry[RAW]
+        close = data.rfind(b")")
+        comm = data[data.find(b"(") + 1:close].decode("utf-8", "replace")
+        try:
+            start = int(data[close + 2:].split(b" ", 20)[19])
+        except (IndexError, ValueError):
+            start = 0
+        entry[COMM], entry[START] = comm, start
+    return entry
 
 
 def _warning(code, message, **extra):
@@ -523,11 +622,13 @@ def scan(proc_root=PROC, state_dir=DEFAULT_STATE_DIR, processes=False, pids=None
     known = set(members) | set(handle_paths)
     if proc_ns is not None:
         known.add(proc_ns)
-    ioctl_ok = state.resolve_parents(known, handle_paths)
+    ioctl_ok = state.resolve_parents(known, handle_paths, levels, inits)
     if not ioctl_ok:
+        # What the ioctl found before it failed is dropped too: either every parent is exact or
+        # parents_from says they are not.
         state.parents.clear()
         state.hidden.clear()
-        state.fallback_parents(levels, inits)
+        state.parents_from_processes(levels, inits)
     parents = state.parents
     # A handle to a namespace outside the visible tree (the kernel will not name its parent: a
     # sibling or ancestor of the module's own namespace, seen through an inherited mount table)
@@ -569,7 +670,7 @@ def scan(proc_root=PROC, state_dir=DEFAULT_STATE_DIR, processes=False, pids=None
             owner = {"type": "sandbox", "runtime": "linuxns.pidns", "name": sandboxes[ns], "id": None,
                      "pod": None, "cgroup": None}
         elif init is not None and ns != INITIAL_PID_NS_INODE:
-            owner = owner_from_cgroup(read_cgroup(proc_root, init_pid))
+            owner = _owner_of(proc_root, init_pid)
 
         if not pids_in:
             if handle_paths.get(ns):
@@ -584,7 +685,7 @@ def scan(proc_root=PROC, state_dir=DEFAULT_STATE_DIR, processes=False, pids=None
             warnings.append(_warning(
                 "zombies", "PID namespace %d has %d zombie process%s, not reaped by parent%s %s."
                 % (ns, len(zombies), "es" if len(zombies) > 1 else "", "s" if len(zparents) > 1 else "",
-                   ", ".join("%d (%s)" % (p, procs[p][COMM] if p in procs else "?") for p in zparents)),
+                   ", ".join("%d (%s)" % (p, complete(procs[p])[COMM] if p in procs else "?") for p in zparents)),
                 count=len(zombies), pids=sorted(zombies), parents=zparents))
         orphans = []
         if init is not None and not init["known_init"] and ns != INITIAL_PID_NS_INODE:
@@ -668,7 +769,7 @@ def scan(proc_root=PROC, state_dir=DEFAULT_STATE_DIR, processes=False, pids=None
     if processes:
         facts["processes"] = [
             {"pid": pid, "nspid": state.nspid(pid), "ns": entry[NS], "ppid": entry[PPID], "state": entry[STATE],
-             "comm": entry[COMM]}
+             "comm": complete(entry)[COMM]}
             for pid, entry in sorted(procs.items())
         ]
     if pids is not None:
@@ -698,3 +799,34 @@ def translate(pid, entry, nspid, parents, levels):
             "pid": inner_pid,
         })
     return {"pid": pid, "found": True, "ns": ns, "levels": out}
+
+
+def dumps(obj):
+    """json.dumps(obj) with the C encoder of the json package, without importing the package.
+
+    ``import json`` imports ``re`` (and enum with it), a few ms that a scan run as a whole Python
+    process would spend for nothing; the output is the same as json.dumps(obj). Falls back to
+    json.dumps where the _json accelerator is missing or differs.
+    """
+    try:
+        import _json
+
+        def default(value):
+            raise TypeError("Object of type %s is not JSON serializable" % type(value).__name__)
+
+        encoder = _json.make_encoder(None, default, _json.encode_basestring_ascii, None, ": ", ", ",
+                                     False, False, True)
+        return "".join(encoder(obj, 0))
+    except (ImportError, AttributeError, TypeError):
+        import json
+        return json.dumps(obj)
+
+
+def main():
+    """Print the facts of this host as one line of JSON (the module's defaults)."""
+    import sys
+    sys.stdout.write(dumps(scan()) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -16,22 +16,38 @@ __metaclass__ = type
 
 import errno
 import os
-import re
 
 PROC = "/proc"
 
 # The initial PID namespace has this fixed inode (PROC_PID_INIT_INO in the kernel).
 INITIAL_PID_NS_INODE = 4026531836
 
-_NSFS_ROOT = re.compile(r"^(?P<type>[a-z_]+):\[(?P<inode>\d+)\]$")
-_OCTAL_ESCAPE = re.compile(r"\\([0-7]{3})")
+# Regular expressions are compiled on first use: importing ``re`` (and enum with it) costs a few ms,
+# which the pidns_facts scan, run as a whole Python process, does not otherwise need.
+_PATTERNS = {
+    "nsfs_root": r"^(?P<type>[a-z_]+):\[(?P<inode>\d+)\]$",
+    "octal_escape": r"\\([0-7]{3})",
+    "comm_escape": r"\\(n|\\)",
+}
+_COMPILED = {}
+
+
+def _pattern(name):
+    compiled = _COMPILED.get(name)
+    if compiled is None:
+        import re
+        compiled = _COMPILED[name] = re.compile(_PATTERNS[name])
+    return compiled
+
 
 _VANISHED = (errno.ENOENT, errno.ESRCH, errno.EINVAL)
 
 
 def _unescape(field):
     """mountinfo escapes space, tab, newline and backslash as \\ooo."""
-    return _OCTAL_ESCAPE.sub(lambda m: chr(int(m.group(1), 8)), field)
+    if "\\" not in field:
+        return field
+    return _pattern("octal_escape").sub(lambda m: chr(int(m.group(1), 8)), field)
 
 
 def parse_mountinfo(text):
@@ -83,7 +99,7 @@ def nsfs_mounts(mounts):
     for mount in mounts:
         if mount["fstype"] != "nsfs":
             continue
-        match = _NSFS_ROOT.match(mount["root"])
+        match = _pattern("nsfs_root").match(mount["root"])
         if match:
             handles[mount["mount_point"]] = (match.group("type"), int(match.group("inode")))
     return handles
@@ -181,12 +197,14 @@ def read_boot_id(proc_root=PROC):
 # os.open/os.read and a handful of str.find calls per file.
 
 _READ_CHUNK = 8192
-_COMM_ESCAPE = re.compile(r"\\(n|\\)")
 
 
-def read_bytes(path):
+def read_bytes(path, one_record=True):
     """Whole content of a /proc file as bytes, or None if the process (or file) vanished.
 
+    ``one_record``: the kernel formats the file in one piece (stat, status, cgroup, cmdline), so
+    a read shorter than asked for is the end. Files of many records (mountinfo, ...) may return
+    short reads before their end: pass False to read until EOF.
     Other errors (EACCES for a non-root caller, ...) are raised.
     """
     try:
@@ -207,9 +225,9 @@ def read_bytes(path):
             if not chunk:
                 break
             chunks.append(chunk)
-            if len(chunk) < _READ_CHUNK and len(chunks) == 1:
-                # seq_file hands over everything that fits in one read: one more read() would
-                # only return b"" for these small files.
+            if one_record and len(chunk) < _READ_CHUNK and len(chunks) == 1:
+                # A single_open seq_file hands over all it formatted in one read: one more
+                # read() would only return b"" for these small files.
                 break
         return b"".join(chunks)
     finally:
@@ -266,7 +284,7 @@ def unescape_comm(raw):
     """Name in /proc/PID/status escapes newline and backslash; undo that and decode."""
     text = raw.decode("utf-8", "replace")
     if "\\" in text:
-        text = _COMM_ESCAPE.sub(lambda m: "\n" if m.group(1) == "n" else "\\", text)
+        text = _pattern("comm_escape").sub(lambda m: "\n" if m.group(1) == "n" else "\\", text)
     return text
 
 
@@ -334,8 +352,43 @@ def read_cgroup(proc_root, pid):
 def pid_ns_handles(mountinfo_text):
     """PID-namespace handles (nsfs bind mounts) in mountinfo text: {mount_point: inode}.
 
-    Only lines that mention nsfs are parsed, so hosts with thousands of mounts stay cheap.
+    Only lines that mention nsfs are parsed, so hosts with thousands of mounts stay cheap; the
+    result is that of nsfs_mounts(parse_mountinfo(text)) restricted to the pid type, without regular
+    expressions unless a mount point is escaped.
     """
-    lines = [line for line in mountinfo_text.splitlines() if " nsfs " in line]
-    return dict((path, inode) for path, (ns_type, inode) in nsfs_mounts(parse_mountinfo("\n".join(lines))).items()
-                if ns_type == "pid")
+    handles = {}
+    if " nsfs " not in mountinfo_text:
+        return handles
+    for line in mountinfo_text.splitlines():
+        if " nsfs " not in line:
+            continue
+        fields = line.split(" ")
+        try:
+            sep = fields.index("-", 6)
+        except ValueError:
+            continue
+        if len(fields) < sep + 3 or fields[sep + 1] != "nsfs":
+            continue
+        parsed = _nsfs_root(_unescape(fields[3]))
+        if parsed is None:
+            continue
+        mount_point = _unescape(fields[4])
+        if parsed[0] == "pid":
+            handles[mount_point] = parsed[1]
+        else:
+            handles.pop(mount_point, None)  # another namespace type mounted on top
+    return handles
+
+
+_NS_TYPE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz_")
+
+
+def _nsfs_root(root):
+    """"pid:[4026531836]" -> ("pid", 4026531836), as the nsfs_root pattern; None otherwise."""
+    ns_type, sep, rest = root.partition(":[")
+    if not sep or not ns_type or not rest.endswith("]") or not set(ns_type) <= _NS_TYPE_CHARS:
+        return None
+    digits = rest[:-1]
+    if not digits.isdigit():
+        return None
+    return ns_type, int(digits)

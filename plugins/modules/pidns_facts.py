@@ -20,9 +20,12 @@ description:
   - Includes PID namespaces kept alive only by a bind-mounted handle (nsfs mounts in
     C(/proc/self/mountinfo)) with no process left, and ancestors kept alive only by such a
     descendant, which C(lsns) does not show.
-  - One pass over C(/proc), reading C(/proc/PID/ns/pid) and C(/proc/PID/status) per process.
-    Parents come from the C(NS_GET_PARENT) ioctl on one namespace file descriptor per namespace,
-    falling back to the parent-process chain and C(NSpid) depth where that ioctl is missing.
+  - One pass over C(/proc), reading C(/proc/PID/ns/pid) and C(/proc/PID/stat) per process, and
+    C(status), C(cmdline) and C(cgroup) of each namespace's PID 1.
+  - A parent namespace comes from the process tree where PID 1's parent process is in a namespace
+    exactly one level up (which is exact, since a parent process is always in the same namespace or
+    an ancestor), else from the C(NS_GET_PARENT) ioctl on a namespace file descriptor. Where that ioctl is
+    missing, parents the process tree does not give stay unknown.
   - Read-only. Needs neither psutil nor root. As non-root it reports what it can see and says the
     view is partial (RV(ansible_facts.pidns.partial)).
   - Run from inside a PID namespace, it sees that namespace and its descendants only, and says that
@@ -161,7 +164,10 @@ ansible_facts:
           type: int
           returned: always
         parents_from:
-          description: V(ioctl) when parents come from C(NS_GET_PARENT), V(ppid) when inferred.
+          description:
+            - V(ioctl) when C(NS_GET_PARENT) works, so every parent is exact (from the process tree where
+              that is certain, from the ioctl otherwise); V(ppid) when the ioctl is missing and parents
+              come from the process tree only (some may be null).
           type: str
           returned: always
         foreign_handles:

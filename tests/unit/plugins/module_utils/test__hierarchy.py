@@ -327,3 +327,114 @@ def test_real_proc_scan_sees_this_process():
     me = [row for row in facts["processes"] if row["pid"] == os.getpid()]
     assert me and me[0]["ns"] == os.stat("/proc/self/ns/pid").st_ino
     assert facts["self"]["id"] == me[0]["ns"]
+
+
+def recording_ioctl(monkeypatch, tree=None):
+    """fake_ioctl that records the namespaces it was asked about."""
+    inner = fake_ioctl(PARENTS if tree is None else tree)
+    asked = []
+
+    def ioctl_parent(path):
+        asked.append(int(os.readlink(path).split("[")[1].rstrip("]")) if os.path.islink(path) else path)
+        return inner(path)
+
+    monkeypatch.setattr(_hierarchy, "ioctl_parent", ioctl_parent)
+    return asked
+
+
+def test_parents_from_the_process_tree_need_no_ioctl(tmp_path, monkeypatch):
+    # A, B and C have a PID 1 whose parent process is in a namespace exactly one level up: that
+    # is their parent without asking the kernel. The host (no parent process) and D (no process)
+    # are asked.
+    asked = recording_ioctl(monkeypatch)
+    facts = _hierarchy.scan(proc_root=str(host_tree(tmp_path).root), euid=0)
+    ns = spaces(facts)
+    assert [ns[i]["parent"] for i in (HOST, A, B, C, D)] == [None, HOST, A, B, HOST]
+    assert sorted(asked, key=str) == sorted([HOST, "/srv/keep me"], key=str)
+    assert facts["parents_from"] == "ioctl"
+
+
+def test_parent_process_two_levels_up_asks_the_ioctl(tmp_path, monkeypatch):
+    # C's PID 1 was adopted by a process of the host namespace (its parents died): level 0 is not
+    # C's parent level (2), so the process tree says nothing and NS_GET_PARENT is asked.
+    fake = FakeProc(tmp_path / "proc")
+    fake.add([1], HOST, comm="systemd", proc_view=HOST, start=1)
+    fake.add([200, 1], A, comm="sh", ppid=1, proc_view=A, start=10)
+    fake.add([300, 5, 1], B, comm="sh", ppid=200, proc_view=B, start=20)
+    fake.add([400, 9, 7, 1], C, comm="sh", ppid=1, proc_view=C, start=30)
+    fake.self_is(1)
+    fake.write_mountinfo()
+    asked = recording_ioctl(monkeypatch, {HOST: None, A: HOST, B: A, C: B})
+    ns = spaces(_hierarchy.scan(proc_root=str(fake.root), euid=0))
+    assert [ns[i]["parent"] for i in (A, B, C)] == [HOST, A, B]
+    assert sorted(asked) == sorted([HOST, C])
+
+
+def test_reused_parent_pid_is_not_trusted(tmp_path, monkeypatch):
+    # The PPid of B's PID 1 names a process started after it: the parent exited and its PID was
+    # reused by a process of another namespace one level up. The ioctl decides.
+    fake = FakeProc(tmp_path / "proc")
+    fake.add([1], HOST, comm="systemd", proc_view=HOST, start=1)
+    fake.add([200, 1], A, comm="sh", ppid=1, proc_view=A, start=10)
+    fake.add([210, 1], D, comm="sh", ppid=1, proc_view=D, start=11)
+    fake.add([211, 2], D, comm="reused", ppid=210, start=90)
+    fake.add([300, 5, 1], B, comm="sh", ppid=211, proc_view=B, start=50)
+    fake.self_is(1)
+    fake.write_mountinfo()
+    asked = recording_ioctl(monkeypatch, {HOST: None, A: HOST, D: HOST, B: A})
+    ns = spaces(_hierarchy.scan(proc_root=str(fake.root), euid=0))
+    assert ns[B]["parent"] == A and ns[B]["level"] == 2
+    assert sorted(asked) == sorted([HOST, B])
+
+
+def test_ioctl_probed_once_when_the_process_tree_places_everything(tmp_path, monkeypatch):
+    fake = FakeProc(tmp_path / "proc")
+    fake.add([1, 1], A, comm="sh", proc_view=A, start=10)  # scanned from inside A: ppid 0
+    fake.add([5, 5], A, comm="sh", ppid=1, start=20)
+    fake.self_is(5)
+    fake.write_mountinfo()
+
+    def unsupported(path):
+        raise OSError(errno.ENOTTY, "no NS_GET_PARENT")
+
+    monkeypatch.setattr(_hierarchy, "ioctl_parent", unsupported)
+    facts = _hierarchy.scan(proc_root=str(fake.root), euid=0)
+    assert facts["parents_from"] == "ppid" and facts["count"] == 1
+
+
+def test_dumps_is_json_dumps():
+    import json
+    value = {"a": [1, None, True, False, 2.5, u"x\u00e9\udcff\n\"\\"], "b": {"c": [], "d": {}}, "e": -3}
+    assert _hierarchy.dumps(value) == json.dumps(value)
+    with pytest.raises(TypeError):
+        _hierarchy.dumps({"a": object()})
+
+
+def test_main_prints_the_facts_as_json(tmp_path, monkeypatch, capsys):
+    import json
+    monkeypatch.setattr(_hierarchy, "scan", lambda: {"schema": 1, "namespaces": [{"id": 1, "init": None}]})
+    _hierarchy.main()
+    assert json.loads(capsys.readouterr().out) == {"schema": 1, "namespaces": [{"id": 1, "init": None}]}
+
+
+def test_scan_entry_imports_neither_re_nor_json():
+    # The benchmark runs the scan as a whole Python process: its imports are part of its cost.
+    import subprocess
+    import sys
+    root = os.path.dirname(_hierarchy.__file__)
+    for _level in range(5):  # up from module_utils to the folder holding ansible_collections
+        root = os.path.dirname(root)
+    code = ("import sys; sys.path.insert(0, %r)\n"
+            "from ansible_collections.linuxns.pidns.plugins.module_utils import _hierarchy\n"
+            "print(sorted(set(['re', 'json', 'enum']) & set(sys.modules)))\n" % root)
+    out = subprocess.run([sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_owner_needs_no_regex_for_plain_cgroups(tmp_path):
+    fake = FakeProc(tmp_path / "proc")
+    fake.add([200, 1], A, comm="sh", cgroup="0::/user.slice/session-1.scope\n1:name=systemd:/user.slice")
+    assert _hierarchy._owner_of(str(fake.root), 200) is None
+    fake.add([300, 1], B, comm="tini", cgroup="0::/system.slice/docker-%s.scope" % ("cd" * 32))
+    assert _hierarchy._owner_of(str(fake.root), 300)["id"] == "cd" * 32
+    assert _hierarchy._owner_of(str(fake.root), 999) is None  # gone

@@ -139,3 +139,41 @@ def test_real_readers_on_this_process():
     assert _procfs.read_mountinfo("/proc")
     assert len(_procfs.read_boot_id()) == 36
     assert _procfs.INITIAL_PID_NS_INODE == 4026531836
+
+
+def test_read_bytes_of_many_records_reads_past_short_reads(tmp_path, monkeypatch):
+    # mountinfo (a seq_file of many records) returns short reads before its end: the first read of
+    # a 5 kB mountinfo gives ~4 kB. Files formatted in one piece stop at the first short read.
+    path = tmp_path / "mountinfo"
+    path.write_bytes(b"x" * 1000)
+    real_read = os.read
+    monkeypatch.setattr(_procfs.os, "read", lambda fd, size: real_read(fd, min(size, 300)))
+    assert _procfs.read_bytes(str(path), one_record=False) == b"x" * 1000
+    assert _procfs.read_bytes(str(path)) == b"x" * 300
+
+
+def test_read_bytes_real_mountinfo_is_whole():
+    with open("/proc/self/mountinfo", "rb") as handle:
+        expected = handle.read()
+    assert _procfs.read_bytes("/proc/self/mountinfo", one_record=False) == expected
+
+
+@pytest.mark.parametrize("text", [
+    MOUNTINFO,
+    # stacked on one point: the topmost wins, whatever its type
+    "66 42 0:4 pid:[11] /a rw - nsfs nsfs rw\n67 42 0:4 net:[12] /a rw - nsfs nsfs rw\n"
+    "68 42 0:4 net:[13] /b rw - nsfs nsfs rw\n69 42 0:4 pid:[14] /b rw - nsfs nsfs rw\n",
+    # escapes in the mount point, a foreign root, a bind of a folder on nsfs, optional fields
+    "70 27 0:4 pid:[21] /x\\011tab\\134back rw shared:5 master:2 - nsfs nsfs rw\n"
+    "71 27 0:4 pid:[abc] /bad rw - nsfs nsfs rw\n72 27 0:4 / /root-of-nsfs rw - nsfs nsfs rw\n"
+    "73 27 0:4 pid:[22] /no-type-sep rw - tmpfs nsfs rw\n74 27 0:4 PID:[23] /upper rw - nsfs nsfs rw\n",
+    "",
+])
+def test_pid_ns_handles_agrees_with_the_full_parser(text):
+    full = dict((path, inode) for path, (ns_type, inode) in
+                _procfs.nsfs_mounts(_procfs.parse_mountinfo(text)).items() if ns_type == "pid")
+    assert _procfs.pid_ns_handles(text) == full
+
+
+def test_escaped_comm_still_unescaped():
+    assert _procfs.unescape_comm(b"a\\\\b\\nc") == "a\\b\nc"
