@@ -135,8 +135,12 @@ def _reset_signals():
     ignored ones, and Python ignores SIGPIPE and SIGXFSZ (and inherits whatever Ansible ignored)."""
     for signum in range(1, signal.NSIG):
         try:
-            if signal.getsignal(signum) == signal.SIG_IGN:
+            handler = signal.getsignal(signum)
+            if handler == signal.SIG_IGN:
                 signal.signal(signum, signal.SIG_DFL)
+            elif handler is None:
+                # Not Python's to see (glibc's reserved signals): reset beneath libc.
+                _syscalls.reset_signal_raw(signum)
         except (OSError, ValueError, RuntimeError):
             pass
     signal.pthread_sigmask(signal.SIG_SETMASK, [])

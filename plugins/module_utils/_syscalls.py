@@ -69,6 +69,9 @@ PR_SET_CHILD_SUBREAPER = 36
 # Generic syscall numbers (pidfd_* are the same on every architecture since 5.3).
 SYS_PIDFD_SEND_SIGNAL = 424
 SYS_PIDFD_OPEN = 434
+# rt_sigaction differs per architecture.
+SYS_RT_SIGACTION = {"x86_64": 13, "aarch64": 134, "riscv64": 134, "ppc64le": 173, "ppc64": 173,
+                    "s390x": 174, "i686": 174, "i386": 174, "armv7l": 174}
 
 _libc = None
 
@@ -116,6 +119,23 @@ def umount2(target, flags=0):
 def sethostname(name):
     raw = name.encode()
     _check(_lib().sethostname(raw, ctypes.c_size_t(len(raw))), "sethostname")
+
+
+def reset_signal_raw(signum):
+    """Set signal `signum` to SIG_DFL with the raw rt_sigaction syscall.
+
+    glibc refuses sigaction() on the signals it reserves (32 and 33), yet a process can inherit
+    them ignored (GNU make's children do). An all-zero kernel sigaction is SIG_DFL, no flags
+    and an empty mask whatever the architecture's field order. Returns False where the syscall
+    number is not known here.
+    """
+    number = SYS_RT_SIGACTION.get(os.uname().machine)
+    if number is None:
+        return False
+    action = ctypes.create_string_buffer(64)
+    _check(_lib().syscall(ctypes.c_long(number), ctypes.c_int(signum), action, None, ctypes.c_size_t(8)),
+           "rt_sigaction")
+    return True
 
 
 def prctl(option, arg2=0):
