@@ -374,7 +374,7 @@ def _become_init(spec, root, fds, python, name):
     os.execv(python, [python, "-I", "-S", "-", name, str(spec["stop_timeout"])])
 
 
-def _launch(spec, root, parent_fds, fds, sock, python, name):
+def _launch(spec, root, parent_fds, fds, sock, python, name, cpu, allowed):
     """Runs in a forked child; never returns.
 
     launcher (new session, joined to the parent sandbox) -> mid (unshares) -> init (PID 1).
@@ -391,6 +391,9 @@ def _launch(spec, root, parent_fds, fds, sock, python, name):
         stage = "fork"
         mid = os.fork()
         if mid == 0:
+            if cpu is not None:
+                stage = "pinning to CPU %d" % cpu
+                os.sched_setaffinity(0, [cpu])
             stage = "unshare"
             flags = 0
             for ns_type in spec["namespaces"]:
@@ -399,6 +402,8 @@ def _launch(spec, root, parent_fds, fds, sock, python, name):
             stage = "fork into the new PID namespace"
             if os.fork() == 0:
                 stage = "setting up the sandbox"
+                if cpu is not None:
+                    os.sched_setaffinity(0, allowed)
                 _become_init(spec, root, fds, python, name)
             os._exit(0)
         _pid, status = os.waitpid(mid, 0)
@@ -431,13 +436,36 @@ def _await_ready(sock, timeout):
         raise SandboxError("the supervisor's ready message carried no credentials")
 
 
+class _MountNamespaceOutOfOrder(Exception):
+    """The kernel refused to bind the new mount namespace's handle (EINVAL).
+
+    It refuses a mount-namespace handle whose namespace id is not newer than the caller's
+    own mount namespace (its guard against namespace loops). Since Linux 6.18 namespace ids
+    come from per-CPU batches, so a namespace made on another CPU than the caller's may get
+    a smaller id. That only bites where the module itself runs outside the initial mount
+    namespace (in a container, or over SSH into a sandboxed sshd), about half the time there.
+    """
+
+
 def create(view, name, spec, parent_record=None, python=None):
     """Start a supervisor in fresh namespaces and pin them with handles; return the record.
 
-    Either the sandbox exists completely afterwards or nothing of it is left.
+    Either the sandbox exists completely afterwards or nothing of it is left. When the new
+    mount namespace's id comes out older than ours, make it again on each CPU in turn: the
+    CPU whose id batch holds our own namespace's id hands out newer ones.
     """
+    allowed = sorted(os.sched_getaffinity(0))
+    for cpu in [None] + allowed:
+        try:
+            return _create_once(view, name, spec, parent_record, python or _python(), cpu, allowed)
+        except _MountNamespaceOutOfOrder as exc:
+            refused = exc
+    raise SandboxError("the kernel refused the handle of every new mount namespace (%s); the module "
+                       "runs in a mount namespace it cannot pin newer ones from" % refused)
+
+
+def _create_once(view, name, spec, parent_record, python, cpu, allowed):
     state_dir = view.state_dir
-    python = python or _python()
     folder = state_dir.path(name)
     os.mkdir(folder, 0o700)
     os.mkdir(os.path.join(folder, "ns"), 0o700)
@@ -457,7 +485,7 @@ def create(view, name, spec, parent_record=None, python=None):
         launcher = os.fork()
         if launcher == 0:
             sock.close()
-            _launch(spec, state_dir.root, parent_fds, fds, theirs, python, name)
+            _launch(spec, state_dir.root, parent_fds, fds, theirs, python, name, cpu, allowed)
         theirs.close()
         for fd in list(parent_fds.values()) + fds[:2]:
             os.close(fd)
@@ -475,8 +503,13 @@ def create(view, name, spec, parent_record=None, python=None):
         for ns_type in spec["namespaces"]:
             handle = state_dir.handle_path(name, ns_type)
             os.close(os.open(handle, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
-            _syscalls.mount(os.path.join(state_dir.proc_root, str(pid), "ns", ns_type), handle, None,
-                            _syscalls.MS_BIND)
+            try:
+                _syscalls.mount(os.path.join(state_dir.proc_root, str(pid), "ns", ns_type), handle, None,
+                                _syscalls.MS_BIND)
+            except OSError as exc:
+                if ns_type == "mnt" and exc.errno == errno.EINVAL:
+                    raise _MountNamespaceOutOfOrder(str(exc))
+                raise
             namespaces[ns_type] = os.stat(handle).st_ino
         status = _procfs.read_status(state_dir.proc_root, pid)
         state = {

@@ -4,17 +4,20 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import signal
 import stat
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import psutil
 import pytest
 
-from ansible_cli import run_local_play, run_module
+from ansible_cli import COLLECTIONS, run_local_play, run_module
 from sandboxes import (STATE_DIR, exited, live_processes_in_ns, mounts_under, nsenter, processes_in_ns,
                        state_of, wait_for)
 
@@ -285,3 +288,21 @@ def test_check_mode_predicts_a_child_whose_parent_an_earlier_task_would_create(n
     assert not (STATE_DIR / child).exists() and not (STATE_DIR / parent).exists()
     # Outside check mode the missing parent is an error.
     assert "does not exist on this host" in run_module("sandbox", {"name": child, "parent": parent})["msg"]
+
+
+def test_creating_from_a_mount_namespace_that_is_not_the_initial_one(tmp_path):
+    # Since Linux 6.18 namespace ids come from per-CPU batches: from a non-initial mount namespace
+    # the kernel refuses about half of the new mount namespaces' handles unless creation retries
+    # on the CPU that hands out newer ids (and then unpins the supervisor).
+    root = "/run/linuxns-pidns-test-%d" % os.getpid()
+    script = Path(__file__).parent / "scripts" / "create_from_own_mount_ns.py"
+    proc = subprocess.run(["unshare", "--mount", "--propagation", "private", sys.executable, str(script),
+                           str(COLLECTIONS), root, "8"], capture_output=True, text=True, timeout=300, check=False)
+    try:
+        assert proc.returncode == 0, proc.stderr
+        outcome = json.loads(proc.stdout.strip().splitlines()[-1])
+        assert outcome["errors"] == [] and outcome["created"] == 8
+        assert all(cpus == outcome["allowed"] for cpus in outcome["affinities"])
+        assert outcome["left"] == [".lock", ".supervisor.py"]
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

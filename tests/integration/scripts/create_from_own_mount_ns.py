@@ -1,0 +1,27 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Run by test_sandbox.py under `unshare --mount`: create and remove sandboxes through the module
+code path from a mount namespace that is not the initial one, as the module does in a container
+or over SSH into a sandboxed sshd. Prints one JSON line."""
+
+import json
+import os
+import sys
+
+sys.path.insert(0, sys.argv[1])
+from ansible_collections.linuxns.pidns.plugins.module_utils import _sandbox  # noqa: E402
+
+root, count = sys.argv[2], int(sys.argv[3])
+created, errors, affinities = [], [], []
+for index in range(count):
+    name = "order-%d" % index
+    try:
+        made = _sandbox.apply({"name": name, "state": "present"}, state_dir=_sandbox.StateDir(root))["sandbox"]
+        created.append(name)
+        affinities.append(sorted(os.sched_getaffinity(made["supervisor"]["pid"])))
+    except _sandbox.SandboxError as exc:
+        errors.append(str(exc))
+for name in created:
+    _sandbox.apply({"name": name, "state": "absent"}, state_dir=_sandbox.StateDir(root))
+print(json.dumps({"created": len(created), "errors": errors, "affinities": affinities,
+                  "allowed": sorted(os.sched_getaffinity(0)), "left": sorted(os.listdir(root))}))
