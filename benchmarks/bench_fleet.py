@@ -62,16 +62,13 @@ def write_figures(figures: dict, path: str | None) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--hosts", type=int, default=8)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--sandboxes", type=int, default=10, help="sandboxes per host for provision.yml")
     parser.add_argument("--provision-repeat", type=int, default=2)
     parser.add_argument("--forks", type=int, default=None, help="default: one per host")
     parser.add_argument("--no-pipelining", action="store_true")
-    parser.add_argument("--cpus", default="0",
-                        help="pin the hosts' side (sandbox, sshd, modules over SSH) to these CPUs, e.g. 0 or 0,1;"
-                             " '' for none (see fleet.start_fleet: kernel 6.18 mount-namespace ids)")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     if os.geteuid() != 0:
@@ -79,15 +76,13 @@ def main() -> int:
         return 2
     forks = str(args.forks or args.hosts)
     pipelining = not args.no_pipelining
-    cpus = {int(c) for c in args.cpus.split(",") if c.strip()} or None
 
     start = time.perf_counter()
-    fleet = start_fleet(args.hosts, prefix="bench", cpus=cpus)
+    fleet = start_fleet(args.hosts, prefix="bench")
     started = time.perf_counter() - start
-    figures = {"hosts": args.hosts, "forks": int(forks), "pipelining": pipelining, "fleet_start_s": started,
-               "pinned_cpus": sorted(cpus) if cpus else None}
-    print("fleet of %d hosts up in %.2f s (pipelining %s, forks %s, hosts pinned to %s)"
-          % (args.hosts, started, "on" if pipelining else "off", forks, sorted(cpus) if cpus else "no CPU"))
+    figures = {"hosts": args.hosts, "forks": int(forks), "pipelining": pipelining, "fleet_start_s": started}
+    print("fleet of %d hosts up in %.2f s (pipelining %s, forks %s)"
+          % (args.hosts, started, "on" if pipelining else "off", forks))
     work = Path(tempfile.mkdtemp(prefix="pidns-bench-fleet-"))
     try:
         quiet = {"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.minimal"}

@@ -273,8 +273,7 @@ def _local_inventory(path: Path, hosts: dict) -> Path:
     return path
 
 
-def _run_local(playbook_text: str, hosts: dict, workdir: Path, timeout: float = 300,
-               cpus: set | None = None) -> subprocess.CompletedProcess:
+def _run_local(playbook_text: str, hosts: dict, workdir: Path, timeout: float = 300) -> subprocess.CompletedProcess:
     workdir.mkdir(parents=True, exist_ok=True)
     tag = uuid.uuid4().hex[:6]
     playbook = workdir / ("local-%s.yml" % tag)
@@ -283,8 +282,7 @@ def _run_local(playbook_text: str, hosts: dict, workdir: Path, timeout: float = 
     cmd = [str(BIN / "ansible-playbook"), str(playbook), "-i", str(inventory), "-f", str(max(1, min(len(hosts), 16)))]
     try:
         return subprocess.run(cmd, env=ansible_env(), capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL, check=False,
-                              preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None)
+                              stdin=subprocess.DEVNULL, check=False)
     finally:
         playbook.unlink(missing_ok=True)
         inventory.unlink(missing_ok=True)
@@ -308,25 +306,12 @@ def _keygen(path: Path, comment: str) -> None:
                    check=True, capture_output=True, stdin=subprocess.DEVNULL, timeout=30)
 
 
-def pinned_cpus() -> set | None:
-    """CPUs named by PIDNS_FLEET_CPUS (for example "0"), or None: see start_fleet(cpus=...)."""
-    value = os.environ.get("PIDNS_FLEET_CPUS", "").strip()
-    return {int(cpu) for cpu in value.split(",") if cpu.strip()} if value else None
-
-
 def start_fleet(count: int, prefix: str = "fleet", *, log_level: str = "INFO", groups: dict | None = None,
-                ready_timeout: float = 30, cpus: set | None = None) -> Fleet:
+                ready_timeout: float = 30) -> Fleet:
     """Start `count` SSH test hosts and write their inventory. Call .close() (or use `with`).
 
     groups: extra inventory groups -> list of host names (all hosts are also in group `fleet`).
-    cpus: pin the hosts (their sandbox's creation, PID 1 and sshd, so everything run over SSH) to
-      these CPUs; default from PIDNS_FLEET_CPUS, else not pinned. Diagnostic only: on kernel 6.18
-      namespace ids come from per-CPU batches, so a mount namespace made inside a host on another CPU
-      than the host's own can get a smaller id, and binding its handle fails with EINVAL (the
-      kernel's mount-namespace loop check); pinned to one CPU the ids only grow.
     """
-    if cpus is None:
-        cpus = pinned_cpus()
     if not os.access(SSHD, os.X_OK):
         raise RuntimeError("%s is missing: scripts/bootstrap.sh installs openssh-server" % SSHD)
     run_id = uuid.uuid4().hex[:6]
@@ -364,7 +349,7 @@ def start_fleet(count: int, prefix: str = "fleet", *, log_level: str = "INFO", g
 
         proc = _run_local(START_PLAYBOOK % {"sshd": SSHD}, {
             host.name: {"sshd_config": str(host.config), "sshd_port": host.port, "sshd_log": str(host.log)}
-            for host in hosts}, root / "local", timeout=300, cpus=cpus)
+            for host in hosts}, root / "local", timeout=300)
         if proc.returncode != 0:
             raise RuntimeError("starting the fleet's sandboxes failed (rc=%d):\n%s\n%s"
                                % (proc.returncode, proc.stdout[-6000:], proc.stderr[-3000:]))
