@@ -7,7 +7,7 @@ Builds N PID namespaces with K processes each (util-linux `unshare`, PID 1 a she
 `sleep`s), then measures, interleaved and repeated (medians):
 
   scan      the facts scan as a whole Python process (interpreter start, import, scan, JSON out)
-            vs `lsns -t pid -J`; goal ratio <= 0.8.  Peak RSS of both (wait4 rusage).
+            vs `lsns -t pid -J`; goal ratio <= 0.8.  Peak RSS of both (GNU time).
   ansible   `ansible localhost -m linuxns.pidns.pidns_facts` vs `-m ansible.builtin.setup`
             (goal <= 0.6) and vs `-m ansible.builtin.command -a 'lsns -t pid -J'` (goal <= 1.1).
 
@@ -57,7 +57,10 @@ def ensure_collection_link():
 
 
 def run_measured(argv, env=None):
-    """Run argv with output to /dev/null; return (seconds, peak RSS in KiB, exit status)."""
+    """Run argv with output to /dev/null; return (seconds, CPU seconds, exit status).
+
+    CPU seconds are user + system time of the child and of every descendant it waited for
+    (ansible's workers and module processes): less sensitive than wall time to other load."""
     devnull = os.open(os.devnull, os.O_RDWR)
     try:
         start = time.perf_counter()
@@ -68,7 +71,7 @@ def run_measured(argv, env=None):
         elapsed = time.perf_counter() - start
     finally:
         os.close(devnull)
-    return elapsed, usage.ru_maxrss, os.waitstatus_to_exitcode(status)
+    return elapsed, usage.ru_utime + usage.ru_stime, os.waitstatus_to_exitcode(status)
 
 
 class Namespaces:
@@ -159,7 +162,7 @@ def peak_rss(argv, env=None):
         return None
     out = "/tmp/bench_pidns_facts.%d.rss" % os.getpid()
     try:
-        _elapsed, _rss, code = run_measured(["/usr/bin/time", "-f", "%M", "-o", out] + argv, env)
+        _elapsed, _cpu, code = run_measured(["/usr/bin/time", "-f", "%M", "-o", out] + argv, env)
         with open(out) as handle:
             return int(handle.read().split()[-1]) if code == 0 else None
     finally:
@@ -169,16 +172,19 @@ def peak_rss(argv, env=None):
 
 def median_runs(commands, repeat, env=None, rss=True):
     """commands: {label: argv}; run them interleaved `repeat` times (after one warm-up round);
-    {label: (median seconds, peak RSS KiB or None)}."""
+    {label: (median seconds, peak RSS KiB or None, median CPU seconds)}."""
     times = dict((label, []) for label in commands)
+    cpu = dict((label, []) for label in commands)
     for round_ in range(repeat + 1):
         for label, argv in commands.items():
-            elapsed, _maxrss, code = run_measured(argv, env)
+            elapsed, cpu_seconds, code = run_measured(argv, env)
             if code != 0:
                 raise RuntimeError("%s exited with %d" % (" ".join(argv), code))
             if round_:
                 times[label].append(elapsed)
-    return dict((label, (statistics.median(values), peak_rss(commands[label], env) if rss else None))
+                cpu[label].append(cpu_seconds)
+    return dict((label, (statistics.median(values), peak_rss(commands[label], env) if rss else None,
+                         statistics.median(cpu[label])))
                 for label, values in times.items())
 
 
@@ -214,18 +220,22 @@ def report(result):
         "### N=%d namespaces x K=%d processes (lsns sees %d PID namespaces, %d processes)"
         % (result["n"], result["k"], result["namespaces"], result["processes"]),
         "",
-        "| measurement | median | peak RSS | ratio | goal |",
-        "| --- | ---: | ---: | ---: | --- |",
+        "| measurement | median | peak RSS | ratio | CPU (user+sys) | CPU ratio | goal |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
+    lsns_cpu = scan["lsns -t pid -J"][2]
+    facts_cpu = e2e["ansible -m linuxns.pidns.pidns_facts"][2]
     for label, goal in (("scan (python -I -S)", "<= 0.8 vs lsns"), ("scan (python)", ""),
                         ("lsns -t pid -J", "")):
-        seconds, maxrss = scan[label]
-        lines.append("| %s | %.1f ms | %s | %.2f | %s |" % (label, seconds * 1000, _mib(maxrss), seconds / lsns, goal))
+        seconds, maxrss, cpu = scan[label]
+        lines.append("| %s | %.1f ms | %s | %.2f | %.1f ms | %.2f | %s |"
+                     % (label, seconds * 1000, _mib(maxrss), seconds / lsns, cpu * 1000, cpu / lsns_cpu, goal))
     for label, goal in (("ansible -m linuxns.pidns.pidns_facts", ""),
                         ("ansible -m ansible.builtin.setup", "facts/setup <= 0.6"),
                         ("ansible -m command -a 'lsns -t pid -J'", "facts/command <= 1.1")):
-        seconds, maxrss = e2e[label]
-        lines.append("| %s | %.0f ms | %s | %.2f | %s |" % (label, seconds * 1000, _mib(maxrss), facts / seconds, goal))
+        seconds, maxrss, cpu = e2e[label]
+        lines.append("| %s | %.0f ms | %s | %.2f | %.0f ms | %.2f | %s |"
+                     % (label, seconds * 1000, _mib(maxrss), facts / seconds, cpu * 1000, facts_cpu / cpu, goal))
     return "\n".join(lines)
 
 
