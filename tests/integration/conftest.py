@@ -11,6 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from fleet import start_fleet  # noqa: E402
 from sandboxes import force_remove, unique  # noqa: E402
 
 
@@ -37,3 +38,28 @@ def names():
     yield make
     for name in reversed(made):
         force_remove(name)
+
+
+@pytest.fixture(scope="module")
+def fleet4():
+    """Four SSH test hosts (tests/integration/fleet.py) for a test module; removed by name afterwards."""
+    fleet = start_fleet(4)
+    try:
+        yield fleet
+    finally:
+        fleet.close()
+
+
+@pytest.fixture
+def fleet_factory():
+    """start_fleet for one test; every fleet it made is closed afterwards."""
+    made = []
+
+    def make(count=4, **kwargs):
+        fleet = start_fleet(count, **kwargs)
+        made.append(fleet)
+        return fleet
+
+    yield make
+    for fleet in reversed(made):
+        fleet.close()

@@ -396,38 +396,3 @@ def _write_inventory(fleet: Fleet, groups: dict) -> None:
     for group, members in groups.items():
         document["all"]["children"][group] = {"hosts": {name: {} for name in members}}
     fleet.inventory.write_text(json.dumps(document, indent=1))
-
-
-
-
-# -- pytest fixtures (imported by test modules: `from fleet import fleet4`) ----------------------------
-try:
-    import pytest
-except ImportError:  # benchmarks import this file without pytest
-    pytest = None
-
-if pytest is not None:
-    @pytest.fixture(scope="module")
-    def fleet4():
-        """Four SSH test hosts for a test module; removed by name afterwards."""
-        if os.geteuid() != 0:
-            pytest.skip("SSH test hosts are sandboxes: they need root")
-        fleet = start_fleet(4)
-        try:
-            yield fleet
-        finally:
-            fleet.close()
-
-    @pytest.fixture
-    def fleet_factory():
-        """start_fleet for one test; every fleet it made is closed afterwards."""
-        made = []
-
-        def make(count: int = 4, **kwargs) -> Fleet:
-            fleet = start_fleet(count, **kwargs)
-            made.append(fleet)
-            return fleet
-
-        yield make
-        for fleet in reversed(made):
-            fleet.close()

@@ -14,7 +14,7 @@ import json
 import psutil
 import pytest
 
-from fleet import INITIAL_PID_NS, REPO, fleet4, fleet_factory, raw_results_env  # noqa: F401  (pytest fixtures)
+from fleet import INITIAL_PID_NS, REPO, raw_results_env
 from sandboxes import pid_ns_of, wait_for
 
 PIPELINING = [pytest.param(True, id="pipelining"), pytest.param(False, id="no-pipelining")]
