@@ -93,3 +93,43 @@ def test_module_doc_renders_from_installed_copy(installed, module):
     # And the text rendering a user reads.
     text = _run([BINDIR / "ansible-doc", "-t", "module", fqcn], cwd=installed["work"], env=installed["env"]).stdout
     assert fqcn in text
+
+
+def test_installed_copy_works(installed):
+    """The installed tarball, not the checkout, makes a sandbox, runs a command inside and removes it."""
+    if os.geteuid() != 0:
+        pytest.skip("making a sandbox needs root")
+    name = "pkg-%d" % os.getpid()
+    playbook = installed["work"] / "works.yml"
+    playbook.write_text("""\
+- hosts: localhost
+  connection: local
+  gather_facts: false
+  vars:
+    ansible_python_interpreter: "{{ ansible_playbook_python }}"
+  tasks:
+    - linuxns.pidns.sandbox:
+        name: %(name)s
+    - linuxns.pidns.sandbox_exec:
+        sandbox: %(name)s
+        argv: [hostname]
+      register: inside
+    - linuxns.pidns.pidns_facts:
+    - ansible.builtin.assert:
+        that:
+          - inside.stdout == "%(name)s"
+          - ansible_facts.pidns.namespaces | selectattr('owner') | map(attribute='owner.name') | select('equalto', '%(name)s') | list | length == 1
+  post_tasks:
+    - linuxns.pidns.sandbox:
+        name: %(name)s
+        state: absent
+""" % {"name": name})
+    try:
+        proc = _run([BINDIR / "ansible-playbook", "-i", "localhost,", playbook], cwd=installed["work"],
+                    env=installed["env"])
+        assert "failed=0" in proc.stdout
+    finally:
+        subprocess.run([str(BINDIR / "ansible"), "localhost", "-c", "local", "-i", "localhost,", "-m",
+                        "linuxns.pidns.sandbox", "-a", "name=%s state=absent" % name,
+                        "-e", "ansible_python_interpreter=" + sys.executable],
+                       env=installed["env"], capture_output=True, timeout=120, check=False)
