@@ -18,6 +18,7 @@ by one untimed `ping`). Needs root. Everything is removed at the end (hosts by n
 
     .venv/bin/python benchmarks/bench_fleet.py                    # 8 hosts, 3 rounds, 10 sandboxes/host
     .venv/bin/python benchmarks/bench_fleet.py --hosts 4 --repeat 2 --no-pipelining --json out.json
+    .venv/bin/python benchmarks/bench_fleet.py --provision-repeat 0 --profile   # report only, per-task seconds
 """
 
 from __future__ import annotations
@@ -54,6 +55,21 @@ def summary(values: list) -> dict:
             "max": max(values), "runs": [round(v, 3) for v in values]}
 
 
+def profile(report, target: Path) -> dict:
+    """One report.yml run with tests/callback_plugins/task_times.py: wall, in-play and per-task seconds."""
+    env = {"ANSIBLE_CALLBACKS_ENABLED": "task_times", "ANSIBLE_CALLBACK_PLUGINS": str(REPO / "tests" / "callback_plugins"),
+           "PIDNS_TASK_TIMES": str(target)}
+    wall = timed(lambda: report(env))
+    times = json.loads(target.read_text())
+    tasks = [{"name": task["name"], "seconds": round((task["end"] or task["start"]) - task["start"], 3)}
+             for task in times["tasks"]]
+    print("profile: report.yml %.2f s wall, %.2f s from the first task to the recap, %.2f s start-up and exit"
+          % (wall, times["total"], wall - times["total"]))
+    for task in tasks:
+        print("  %6.2f s  %s" % (task["seconds"], task["name"]))
+    return {"wall": wall, "play": times["total"], "tasks": tasks}
+
+
 def write_figures(figures: dict, path: str | None) -> int:
     figures["machine"] = {"nproc": os.cpu_count(), "kernel": platform.release(), "python": platform.python_version()}
     if path:
@@ -70,6 +86,9 @@ def main() -> int:
     parser.add_argument("--forks", type=int, default=None, help="default: one per host")
     parser.add_argument("--no-pipelining", action="store_true")
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--profile", action="store_true",
+                        help="after the report rounds, one more report.yml run (untimed) with the tests' "
+                             "task_times callback: seconds per task")
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("needs root (the hosts are namespace sandboxes)", file=sys.stderr)
@@ -88,10 +107,10 @@ def main() -> int:
         quiet = {"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.minimal"}
         timed(lambda: fleet.ansible("all", "ansible.builtin.ping", None, "-f", forks, pipelining=pipelining))
 
-        def report():
+        def report(env=None):
             return fleet.playbook(REPO / "playbooks" / "report.yml", "-f", forks, "-e",
                                   json.dumps({"pidns_report_dir": str(work / "report")}),
-                                  pipelining=pipelining, env=quiet, timeout=600)
+                                  pipelining=pipelining, env=dict(quiet, **(env or {})), timeout=600)
 
         def setup():
             return fleet.ansible("all", "ansible.builtin.setup", None, "-f", forks, pipelining=pipelining,
@@ -113,6 +132,9 @@ def main() -> int:
                              "ratio_median": statistics.median(ours) / statistics.median(theirs)}
         print("report.yml / setup (medians): %.2f s / %.2f s = %.2f (goal <= 0.8)"
               % (statistics.median(ours), statistics.median(theirs), figures["report"]["ratio_median"]))
+
+        if args.profile:
+            figures["report"]["profile"] = profile(report, work / "task_times.json")
 
         if args.provision_repeat < 1:
             return write_figures(figures, args.json)

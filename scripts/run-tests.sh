@@ -98,7 +98,12 @@ step_lint() {
         echo "no roles/ or playbooks/ yet: skipped"
         return 200
     fi
-    ansible-lint --offline "${targets[@]}"
+    # ansible-lint --offline puts $ANSIBLE_HOME/collections (default ~/.ansible/collections) before the
+    # configured path: a copy of this collection installed there once (for example by ansible-lint
+    # without --offline) would shadow the checkout, and plugins added since would be "unknown".
+    # A home of its own under .build/ keeps lint on this checkout (.build/collections links it).
+    mkdir -p "$REPO/.build/lint-home"
+    ANSIBLE_HOME="$REPO/.build/lint-home" ansible-lint --offline "${targets[@]}"
 }
 
 step_molecule() {

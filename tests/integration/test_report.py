@@ -208,6 +208,31 @@ def test_markdown_has_table_and_a_tree_per_reachable_host(report):
     assert "## %s\n\n**FAILED**: " % BROKEN in md
 
 
+def test_one_generated_time_in_all_files(report):
+    generated = report["json"]["generated"]
+    assert "Generated %s by" % generated in report["md"]
+    assert '<span id="generated">%s</span>' % generated in (report["dir"] / "report.html").read_text()
+
+
+def test_report_written_on_the_controller_without_a_module_run(report, tmp_path):
+    """The write task is an action plugin (linuxns.pidns.fleet_report) that runs no module: its result
+    has no module `invocation`; run_once puts it on the first host. --check writes nothing."""
+    env = {"ANSIBLE_STDOUT_CALLBACK": "raw_results", "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1",
+           "ANSIBLE_CALLBACK_PLUGINS": str(REPO / "tests" / "callback_plugins")}
+    out = tmp_path / "checked"
+    run = run_playbook(PLAYBOOK, "-i", str(report["inventory"]), "-e", "pidns_report_dir=%s" % out, "--check",
+                       env=env)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    documents = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+    written = [d for d in documents if d["task"].endswith("Write the fleet report on the controller")]
+    assert [d["host"] for d in written] == ["localhost"]
+    result = written[0]["result"]
+    assert "invocation" not in result and result["written"] is False and result["changed"] is True
+    assert result["files"] == [str(out / name) for name in ("report.json", "report.md", "report.html")]
+    assert result["totals"]["hosts"] == 3 and result["totals"]["unreachable"] == 1
+    assert not out.exists()
+
+
 def test_fail_on_unreachable_fails_after_writing(report, tmp_path):
     out = tmp_path / "strict"
     run = run_playbook(PLAYBOOK, "-i", str(report["inventory"]), "-e", "pidns_report_dir=%s" % out,
