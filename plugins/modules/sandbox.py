@@ -230,6 +230,9 @@ def main():
         result = apply(module.params, check_mode=module.check_mode)
     except SandboxError as exc:
         module.fail_json(msg=str(exc))
+    except OSError as exc:
+        # A system call refused in a way the module does not foresee: say which, not a traceback.
+        module.fail_json(msg="sandbox %s: %s" % (module.params["name"], exc))
     for warning in result.pop("warnings"):
         module.warn(warning)
     if not module._diff:

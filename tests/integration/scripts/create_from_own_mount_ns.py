@@ -13,15 +13,19 @@ from ansible_collections.linuxns.pidns.plugins.module_utils import _sandbox  # n
 
 root, count = sys.argv[2], int(sys.argv[3])
 created, errors, affinities = [], [], []
-for index in range(count):
-    name = "order-%d" % index
-    try:
-        made = _sandbox.apply({"name": name, "state": "present"}, state_dir=_sandbox.StateDir(root))["sandbox"]
+try:
+    for index in range(count):
+        name = "order-%d" % index
+        try:
+            made = _sandbox.apply({"name": name, "state": "present"}, state_dir=_sandbox.StateDir(root))["sandbox"]
+        except Exception as exc:  # pylint: disable=broad-except  # any failure is reported, not raised
+            errors.append("%s: %r" % (name, exc))
+            continue
         created.append(name)
         affinities.append(sorted(os.sched_getaffinity(made["supervisor"]["pid"])))
-    except _sandbox.SandboxError as exc:
-        errors.append(str(exc))
-for name in created:
-    _sandbox.apply({"name": name, "state": "absent"}, state_dir=_sandbox.StateDir(root))
+finally:
+    # The handles live in this mount namespace only: remove what was made before it goes away.
+    for name in created:
+        _sandbox.apply({"name": name, "state": "absent"}, state_dir=_sandbox.StateDir(root))
 print(json.dumps({"created": len(created), "errors": errors, "affinities": affinities,
                   "allowed": sorted(os.sched_getaffinity(0)), "left": sorted(os.listdir(root))}))
