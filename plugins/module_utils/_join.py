@@ -101,7 +101,7 @@ def open_namespaces(view, record, types):
             fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
             opened.append((ns_type, fd))
             if os.fstat(fd).st_ino != expected or \
-                    _procfs.ns_inode(view.state_dir.proc_root, pid, ns_type) != expected:
+                    _procfs.ns_link_inode(view.state_dir.proc_root, pid, ns_type) != expected:
                 raise SandboxError("sandbox %s: its %s namespace no longer matches its supervisor (host PID %d)"
                                    % (record["name"], ns_type, pid))
     except BaseException:

@@ -176,16 +176,6 @@ def has_capability(status, bit):
     return bool(int(status.get("CapEff", "0"), 16) & (1 << bit))
 
 
-def ns_inode(proc_root, pid, ns_type):
-    """Inode of /proc/PID/ns/TYPE, or None if the process is gone."""
-    try:
-        return os.stat(os.path.join(proc_root, str(pid), "ns", ns_type)).st_ino
-    except (IOError, OSError) as exc:
-        if exc.errno in _VANISHED:
-            return None
-        raise
-
-
 def read_boot_id(proc_root=PROC):
     with open(os.path.join(proc_root, "sys", "kernel", "random", "boot_id")) as handle:
         return handle.read().strip()

@@ -276,7 +276,7 @@ def inspect_sandbox(view, name):
             mounted[ns_type] = found[1]
     pid = state["supervisor"]["pid"]
     problems = health(state, mounted, _procfs.read_stat(state_dir.proc_root, pid), view.boot_id,
-                      _procfs.ns_inode(state_dir.proc_root, pid, "pid"))
+                      _procfs.ns_link_inode(state_dir.proc_root, pid, "pid"))
     spec = state["spec"]
     return {
         "name": name,

@@ -94,9 +94,7 @@ def test_parse_ns_link():
 
 def test_ns_link_inode_real_and_vanished(tmp_path):
     assert _procfs.ns_link_inode("/proc", "self", "pid") == os.stat("/proc/self/ns/pid").st_ino
-    assert _procfs.ns_inode("/proc", "self", "pid") == os.stat("/proc/self/ns/pid").st_ino
     assert _procfs.ns_link_inode(str(tmp_path), 12345, "pid") is None
-    assert _procfs.ns_inode(str(tmp_path), 12345, "pid") is None
 
 
 def test_readers_return_none_for_vanished_processes(tmp_path):
