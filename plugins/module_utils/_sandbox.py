@@ -28,6 +28,7 @@ import shutil
 import signal
 import socket
 import struct
+import sys
 import time
 
 from ansible_collections.linuxns.pidns.plugins.module_utils import _procfs
@@ -457,7 +458,7 @@ def create(view, name, spec, parent_record=None, python=None):
     allowed = sorted(os.sched_getaffinity(0))
     for cpu in [None] + allowed:
         try:
-            return _create_once(view, name, spec, parent_record, python or _python(), cpu, allowed)
+            return _create_once(view, name, spec, parent_record, python or sys.executable, cpu, allowed)
         except _MountNamespaceOutOfOrder as exc:
             refused = exc
     raise SandboxError("the kernel refused the handle of every new mount namespace (%s); the module "
@@ -530,11 +531,6 @@ def _create_once(view, name, spec, parent_record, python, cpu, allowed):
         raise
     view.refresh()
     return inspect_sandbox(view, name)
-
-
-def _python():
-    import sys
-    return sys.executable
 
 
 # ---------------------------------------------------------------- removing
