@@ -29,6 +29,7 @@ import os
 from ansible_collections.linuxns.pidns.plugins.module_utils._procfs import (
     INITIAL_PID_NS_INODE,
     PROC,
+    _VANISHED,
     ns_link_inode,
     parse_ns_link,
     pid_ns_handles,
@@ -52,7 +53,6 @@ KNOWN_INITS = frozenset([
 ])
 SUPERVISOR_PREFIX = "pidns:"
 
-_VANISHED = (errno.ENOENT, errno.ESRCH, errno.EINVAL)
 # NS_GET_PARENT is not there (kernel < 4.9, or a filesystem that is not nsfs).
 _NO_IOCTL = (errno.ENOTTY, errno.ENOSYS, errno.EINVAL, errno.ENOTSUP)
 
