@@ -17,7 +17,6 @@ from collections.abc import Mapping, Sequence
 from ansible.errors import AnsibleFilterError
 
 SCHEMA = 1
-STATUSES = ("ok", "unreachable", "failed", "skipped", "dropped")
 
 
 def _plain(value):
