@@ -183,8 +183,8 @@ class ActionModule(ActionBase):
         try:
             changed = ensure_dir(dest, dir_mode, check_mode)
             if not check_mode:
-                for fmt in formats:
-                    write_file(os.path.join(dest, FILE_NAMES[fmt]), texts[fmt], file_mode)
+                for fmt, path in zip(formats, paths):
+                    write_file(path, texts[fmt], file_mode)
         except OSError as error:
             raise AnsibleActionFail("cannot write the report into %s: %s" % (dest, to_native(error)))
 
