@@ -28,8 +28,6 @@ import pwd
 import select
 import shlex
 import signal
-import socket
-import struct
 import time
 
 from ansible_collections.linuxns.pidns.plugins.module_utils import _procfs
@@ -123,13 +121,6 @@ def clean_environment(hostname, home, term, extra):
 
 # ---------------------------------------------------------------- inside the children
 
-def _send(sock, *fields):
-    try:
-        sock.send("\0".join(str(f) for f in fields).encode("utf-8", "replace")[:4000])
-    except OSError:
-        pass
-
-
 def _reset_signals():
     """Default dispositions and an empty mask. exec resets caught signals by itself but keeps
     ignored ones, and Python ignores SIGPIPE and SIGXFSZ (and inherits whatever Ansible ignored)."""
@@ -196,11 +187,11 @@ def _command_child(request, sock, stdio, hostname):
             os.dup2(fd, target, inheritable=True)
         os.closerange(3, sock.fileno())
         os.closerange(sock.fileno() + 1, 65536)
-        _send(sock, "started", os.getpid())
+        _sandbox.send_message(sock, "started", os.getpid())
         stage = "exec"
         os.execvpe(request.argv[0], request.argv, env)
     except BaseException as exc:  # pylint: disable=broad-except
-        _send(sock, "error", stage, getattr(exc, "errno", None) or 0, exc)
+        _sandbox.send_error(sock, stage, exc)
         os._exit(127)
 
 
@@ -237,10 +228,10 @@ def _joiner(pidfd, namespaces, request, sock, stdio, hostname, module_ends):
         for fd in set(stdio):
             os.close(fd)
         _pid, status = os.waitpid(child, 0)
-        _send(sock, "exit", status)
+        _sandbox.send_message(sock, "exit", status)
         os._exit(0)
     except BaseException as exc:  # pylint: disable=broad-except
-        _send(sock, "error", stage, getattr(exc, "errno", None) or 0, exc)
+        _sandbox.send_error(sock, stage, exc)
         os._exit(1)
 
 
@@ -286,8 +277,7 @@ def run(view, record, request):
             os.close(pidfd)
         raise
     outcome = Outcome()
-    sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+    sock, theirs = _sandbox.control_socket()
     devnull = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
     if request.detach:
         ours = {}
@@ -370,12 +360,12 @@ def _collect(sock, ours, request, outcome, view, record):
         for fd, event in poller.poll(wait):
             role = by_fd[fd]
             if role == "control":
-                message, ancillary, _flags, _addr = sock.recvmsg(4096, socket.CMSG_SPACE(12))
-                if not message:
+                fields, sender = _sandbox.receive_message(sock)
+                if fields is None:
                     poller.unregister(fd)
                     open_streams -= 1
                     continue
-                _handle_message(message, ancillary, outcome)
+                _handle_message(fields, sender, outcome)
             elif role == "stdin":
                 try:
                     written = os.write(fd, pending_input[:_READ_SIZE])
@@ -400,13 +390,10 @@ def _collect(sock, ours, request, outcome, view, record):
     outcome.stderr = b"".join(chunks["stderr"])
 
 
-def _handle_message(message, ancillary, outcome):
-    fields = message.decode("utf-8", "replace").split("\0")
+def _handle_message(fields, sender, outcome):
     if fields[0] == "started":
         outcome.ns_pid = int(fields[1])
-        for level, kind, data in ancillary:
-            if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
-                outcome.pid = struct.unpack("iII", data[:12])[0]
+        outcome.pid = sender
     elif fields[0] == "exit":
         outcome.status = int(fields[1])
     elif fields[0] == "error" and outcome.error is None:

@@ -322,12 +322,39 @@ def dependents(view, name):
 
 # ---------------------------------------------------------------- creating
 
-def _send_error(sock, stage, exc):
-    code = getattr(exc, "errno", None) or 0
+# ---- the control socket between the module and the processes it forks (here and in _join)
+
+def control_socket():
+    """(ours, theirs): SOCK_SEQPACKET, one message per send. SO_PASSCRED on our end makes the kernel
+    attach each sender's PID as this process sees it (the host's view, even from a nested PID
+    namespace), so no /proc search is needed to learn it."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    ours.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+    return ours, theirs
+
+
+def send_message(sock, *fields):
+    """Best effort: the module may already have given up waiting."""
     try:
-        sock.send(("error\0%s\0%d\0%s" % (stage, code, exc)).encode("utf-8", "replace")[:4000])
+        sock.send("\0".join(str(field) for field in fields).encode("utf-8", "replace")[:4000])
     except OSError:
         pass
+
+
+def send_error(sock, stage, exc):
+    send_message(sock, "error", stage, getattr(exc, "errno", None) or 0, exc)
+
+
+def receive_message(sock):
+    """(fields, sender's PID) of the next message; (None, None) once every sender is gone."""
+    message, ancillary, _flags, _addr = sock.recvmsg(4096, socket.CMSG_SPACE(12))
+    if not message:
+        return None, None
+    sender = None
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
+            sender = struct.unpack("iII", data[:12])[0]
+    return message.decode("utf-8", "replace").split("\0", 3), sender
 
 
 def _loopback_up():
@@ -410,7 +437,7 @@ def _launch(spec, root, parent_fds, fds, sock, python, name, cpu, allowed):
         _pid, status = os.waitpid(mid, 0)
         os._exit(0 if status == 0 else 1)
     except BaseException as exc:  # pylint: disable=broad-except
-        _send_error(sock, stage, exc)
+        send_error(sock, stage, exc)
         os._exit(1)
 
 
@@ -423,18 +450,17 @@ def _await_ready(sock, timeout):
         remaining = deadline - time.monotonic()
         if remaining <= 0 or not poller.poll(remaining * 1000):
             raise SandboxError("the supervisor did not report ready within %d seconds" % timeout)
-        message, ancillary, _flags, _addr = sock.recvmsg(4096, socket.CMSG_SPACE(12))
-        if not message:
+        fields, sender = receive_message(sock)
+        if fields is None:
             raise SandboxError("the supervisor exited before it was ready; see its log")
-        if message.startswith(b"error\0"):
-            _tag, stage, code, text = message.decode("utf-8", "replace").split("\0", 3)
+        if fields[0] == "error":
+            _tag, stage, code, text = fields
             if int(code) in (errno.EPERM, errno.EACCES):
                 raise SandboxError("%s failed: %s. %s" % (stage, text, NEEDS_ROOT))
             raise SandboxError("%s failed: %s" % (stage, text))
-        for level, kind, data in ancillary:
-            if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
-                return struct.unpack("iII", data[:12])[0]
-        raise SandboxError("the supervisor's ready message carried no credentials")
+        if sender is None:
+            raise SandboxError("the supervisor's ready message carried no credentials")
+        return sender
 
 
 class _MountNamespaceOutOfOrder(Exception):
@@ -477,8 +503,7 @@ def _create_once(view, name, spec, parent_record, python, cpu, allowed):
         if parent_record is not None:
             for ns_type, path in parent_record["handles"].items():
                 parent_fds[ns_type] = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-        sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        sock, theirs = control_socket()
         fds = [os.open(script, os.O_RDONLY | os.O_CLOEXEC),
                os.open(os.path.join(folder, "supervisor.log"),
                        os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)]
