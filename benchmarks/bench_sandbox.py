@@ -216,19 +216,17 @@ class Ours:
         self.state_dir = state_dir
         self.names = set()
 
-    def params(self, name, state):
+    def apply(self, name, state):
         params = {"name": name, "state": state, "namespaces": list(NS_TYPES), "mount_proc": True,
                   "stop_timeout": 10}
-        if self.state_dir:
-            params["state_dir"] = self.state_dir
-        return params
+        return _sandbox.apply(params, state_dir=_sandbox.StateDir(self.state_dir) if self.state_dir else None)
 
     def create(self, name):
         self.names.add(name)
-        return _sandbox.apply(self.params(name, "present"))
+        return self.apply(name, "present")
 
     def remove(self, name):
-        _sandbox.apply(self.params(name, "absent"))
+        self.apply(name, "absent")
         self.names.discard(name)
 
     def cleanup(self):

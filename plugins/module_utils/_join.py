@@ -473,7 +473,7 @@ def _text(data):
 
 def find_alive(view, name):
     """The record of an alive sandbox, or a SandboxError that says what is wrong with it."""
-    record = _sandbox.inspect_sandbox(view, name) if view is not None else None
+    record = _sandbox.inspect_sandbox(view, name)
     if record is None:
         raise SandboxError("sandbox: there is no sandbox named %r on this host; create it with "
                            "linuxns.pidns.sandbox" % name)
@@ -494,7 +494,7 @@ def apply_exec(params, check_mode=False, state_dir=None):
     if timeout is not None and timeout <= 0:
         raise SandboxError("timeout: must be more than 0 seconds, got %r" % (timeout,))
     _sandbox.check_privileges(state_dir.proc_root)
-    view = _sandbox.HostView(state_dir) if state_dir.exists() else None
+    view = _sandbox.HostView(state_dir)
     result = {"cmd": argv, "changed": False, "rc": 0, "stdout": "", "stderr": ""}
     try:
         record = find_alive(view, name)

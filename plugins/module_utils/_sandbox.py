@@ -244,12 +244,12 @@ class StateDir(object):
 # ---------------------------------------------------------------- inspecting
 
 class HostView(object):
-    """What one module run reads of the host once: mount table and boot id."""
+    """What one module run reads of the host once: the namespace handles mounted, and the boot id.
+    Works whether or not the state directory exists yet (then no sandbox is found)."""
 
     def __init__(self, state_dir):
         self.state_dir = state_dir
-        self.mounts = _procfs.read_mountinfo(state_dir.proc_root)
-        self.handles = _procfs.nsfs_mounts(self.mounts)
+        self.handles = _procfs.nsfs_mounts(_procfs.read_mountinfo(state_dir.proc_root))
         self.boot_id = _procfs.read_boot_id(state_dir.proc_root)
 
     def refresh(self):
@@ -624,6 +624,14 @@ def destroy(view, record):
     _remove_folder(view.state_dir, record["name"])
 
 
+def _destroy_all(view, names):
+    """destroy() each of `names` still there, in the order given (nested sandboxes first)."""
+    for name in names:
+        record = inspect_sandbox(view, name)
+        if record is not None:
+            destroy(view, record)
+
+
 # ---------------------------------------------------------------- the module's job
 
 def _diff_view(record):
@@ -643,7 +651,7 @@ def check_privileges(proc_root):
 
 def apply(params, check_mode=False, state_dir=None):
     """Bring one sandbox to the requested state. Returns the module result (without `failed`)."""
-    state_dir = state_dir or StateDir(params.get("state_dir") or STATE_DIR)
+    state_dir = state_dir or StateDir()
     name = validate_name(params["name"])
     warnings = []
     wanted = None
@@ -662,7 +670,7 @@ def apply(params, check_mode=False, state_dir=None):
 
 
 def _apply_locked(state_dir, name, params, wanted, warnings, check_mode):
-    view = _NoStateView(state_dir) if not state_dir.exists() else HostView(state_dir)
+    view = HostView(state_dir)
     current = inspect_sandbox(view, name)
     result = {"changed": False, "removed": [], "warnings": warnings,
               "diff": {"before": _diff_view(current), "after": {"state": "absent"}}}
@@ -672,10 +680,7 @@ def _apply_locked(state_dir, name, params, wanted, warnings, check_mode):
             doomed = dependents(view, name) + [name]
             result.update(changed=True, removed=doomed)
             if not check_mode:
-                for victim in doomed:
-                    victim_record = inspect_sandbox(view, victim)
-                    if victim_record is not None:
-                        destroy(view, victim_record)
+                _destroy_all(view, doomed)
         result["sandbox"] = {"name": name, "state": "absent"}
         return result
 
@@ -716,12 +721,9 @@ def _apply_locked(state_dir, name, params, wanted, warnings, check_mode):
         doomed.append(name)
     result["removed"] = doomed
     if check_mode:
-        result["sandbox"] = dict(_predicted(state_dir, name, wanted, parent_record))
+        result["sandbox"] = _predicted(state_dir, name, wanted, parent_record)
         return result
-    for victim in doomed:
-        victim_record = inspect_sandbox(view, victim)
-        if victim_record is not None:
-            destroy(view, victim_record)
+    _destroy_all(view, doomed)
     view.refresh()
     result["sandbox"] = public(create(view, name, wanted, parent_record))
     return result
@@ -736,19 +738,6 @@ def _predicted(state_dir, name, spec, parent_record):
         "level": (parent_record["level"] + 1) if parent_record and parent_record.get("level") else None,
         "created": None,
     }
-
-
-class _NoStateView(object):
-    """The host view when the state directory does not exist yet (check mode, first run)."""
-
-    def __init__(self, state_dir):
-        self.state_dir = state_dir
-        self.mounts = []
-        self.handles = {}
-        self.boot_id = None
-
-    def refresh(self):
-        pass
 
 
 # ---------------------------------------------------------------- listing (sandbox_info)
