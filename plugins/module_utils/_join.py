@@ -409,12 +409,7 @@ def kill_started(view, record, session_pid):
     ns = record["namespaces"]["pid"]
     for _attempt in range(50):
         inside = {}
-        for pid in _procfs.proc_pids(proc_root):
-            try:
-                if _procfs.ns_link_inode(proc_root, pid, "pid") != ns:
-                    continue
-            except OSError:
-                continue  # not ours to see (the VM's init, for one): not in the sandbox either
+        for pid, _ns in _sandbox.pids_in(proc_root, (ns,)):
             stat = _procfs.read_stat(proc_root, pid)
             if stat is not None and stat["state"] != "Z":
                 inside[pid] = stat

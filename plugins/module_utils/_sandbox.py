@@ -742,16 +742,23 @@ def _predicted(state_dir, name, spec, parent_record):
 
 # ---------------------------------------------------------------- listing (sandbox_info)
 
-def _processes_by_namespace(proc_root, namespaces, with_details):
-    """One pass over /proc: {pid ns inode: [process]} for the given namespaces."""
-    found = dict((ns, []) for ns in namespaces)
+def pids_in(proc_root, namespaces):
+    """One pass over /proc: (pid, pid-namespace inode) of every process in one of `namespaces`.
+
+    A process whose namespace cannot be read (this VM's init, even for root) is in none of ours."""
     for pid in _procfs.proc_pids(proc_root):
         try:
             ns = _procfs.ns_link_inode(proc_root, pid, "pid")
         except OSError:
             continue
-        if ns not in found:
-            continue
+        if ns in namespaces:
+            yield pid, ns
+
+
+def _processes_by_namespace(proc_root, namespaces, with_details):
+    """{pid ns inode: [process]} for the given namespaces."""
+    found = dict((ns, []) for ns in namespaces)
+    for pid, ns in pids_in(proc_root, found):
         fields = _procfs.read_status_fields(proc_root, pid)
         if fields is None:
             continue
@@ -788,13 +795,14 @@ def describe(state_dir, name=None, processes=False):
         entry["zombies"] = sum(1 for member in members if member["state"] == "Z")
         if processes:
             depth = record.get("level") or 0
-            host_parent = dict((m["pid"], m["nspid"][depth] if len(m["nspid"]) > depth else None)
-                               for m in members)
+            # host PID -> PID inside this sandbox's namespace
+            ns_pid_of = dict((m["pid"], m["nspid"][depth] if len(m["nspid"]) > depth else None)
+                             for m in members)
             entry["processes"] = [{
                 "pid": m["pid"],
-                "ns_pid": m["nspid"][depth] if len(m["nspid"]) > depth else None,
+                "ns_pid": ns_pid_of[m["pid"]],
                 "ppid": m["ppid"],
-                "ns_ppid": host_parent.get(m["ppid"], 0),
+                "ns_ppid": ns_pid_of.get(m["ppid"], 0),
                 "state": m["state"],
                 "comm": m["comm"],
                 "command": m["command"],
