@@ -31,11 +31,12 @@ from ansible_collections.linuxns.pidns.plugins.module_utils._procfs import (
     PROC,
     _VANISHED,
     ns_link_inode,
+    parse_cmdline,
     parse_ns_link,
+    parse_status_fields,
     pid_ns_handles,
     read_bytes,
     parse_cgroup,
-    read_cmdline,
     read_status_fields,
 )
 
@@ -133,12 +134,8 @@ def owner_from_cgroup(entries):
 _CGROUP_HINTS_BYTES = tuple(hint.encode("ascii") for hint in _CGROUP_HINTS)
 
 
-def _owner_of(proc_root, pid):
-    """owner_from_cgroup of /proc/PID/cgroup; the file is only parsed when it can match."""
-    try:
-        data = read_bytes("%s/%d/cgroup" % (proc_root, pid))
-    except OSError:
-        return None
+def _owner_of(data):
+    """owner_from_cgroup of /proc/PID/cgroup bytes; parsed only when they can match."""
     if not data or not any(hint in data for hint in _CGROUP_HINTS_BYTES):
         return None
     return owner_from_cgroup(parse_cgroup(data.decode("utf-8", "replace")))
@@ -210,7 +207,7 @@ class _Scan(object):
     """
 
     def __init__(self, proc_root, state_dir, known_inits, use_ioctl):
-        self.proc = proc_root
+        self.proc = proc_root.rstrip("/") or "/"
         self.state_dir = state_dir
         self.known_inits = frozenset(known_inits or ())
         self.use_ioctl = use_ioctl
@@ -220,50 +217,23 @@ class _Scan(object):
         self.handles = {}
         self.parents = {}
         self.hidden = set()
+        self.ahead = {}
 
     # -- pass over /proc -----------------------------------------------------------------
     def read_processes(self):
-        prefix = self.proc.rstrip("/") + "/"
+        names = [name for name in os.listdir(self.proc) if name.isdigit()]
         procs = self.procs
         by_link = {}
-        readlink, os_open, os_read, os_close = os.readlink, os.open, os.read, os.close
-        rdonly = os.O_RDONLY
-        for name in os.listdir(self.proc):
-            if not name.isdigit():
-                continue
-            base = prefix + name
-            try:
-                link = readlink(base + "/ns/pid")
-            except OSError as exc:
-                if exc.errno in _VANISHED:
-                    continue  # exited since listdir
-                if exc.errno not in (errno.EACCES, errno.EPERM):
-                    raise
-                link = None  # not readable: placed later from its NSpid depth if possible
-            try:
-                fd = os_open(base + "/stat", rdonly)
-            except OSError as exc:
-                if exc.errno in _VANISHED:
-                    continue
-                raise
-            try:
-                data = os_read(fd, 4096)
-            except OSError as exc:
-                if exc.errno in _VANISHED:
-                    continue
-                raise
-            finally:
-                os_close(fd)
+        for name, link, data in in_parallel(self._read_raw, names):
             entry = parse_stat_fields(data)
             if entry is None:
                 continue  # exited between the two reads (empty read) or foreign content
             pid = int(name)
+            procs[pid] = entry
             if link is None:
-                self.unreadable.append(pid)
-                procs[pid] = entry
+                self.unreadable.append(pid)  # placed later from its NSpid depth if possible
                 continue
             entry[NS] = link
-            procs[pid] = entry
             group = by_link.get(link)
             if group is None:
                 by_link[link] = [pid]
@@ -284,6 +254,40 @@ class _Scan(object):
             else:
                 members[ns] = pids
 
+    def _read_raw(self, names):
+        """[(name, ns/pid link or None if not readable, stat bytes)] of /proc/NAME, skipping
+        processes that exit meanwhile. Only system calls: parsing is left to the caller, so that
+        in_parallel's threads seldom wait for each other's GIL."""
+        prefix = self.proc + "/"
+        readlink, os_open, os_read, os_close = os.readlink, os.open, os.read, os.close
+        rdonly = os.O_RDONLY
+        found = []
+        append = found.append
+        for name in names:
+            base = prefix + name
+            try:
+                link = readlink(base + "/ns/pid")
+            except OSError as exc:
+                if exc.errno in _VANISHED:
+                    continue  # exited since listdir
+                if exc.errno not in (errno.EACCES, errno.EPERM):
+                    raise
+                link = None
+            try:
+                fd = os_open(base + "/stat", rdonly)
+            except OSError as exc:
+                if exc.errno in _VANISHED:
+                    continue
+                raise
+            try:
+                append((name, link, os_read(fd, 4096)))
+            except OSError as exc:
+                if exc.errno not in _VANISHED:
+                    raise
+            finally:
+                os_close(fd)
+        return found
+
     def nspid(self, pid):
         """NSpid chain of a scanned process, read from its status on first use; None if gone."""
         entry = self.procs.get(pid)
@@ -292,7 +296,8 @@ class _Scan(object):
         if entry[NSPID] is None:
             fields = None
             try:
-                fields = read_status_fields(self.proc, pid)
+                data = self.read("%s/%d/status" % (self.proc, pid))
+                fields = parse_status_fields(data) if data else None
             except OSError:
                 pass
             entry[NSPID] = fields[3] if fields else []
@@ -313,21 +318,25 @@ class _Scan(object):
                     unknown.append(pid)
         self.unreadable = unknown
 
-    def find_init(self, ns):
-        """PID 1 of ``ns``: among the members whose parent process is not in ``ns`` (PID 1's parent
-        never is: it made the namespace from outside, or adopted PID 1 there), the one started
-        first, confirmed by its NSpid; ties on the start tick are all tried. None when PID 1 is
-        gone."""
+    def init_candidates(self, ns):
+        """Members of ``ns`` that may be its PID 1, most likely first: those whose parent process is
+        not in ``ns`` (PID 1's parent never is: it made the namespace from outside, or adopted PID 1
+        there), by start time."""
         procs = self.procs
-        members = self.members[ns]
         candidates = []
-        for pid in members:
+        for pid in self.members[ns]:
             above = procs.get(procs[pid][PPID])
             if above is None or above[NS] != ns:
                 candidates.append(pid)
+        candidates.sort(key=lambda pid: (complete(procs[pid])[START], pid))
+        return candidates
+
+    def find_init(self, candidates):
+        """PID 1 among init_candidates(), confirmed by its NSpid; ties on the first start tick are
+        all tried. None when PID 1 is gone."""
         if not candidates:
             return None
-        candidates.sort(key=lambda pid: (complete(procs[pid])[START], pid))
+        procs = self.procs
         first_start = procs[candidates[0]][START]
         for index, pid in enumerate(candidates):
             if index >= 3 and procs[pid][START] != first_start:
@@ -337,9 +346,39 @@ class _Scan(object):
                 return pid
         return None
 
+    # -- per-namespace reads, done ahead on two threads ----------------------------------------
+    def read_ahead(self, pids):
+        """Read the files the per-namespace steps ask about each likely PID 1: its status, cmdline
+        and cgroup, and the ns link of PID 1 in its /proc. They are few per namespace but add up
+        on hosts with many namespaces, and in_parallel halves them as it does the pass over processes;
+        read() and readlink() take the results, and whatever was not read ahead is read then."""
+        paths = []
+        for pid in pids:
+            base = "%s/%d/" % (self.proc, pid)
+            paths += [base + "status", base + "cmdline", base + "cgroup", base + _PROC1_LINK]
+        self.ahead = dict(in_parallel(_read_paths, paths))
+
+    def read(self, path):
+        """read_bytes(path), as read ahead if it was."""
+        result = self.ahead.pop(path, _NOT_READ)
+        if result is _NOT_READ:
+            return read_bytes(path)
+        if isinstance(result, tuple):
+            raise OSError(*result)
+        return result
+
+    def readlink(self, path):
+        """os.readlink(path), as read ahead if it was."""
+        result = self.ahead.pop(path, _NOT_READ)
+        if result is _NOT_READ:
+            return os.readlink(path)
+        if isinstance(result, tuple):
+            raise OSError(*result)
+        return result
+
     def read_handles(self):
         try:
-            data = read_bytes(os.path.join(self.proc, "self", "mountinfo"), one_record=False)
+            data = read_bytes(self.proc + "/self/mountinfo", one_record=False)
         except OSError:
             data = None
         if data:
@@ -463,9 +502,9 @@ class _Scan(object):
         """
         candidates = ([init_pid] if init_pid is not None else []) + sorted(pids_in)[:2]
         for viewer in candidates:
-            base = os.path.join(self.proc, str(viewer), "root", "proc")
+            base = "%s/%d/root/proc" % (self.proc, viewer)
             try:
-                first = ns_link_inode(base, 1, "pid")
+                first = parse_ns_link(self.readlink("%s/%d/%s" % (self.proc, viewer, _PROC1_LINK)))
             except OSError:
                 first = None
             if first is not None:
@@ -484,21 +523,18 @@ class _Scan(object):
         return None, None
 
     def init_details(self, pid):
-        cmdline = read_cmdline(self.proc, pid)
+        data = self.read("%s/%d/cmdline" % (self.proc, pid))
+        cmdline = None if data is None else parse_cmdline(data)
         nspid = self.nspid(pid)
         if cmdline is None or nspid is None:
             return None
         entry = complete(self.procs[pid])
-        comm = entry[COMM]
         return {
             "pid": pid,
             "ns_pid": nspid[-1],
-            "nspid": nspid,
-            "comm": comm,
+            "comm": entry[COMM],
             "cmdline": cmdline,
-            "state": entry[STATE],
             "start_time": entry[START],
-            "known_init": is_known_init(comm, self.known_inits),
         }
 
     def orphans(self, ns, init_pid):
@@ -519,6 +555,92 @@ class _Scan(object):
                 continue
             found.append(pid)
         return found
+
+
+# Below this many items a second process costs more than it saves.
+PARALLEL_MIN_ITEMS = 256
+
+
+def in_parallel(work, items, min_items=PARALLEL_MIN_ITEMS):
+    """work(items), computed as work(first half) + work(second half) with the second half in a
+    forked child, when there are enough items and a second CPU for it.
+
+    For the scan's /proc reads, where the kernel formatting the files is most of the cost: two
+    processes nearly halve it. (Threads do not: each read hands the GIL over, and on a VM the
+    wake-ups cost more than the reads.) ``work`` returns a list of marshal-able values. An
+    OSError in the child is raised here; if the child fails otherwise, its half is done here.
+    """
+    if len(items) < min_items or len(os.sched_getaffinity(0)) < 2:
+        return work(items)
+    import marshal
+    half = len(items) // 2
+    read_end, write_end = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read_end)
+        os.close(write_end)
+        return work(items)
+    if pid == 0:
+        _run_child(work, items[half:], read_end, write_end)  # never returns
+    os.close(write_end)
+    try:
+        first = work(items[:half])
+    finally:
+        chunks = []
+        while True:
+            chunk = os.read(read_end, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(read_end)
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:  # SIGCHLD ignored: the kernel reaped it
+            pass
+    try:
+        failed, second = marshal.loads(b"".join(chunks))
+    except (EOFError, ValueError, TypeError):
+        return first + work(items[half:])
+    if failed:
+        raise OSError(*second)
+    return first + second
+
+
+def _run_child(work, items, read_end, write_end):
+    """The forked half of in_parallel: its result marshalled to write_end, then _exit (no atexit
+    handlers, no flushing of buffers inherited from the parent)."""
+    import marshal
+    status = 1
+    try:
+        os.close(read_end)
+        try:
+            payload = (False, work(items))
+        except OSError as exc:
+            payload = (True, (exc.errno, exc.strerror, exc.filename))
+        view = memoryview(marshal.dumps(payload))
+        while view:
+            view = view[os.write(write_end, view):]
+        status = 0
+    finally:
+        os._exit(status)
+
+
+_PROC1_LINK = "root/proc/1/ns/pid"
+_NOT_READ = object()
+
+
+def _read_paths(paths):
+    """[(path, content)] for _Scan.read_ahead: the link target of an ns link, else the file's
+    bytes (None if the process vanished). An OSError is kept as (errno, strerror, path), to be
+    raised when the path is asked for."""
+    found = []
+    for path in paths:
+        try:
+            found.append((path, os.readlink(path) if path.endswith("/ns/pid") else read_bytes(path)))
+        except OSError as exc:
+            found.append((path, (exc.errno, exc.strerror, path)))
+    return found
 
 
 def parse_stat_fields(data):
@@ -600,8 +722,10 @@ def scan(proc_root=PROC, state_dir=DEFAULT_STATE_DIR, processes=False, pids=None
         base, exact = 1, False
     levels = {}
     inits = {}
+    candidates = dict((ns, state.init_candidates(ns)) for ns in members)
+    state.read_ahead([pids[0] for pids in candidates.values() if pids])
     for ns in list(members):
-        init_pid = state.find_init(ns)
+        init_pid = state.find_init(candidates[ns])
         nspid = None
         if init_pid is not None:
             inits[ns] = init_pid
@@ -670,7 +794,10 @@ def scan(proc_root=PROC, state_dir=DEFAULT_STATE_DIR, processes=False, pids=None
             owner = {"type": "sandbox", "runtime": "linuxns.pidns", "name": sandboxes[ns], "id": None,
                      "pod": None, "cgroup": None}
         elif init is not None and ns != INITIAL_PID_NS_INODE:
-            owner = _owner_of(proc_root, init_pid)
+            try:
+                owner = _owner_of(state.read("%s/%d/cgroup" % (state.proc, init_pid)))
+            except OSError:
+                owner = None
 
         if not pids_in:
             if handle_paths.get(ns):
@@ -687,8 +814,7 @@ def scan(proc_root=PROC, state_dir=DEFAULT_STATE_DIR, processes=False, pids=None
                 % (ns, len(zombies), "es" if len(zombies) > 1 else "", "s" if len(zparents) > 1 else "",
                    ", ".join("%d (%s)" % (p, complete(procs[p])[COMM] if p in procs else "?") for p in zparents)),
                 count=len(zombies), pids=sorted(zombies), parents=zparents))
-        orphans = []
-        if init is not None and not init["known_init"] and ns != INITIAL_PID_NS_INODE:
+        if init is not None and ns != INITIAL_PID_NS_INODE and not is_known_init(init["comm"], state.known_inits):
             orphans = state.orphans(ns, init_pid)
             if zombies or orphans:
                 warnings.append(_warning(
@@ -697,7 +823,6 @@ def scan(proc_root=PROC, state_dir=DEFAULT_STATE_DIR, processes=False, pids=None
                     "%d zombie(s) and %d orphan(s): run an init such as tini or catatonit as PID 1."
                     % (ns, init["comm"], init_pid, len(zombies), len(orphans)),
                     zombies=len(zombies), orphans=sorted(orphans)))
-        own_proc, seen_proc = (None, None)
         if pids_in:
             own_proc, seen_proc = state.proc_check(ns, pids_in, init_pid)
             if own_proc is False:
@@ -709,6 +834,8 @@ def scan(proc_root=PROC, state_dir=DEFAULT_STATE_DIR, processes=False, pids=None
                     proc_ns=seen_proc))
         for warning in warnings:
             all_warnings.append(dict(warning, namespace=ns))
+        # Every key costs the controller once per namespace and host (result handling, fact
+        # caching, the callback's dump): what the warnings already say is not repeated here.
         namespaces.append({
             "id": ns,
             "parent": parents.get(ns),
@@ -717,11 +844,7 @@ def scan(proc_root=PROC, state_dir=DEFAULT_STATE_DIR, processes=False, pids=None
             "init": init,
             "nprocs": len(pids_in),
             "zombies": len(zombies),
-            "orphans": len(orphans),
             "owner": owner,
-            "handles": handle_paths.get(ns, []),
-            "own_proc": own_proc,
-            "hidden": ns in state.hidden,
             "warnings": warnings,
         })
     namespaces.sort(key=lambda entry: (entry["level"] is None, entry["level"] or 0, entry["id"]))
@@ -759,6 +882,8 @@ def scan(proc_root=PROC, state_dir=DEFAULT_STATE_DIR, processes=False, pids=None
         "partial": partial,
         "unreadable": len(state.unreadable),
         "parents_from": "ioctl" if ioctl_ok else "ppid",
+        "handles": [{"path": path, "id": inode} for path, inode in sorted(state.handles.items())
+                    if inode not in foreign],
         "foreign_handles": sorted(path for ns in foreign for path in handle_paths[ns]),
         "namespaces": namespaces,
         "count": len(namespaces),

@@ -72,6 +72,8 @@ notes:
     meaning or type of an existing key raises the version.
   - Namespaces kept alive only by an open file descriptor (no process, no mount, no descendant)
     are not found, as with C(lsns).
+  - With at least 256 processes and a second CPU, half of C(/proc) is read by a short-lived forked
+    child of the module, which roughly halves the time the kernel spends formatting the files.
 seealso:
   - name: lsns(8)
     description: util-linux tool that lists namespaces.
@@ -170,6 +172,20 @@ ansible_facts:
               come from the process tree only (some may be null).
           type: str
           returned: always
+        handles:
+          description:
+            - PID-namespace handles (nsfs bind mounts) of namespaces in the tree, sorted by path. A
+              namespace with a handle and no process has a V(no_init) warning.
+          type: list
+          elements: dict
+          returned: always
+          contains:
+            path:
+              description: Mount point of the handle.
+              type: str
+            id:
+              description: The namespace it holds.
+              type: int
         foreign_handles:
           description:
             - Mount points of PID-namespace handles outside the visible tree (for example the host's
@@ -219,10 +235,6 @@ ansible_facts:
                 ns_pid:
                   description: Its PID inside the namespace (1).
                   type: int
-                nspid:
-                  description: Its PID at every level from the module's view down, outermost first.
-                  type: list
-                  elements: int
                 comm:
                   description: Command name.
                   type: str
@@ -230,25 +242,14 @@ ansible_facts:
                   description: Command line (empty for zombies and kernel threads).
                   type: list
                   elements: str
-                state:
-                  description: One-letter process state (C(S), C(R), C(Z), ...).
-                  type: str
                 start_time:
                   description: Start time in clock ticks after boot; with RV(ansible_facts.pidns.namespaces[].init.pid) it identifies the process.
                   type: int
-                known_init:
-                  description: Whether its command is a known init that reaps orphans.
-                  type: bool
             nprocs:
               description: Number of processes in the namespace (not counting descendants).
               type: int
             zombies:
               description: Number of zombie processes in the namespace.
-              type: int
-            orphans:
-              description:
-                - Children of a non-init PID 1 that look adopted (their process group leader is gone).
-                  Always 0 for known inits.
               type: int
             owner:
               description: Who made the namespace; null if not recognised.
@@ -274,17 +275,6 @@ ansible_facts:
                 cgroup:
                   description: The cgroup path the owner was recognised from.
                   type: str
-            handles:
-              description: Mount points where the namespace is bind-mounted (nsfs).
-              type: list
-              elements: str
-            own_proc:
-              description:
-                - Whether its processes see a C(/proc) of this namespace; null if not checkable.
-              type: bool
-            hidden:
-              description: True for an ancestor found only through a descendant (no process, no handle).
-              type: bool
             warnings:
               description: Faults of this namespace.
               type: list
@@ -292,10 +282,13 @@ ansible_facts:
               contains:
                 code:
                   description:
-                    - V(init_not_reaper) PID 1 is not a known init and there are zombies or orphans;
+                    - V(init_not_reaper) PID 1 is not a known init and there are zombies or orphans (with
+                      C(zombies), a count, and C(orphans), PIDs of children of PID 1 whose process group
+                      leader is gone, so they look adopted);
                     - V(zombies) zombies present (with C(count), C(pids), C(parents));
                     - V(proc_not_remounted) its processes see a C(/proc) of another namespace (with C(proc_ns));
-                    - V(no_init) no process left, kept only by a handle or a descendant.
+                    - V(no_init) no process left, kept only by a handle (see RV(ansible_facts.pidns.handles))
+                      or, for an ancestor seen only through a descendant, by that descendant.
                   type: str
                 message:
                   description: One sentence for an operator.

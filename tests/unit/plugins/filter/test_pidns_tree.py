@@ -18,7 +18,7 @@ def ns(ident, parent, level, children, init=None, nprocs=1, zombies=0, owner=Non
 
 
 def init(pid, nspid, cmdline, comm=None):
-    return {"pid": pid, "ns_pid": 1, "nspid": nspid, "comm": comm or cmdline[0], "cmdline": cmdline}
+    return {"pid": pid, "ns_pid": nspid[-1], "comm": comm or cmdline[0], "cmdline": cmdline, "start_time": 1000}
 
 
 FACTS = {
