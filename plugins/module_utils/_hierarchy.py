@@ -347,16 +347,20 @@ class _Scan(object):
         return None
 
     # -- per-namespace reads, done ahead on two threads ----------------------------------------
-    def read_ahead(self, pids):
-        """Read the files the per-namespace steps ask about each likely PID 1: its status, cmdline
-        and cgroup, and the ns link of PID 1 in its /proc. They are few per namespace but add up
-        on hosts with many namespaces, and in_parallel halves them as it does the pass over processes;
-        read() and readlink() take the results, and whatever was not read ahead is read then."""
+    def read_ahead(self, paths):
+        """Read these files (or ns links) now, split by in_parallel, for read() and readlink() to
+        take later; whatever was not read ahead is read when asked for. Used where the scan knows
+        in advance that it will read a file of many processes."""
+        self.ahead.update(in_parallel(_read_paths, paths))
+
+    def init_paths(self, pids):
+        """What the per-namespace steps read about each likely PID 1: its status, cmdline and
+        cgroup, and the ns link of PID 1 in its /proc."""
         paths = []
         for pid in pids:
             base = "%s/%d/" % (self.proc, pid)
             paths += [base + "status", base + "cmdline", base + "cgroup", base + _PROC1_LINK]
-        self.ahead = dict(in_parallel(_read_paths, paths))
+        return paths
 
     def read(self, path):
         """read_bytes(path), as read ahead if it was."""
@@ -723,7 +727,7 @@ def scan(proc_root=PROC, state_dir=DEFAULT_STATE_DIR, processes=False, pids=None
     levels = {}
     inits = {}
     candidates = dict((ns, state.init_candidates(ns)) for ns in members)
-    state.read_ahead([pids[0] for pids in candidates.values() if pids])
+    state.read_ahead(state.init_paths([pids[0] for pids in candidates.values() if pids]))
     for ns in list(members):
         init_pid = state.find_init(candidates[ns])
         nspid = None
@@ -892,6 +896,7 @@ def scan(proc_root=PROC, state_dir=DEFAULT_STATE_DIR, processes=False, pids=None
         "warnings": all_warnings,
     }
     if processes:
+        state.read_ahead(["%s/%d/status" % (state.proc, pid) for pid, entry in procs.items() if entry[NSPID] is None])
         facts["processes"] = [
             {"pid": pid, "nspid": state.nspid(pid), "ns": entry[NS], "ppid": entry[PPID], "state": entry[STATE],
              "comm": complete(entry)[COMM]}

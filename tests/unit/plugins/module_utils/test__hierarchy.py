@@ -505,4 +505,4 @@ def test_scan_split_over_two_processes_gives_the_same_facts(tmp_path, monkeypatc
     real_fork = os.fork
     monkeypatch.setattr(os, "fork", lambda: forked.append(1) or real_fork())
     assert scan(fake, monkeypatch, processes=True, pids=[400, 2]) == serial
-    assert len(forked) == 2  # the pass over processes and the reads ahead
+    assert len(forked) == 3  # the pass over processes, the reads about inits, the status of every process
