@@ -11,7 +11,8 @@ Python process against ``lsns``.
 
 Per process the scan does one readlink (/proc/PID/ns/pid) and one read (/proc/PID/stat).
 Everything else is per namespace: the init's status (NSpid), cmdline and cgroup, and one
-readlink to find out whose /proc its processes see. A parent namespace comes from the process
+readlink to find out whose /proc its processes see. Both kinds of reads are split over two
+processes on hosts with a second CPU (in_parallel). A parent namespace comes from the process
 tree when the init's parent process is exactly one level up (which is exact, see
 _Scan.parents_from_processes), else from NS_GET_PARENT on a namespace fd.
 
@@ -256,8 +257,8 @@ class _Scan(object):
 
     def _read_raw(self, names):
         """[(name, ns/pid link or None if not readable, stat bytes)] of /proc/NAME, skipping
-        processes that exit meanwhile. Only system calls: parsing is left to the caller, so that
-        in_parallel's threads seldom wait for each other's GIL."""
+        processes that exit meanwhile. System calls only: in_parallel hands raw bytes back from its
+        child, and read_processes parses them all in one place."""
         prefix = self.proc + "/"
         readlink, os_open, os_read, os_close = os.readlink, os.open, os.read, os.close
         rdonly = os.O_RDONLY
@@ -346,7 +347,7 @@ class _Scan(object):
                 return pid
         return None
 
-    # -- per-namespace reads, done ahead on two threads ----------------------------------------
+    # -- reads done ahead (in_parallel) --------------------------------------------------------
     def read_ahead(self, paths):
         """Read these files (or ns links) now, split by in_parallel, for read() and readlink() to
         take later; whatever was not read ahead is read when asked for. Used where the scan knows
