@@ -349,9 +349,9 @@ class _Scan(object):
 
     # -- reads done ahead (in_parallel) --------------------------------------------------------
     def read_ahead(self, paths):
-        """Read these files (or ns links) now, split by in_parallel, for read() and readlink() to
-        take later; whatever was not read ahead is read when asked for. Used where the scan knows
-        in advance that it will read a file of many processes."""
+        """Read these files (or ns links) now, split by in_parallel, for read() to take later;
+        whatever was not read ahead is read when asked for. Used where the scan knows in advance
+        that it will read a file of many processes."""
         self.ahead.update(in_parallel(_read_paths, paths))
 
     def init_paths(self, pids):
@@ -364,19 +364,10 @@ class _Scan(object):
         return paths
 
     def read(self, path):
-        """read_bytes(path), as read ahead if it was."""
+        """_read_path(path), as read ahead if it was."""
         result = self.ahead.pop(path, _NOT_READ)
         if result is _NOT_READ:
-            return read_bytes(path)
-        if isinstance(result, tuple):
-            raise OSError(*result)
-        return result
-
-    def readlink(self, path):
-        """os.readlink(path), as read ahead if it was."""
-        result = self.ahead.pop(path, _NOT_READ)
-        if result is _NOT_READ:
-            return os.readlink(path)
+            return _read_path(path)
         if isinstance(result, tuple):
             raise OSError(*result)
         return result
@@ -509,7 +500,7 @@ class _Scan(object):
         for viewer in candidates:
             base = "%s/%d/root/proc" % (self.proc, viewer)
             try:
-                first = parse_ns_link(self.readlink("%s/%d/%s" % (self.proc, viewer, _PROC1_LINK)))
+                first = parse_ns_link(self.read("%s/%d/%s" % (self.proc, viewer, _PROC1_LINK)))
             except OSError:
                 first = None
             if first is not None:
@@ -566,7 +557,7 @@ class _Scan(object):
 PARALLEL_MIN_ITEMS = 256
 
 
-def in_parallel(work, items, min_items=PARALLEL_MIN_ITEMS):
+def in_parallel(work, items):
     """work(items), computed as work(first half) + work(second half) with the second half in a
     forked child, when there are enough items and a second CPU for it.
 
@@ -575,7 +566,7 @@ def in_parallel(work, items, min_items=PARALLEL_MIN_ITEMS):
     wake-ups cost more than the reads.) ``work`` returns a list of marshal-able values. An
     OSError in the child is raised here; if the child fails otherwise, its half is done here.
     """
-    if len(items) < min_items or len(os.sched_getaffinity(0)) < 2:
+    if len(items) < PARALLEL_MIN_ITEMS or len(os.sched_getaffinity(0)) < 2:
         return work(items)
     import marshal
     half = len(items) // 2
@@ -635,14 +626,18 @@ _PROC1_LINK = "root/proc/1/ns/pid"
 _NOT_READ = object()
 
 
+def _read_path(path):
+    """The target of an ns link, else the file's bytes (None if the process vanished)."""
+    return os.readlink(path) if path.endswith("/ns/pid") else read_bytes(path)
+
+
 def _read_paths(paths):
-    """[(path, content)] for _Scan.read_ahead: the link target of an ns link, else the file's
-    bytes (None if the process vanished). An OSError is kept as (errno, strerror, path), to be
-    raised when the path is asked for."""
+    """[(path, _read_path(path))] for _Scan.read_ahead. An OSError is kept as (errno, strerror,
+    path), to be raised when the path is asked for."""
     found = []
     for path in paths:
         try:
-            found.append((path, os.readlink(path) if path.endswith("/ns/pid") else read_bytes(path)))
+            found.append((path, _read_path(path)))
         except OSError as exc:
             found.append((path, (exc.errno, exc.strerror, path)))
     return found

@@ -446,7 +446,7 @@ def test_owner_needs_no_regex_for_plain_cgroups(monkeypatch):
 
 def _forced_parallel(monkeypatch):
     """in_parallel splits whatever it gets, as on a host with two CPUs and many processes."""
-    monkeypatch.setattr(_hierarchy.in_parallel, "__defaults__", (0,))
+    monkeypatch.setattr(_hierarchy, "PARALLEL_MIN_ITEMS", 0)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
 
 
