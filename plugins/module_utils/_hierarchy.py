@@ -723,7 +723,7 @@ def scan(proc_root=PROC, state_dir=DEFAULT_STATE_DIR, processes=False, pids=None
     levels = {}
     inits = {}
     candidates = dict((ns, state.init_candidates(ns)) for ns in members)
-    state.read_ahead(state.init_paths([pids[0] for pids in candidates.values() if pids]))
+    state.read_ahead(state.init_paths([likely[0] for likely in candidates.values() if likely]))
     for ns in list(members):
         init_pid = state.find_init(candidates[ns])
         nspid = None

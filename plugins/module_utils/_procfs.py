@@ -334,11 +334,6 @@ def parse_cgroup(text):
     return entries
 
 
-def read_cgroup(proc_root, pid):
-    data = read_bytes(os.path.join(proc_root, str(pid), "cgroup"))
-    return None if data is None else parse_cgroup(data.decode("utf-8", "replace"))
-
-
 def pid_ns_handles(mountinfo_text):
     """PID-namespace handles (nsfs bind mounts) in mountinfo text: {mount_point: inode}.
 

@@ -103,7 +103,6 @@ def test_readers_return_none_for_vanished_processes(tmp_path):
     assert _procfs.read_status(root, 1) is None
     assert _procfs.read_status_fields(root, 1) is None
     assert _procfs.read_cmdline(root, 1) is None
-    assert _procfs.read_cgroup(root, 1) is None
     assert _procfs.read_bytes(os.path.join(root, "nope")) is None
 
 
