@@ -7,7 +7,7 @@ Run as root from the repository root (about 1.5 minutes):
 
     .venv/bin/python benchmarks/bench_sandbox.py [--count 50] [--e2e-runs 10]
 
-1. create/remove COUNT sandboxes through the module code path (_sandbox.apply) and the same
+1. create/remove COUNT sandboxes through the module code path (_sandbox.run) and the same
    with util-linux: `unshare --fork --pid --mount-proc --uts --ipc sleep infinity` started
    detached, its pid/mnt/uts/ipc namespaces pinned with `mount --bind /proc/PID/ns/TYPE FILE`
    under a private bind-mounted tmp dir; removal = kill + umount + rm.
@@ -39,7 +39,7 @@ sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / ".build" / "collections"))
 
 from ansible_cli import ansible_env  # noqa: E402  pylint: disable=wrong-import-position
-from ansible_collections.linuxns.pidns.plugins.module_utils import _sandbox  # noqa: E402
+from ansible_collections.linuxns.pidns.plugins.module_utils import _sandbox, _statedir  # noqa: E402
 
 NS_TYPES = ("pid", "mnt", "uts", "ipc")
 UNSHARE = ["unshare", "--fork", "--pid", "--mount-proc", "--uts", "--ipc", "sleep", "infinity"]
@@ -219,7 +219,7 @@ class Ours:
     def apply(self, name, state):
         params = {"name": name, "state": state, "namespaces": list(NS_TYPES), "mount_proc": True,
                   "stop_timeout": 10}
-        return _sandbox.apply(params, state_dir=_sandbox.StateDir(self.state_dir) if self.state_dir else None)
+        return _sandbox.run(params, state_dir=_statedir.StateDir(self.state_dir) if self.state_dir else None)
 
     def create(self, name):
         self.names.add(name)

@@ -7,11 +7,11 @@ Run as root from the repository root (about 30 s):
 
     .venv/bin/python benchmarks/bench_sandbox_exec.py [--count 50] [--e2e-runs 10] [--json FILE]
 
-One sandbox (pid+mnt+uts+ipc, /proc remounted) is made with _sandbox.apply in the default state
+One sandbox (pid+mnt+uts+ipc, /proc remounted) is made with _sandbox.run in the default state
 directory, named bench-exec-<pid>, and removed at the end (state=absent), also on failure or Ctrl-C.
 
 1. in process: COUNT runs of `true` through the module code path
-   (`_join.apply_exec({"sandbox": NAME, "argv": ["true"]})`: checks, mount table, fork, setns,
+   (`_join.run({"sandbox": NAME, "argv": ["true"]})`: checks, mount table, fork, setns,
    fork, exec, output captured) against COUNT runs of
    `nsenter --pid=H --mount=H --uts=H --ipc=H -- true` on the same four handles (subprocess, output
    captured), interleaved call by call, the order alternating. Then the module path split into its
@@ -37,11 +37,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 # The sandbox benchmark's helpers: log, run, ansible_adhoc (real `ansible` with the raw_results
-# callback), machine() (versions), timed, Ours (create/remove through _sandbox.apply, cleanup).
+# callback), machine() (versions), timed, Ours (create/remove through _sandbox.run, cleanup).
 from bench_sandbox import NS_TYPES, Ours, ansible_adhoc, log, machine, run, timed  # noqa: E402
 
 from ansible_collections.linuxns.pidns.plugins.module_utils import _join  # noqa: E402
-from ansible_collections.linuxns.pidns.plugins.module_utils import _sandbox  # noqa: E402
+from ansible_collections.linuxns.pidns.plugins.module_utils import _statedir  # noqa: E402
 
 NAME = "bench-exec-%d" % os.getpid()
 NSENTER_OPTION = {"pid": "--pid", "mnt": "--mount", "uts": "--uts", "ipc": "--ipc"}
@@ -52,7 +52,7 @@ def nsenter_argv(handles, command=("true",)):
 
 
 def exec_ours(name):
-    result = _join.apply_exec({"sandbox": name, "argv": ["true"]})
+    result = _join.run({"sandbox": name, "argv": ["true"]})
     if result.get("failed") or result["rc"] != 0:
         raise RuntimeError("sandbox_exec failed: %s" % result)
     return result
@@ -75,7 +75,7 @@ def summary(values):
 def check_inside(record, handles):
     """Both sides must put the command in the sandbox's PID namespace (a PID of its own there)."""
     pid_ns = record["namespaces"]["pid"]
-    ours = _join.apply_exec({"sandbox": NAME, "argv": ["readlink", "/proc/self/ns/pid"]})
+    ours = _join.run({"sandbox": NAME, "argv": ["readlink", "/proc/self/ns/pid"]})
     theirs = run(*nsenter_argv(handles, ("readlink", "/proc/self/ns/pid")))
     wanted = "pid:[%d]" % pid_ns
     if ours["stdout"].strip() != wanted or theirs.stdout.strip() != wanted:
@@ -107,21 +107,21 @@ def bench_in_process(handles, count):
 
 
 def bench_steps(count):
-    """apply_exec's steps, each timed on its own (same calls, same order as apply_exec)."""
+    """_join.run's steps, each timed on its own (same calls, same order as _join.run)."""
     steps = {key: [] for key in ("StateDir + check_privileges", "HostView (mountinfo, boot id)",
                                  "find_alive (state.json, stat, ns)", "run: open handles, fork x2, setns, exec",
-                                 "whole apply_exec")}
+                                 "whole _join.run")}
     keys = list(steps)
     for _i in range(count):
         t0 = time.perf_counter()
-        state_dir = _sandbox.StateDir()
-        _sandbox.check_privileges(state_dir.proc_root)
+        state_dir = _statedir.StateDir()
+        _statedir.require_root(state_dir.proc_root)
         t1 = time.perf_counter()
-        view = _sandbox.HostView(state_dir)
+        view = _statedir.HostView(state_dir)
         t2 = time.perf_counter()
         record = _join.find_alive(view, NAME)
         t3 = time.perf_counter()
-        outcome = _join.run(view, record, _join.JoinRequest(["true"]))
+        outcome = _join.join_and_run(view, record, _join.JoinRequest(["true"]))
         t4 = time.perf_counter()
         if outcome.rc != 0:
             raise RuntimeError("run: rc %s, error %s" % (outcome.rc, outcome.error))
@@ -172,11 +172,11 @@ def report(info, count, part1, steps, part2, e2e_command):
     out = ["machine: " + ", ".join("%s %s" % item for item in info.items()), ""]
     ours, theirs = summary(part1["ours"]), summary(part1["nsenter"])
     out.append("1. `true` inside the sandbox, in process, %d calls each, interleaved; ms per call" % count)
-    out.append("   %-10s %14s %14s %8s" % ("", "apply_exec", "nsenter", "ratio"))
+    out.append("   %-10s %14s %14s %8s" % ("", "_join.run", "nsenter", "ratio"))
     for key in ("mean", "median", "min", "max"):
         out.append("   %-10s %14.2f %14.2f %7.2fx" % (key, 1000 * ours[key], 1000 * theirs[key], ours[key] / theirs[key]))
     out.append("")
-    out.append("   where apply_exec's time goes (each step timed alone, %d rounds), ms" % count)
+    out.append("   where _join.run's time goes (each step timed alone, %d rounds), ms" % count)
     out.append("   %-44s %8s %8s" % ("", "mean", "median"))
     for label, values in steps.items():
         out.append("   %-44s %8.2f %8.2f" % (label, 1000 * statistics.mean(values), 1000 * statistics.median(values)))

@@ -31,9 +31,12 @@ import signal
 import time
 
 from ansible_collections.linuxns.pidns.plugins.module_utils import _procfs
-from ansible_collections.linuxns.pidns.plugins.module_utils import _sandbox
 from ansible_collections.linuxns.pidns.plugins.module_utils import _syscalls
-from ansible_collections.linuxns.pidns.plugins.module_utils._sandbox import SandboxError
+from ansible_collections.linuxns.pidns.plugins.module_utils._control import (
+    control_socket, receive_message, send_error, send_message)
+from ansible_collections.linuxns.pidns.plugins.module_utils._records import inspect_sandbox, pids_in
+from ansible_collections.linuxns.pidns.plugins.module_utils._spec import SandboxError, validate_name
+from ansible_collections.linuxns.pidns.plugins.module_utils._statedir import HostView, StateDir, require_root
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _READ_SIZE = 65536
@@ -187,11 +190,11 @@ def _command_child(request, sock, stdio, hostname):
             os.dup2(fd, target, inheritable=True)
         os.closerange(3, sock.fileno())
         os.closerange(sock.fileno() + 1, 65536)
-        _sandbox.send_message(sock, "started", os.getpid())
+        send_message(sock, "started", os.getpid())
         stage = "exec"
         os.execvpe(request.argv[0], request.argv, env)
     except BaseException as exc:  # pylint: disable=broad-except
-        _sandbox.send_error(sock, stage, exc)
+        send_error(sock, stage, exc)
         os._exit(127)
 
 
@@ -228,10 +231,10 @@ def _joiner(pidfd, namespaces, request, sock, stdio, hostname, module_ends):
         for fd in set(stdio):
             os.close(fd)
         _pid, status = os.waitpid(child, 0)
-        _sandbox.send_message(sock, "exit", status)
+        send_message(sock, "exit", status)
         os._exit(0)
     except BaseException as exc:  # pylint: disable=broad-except
-        _sandbox.send_error(sock, stage, exc)
+        send_error(sock, stage, exc)
         os._exit(1)
 
 
@@ -266,7 +269,7 @@ class Outcome(object):
         return None
 
 
-def run(view, record, request):
+def join_and_run(view, record, request):
     """Run request inside the sandbox `record` (alive). Returns an Outcome."""
     types = request.namespaces or sorted(record["handles"])
     pidfd = open_supervisor(view, record)
@@ -277,7 +280,7 @@ def run(view, record, request):
             os.close(pidfd)
         raise
     outcome = Outcome()
-    sock, theirs = _sandbox.control_socket()
+    sock, theirs = control_socket()
     devnull = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
     if request.detach:
         ours = {}
@@ -360,7 +363,7 @@ def _collect(sock, ours, request, outcome, view, record):
         for fd, event in poller.poll(wait):
             role = by_fd[fd]
             if role == "control":
-                fields, sender = _sandbox.receive_message(sock)
+                fields, sender = receive_message(sock)
                 if fields is None:
                     poller.unregister(fd)
                     open_streams -= 1
@@ -409,7 +412,7 @@ def kill_started(view, record, session_pid):
     ns = record["namespaces"]["pid"]
     for _attempt in range(50):
         inside = {}
-        for pid, _ns in _sandbox.pids_in(proc_root, (ns,)):
+        for pid, _ns in pids_in(proc_root, (ns,)):
             stat = _procfs.read_stat(proc_root, pid)
             if stat is not None and stat["state"] != "Z":
                 inside[pid] = stat
@@ -468,7 +471,7 @@ def _text(data):
 
 def find_alive(view, name):
     """The record of an alive sandbox, or a SandboxError that says what is wrong with it."""
-    record = _sandbox.inspect_sandbox(view, name)
+    record = inspect_sandbox(view, name)
     if record is None:
         raise SandboxError("sandbox: there is no sandbox named %r on this host; create it with "
                            "linuxns.pidns.sandbox" % name)
@@ -478,18 +481,18 @@ def find_alive(view, name):
     return record
 
 
-def apply_exec(params, check_mode=False, state_dir=None):
+def run(params, check_mode=False, state_dir=None):
     """Run a command in a sandbox as the sandbox_exec module does; return the module result."""
-    state_dir = state_dir or _sandbox.StateDir()
-    name = _sandbox.validate_name(params["sandbox"], "sandbox")
+    state_dir = state_dir or StateDir()
+    name = validate_name(params["sandbox"], "sandbox")
     argv = params.get("argv") or (shlex.split(params["cmd"]) if params.get("cmd") else [])
     if not argv or not argv[0]:
         raise SandboxError("argv/cmd: the command is empty")
     timeout = params.get("timeout")
     if timeout is not None and timeout <= 0:
         raise SandboxError("timeout: must be more than 0 seconds, got %r" % (timeout,))
-    _sandbox.check_privileges(state_dir.proc_root)
-    view = _sandbox.HostView(state_dir)
+    require_root(state_dir.proc_root)
+    view = HostView(state_dir)
     result = {"cmd": argv, "changed": False, "rc": 0, "stdout": "", "stderr": ""}
     try:
         record = find_alive(view, name)
@@ -519,7 +522,7 @@ def apply_exec(params, check_mode=False, state_dir=None):
                           user=params.get("user"), group=params.get("group"),
                           namespaces=params.get("namespaces"), detach=params.get("detach", False),
                           timeout=timeout, term=os.environ.get("TERM"))
-    outcome = run(view, record, request)
+    outcome = join_and_run(view, record, request)
     result.update(changed=True, rc=outcome.rc, stdout=_text(outcome.stdout), stderr=_text(outcome.stderr),
                   start=_stamp(outcome.start), end=_stamp(outcome.end), delta=_delta(outcome.end - outcome.start),
                   pid=outcome.pid, ns_pid=outcome.ns_pid)

@@ -40,8 +40,8 @@ options:
     description:
       - Name of the sandbox, unique on the host.
       - 1 to 64 characters from C(A-Z a-z 0-9 _ . -), starting with a letter or digit.
+      - Exactly one of O(name) and O(sandboxes) is required.
     type: str
-    required: true
   state:
     description:
       - V(present) makes sure the sandbox runs with the requested options, creating or recreating it.
@@ -87,6 +87,54 @@ options:
       - Recreate the sandbox even if it is running with the requested options.
     type: bool
     default: false
+  sandboxes:
+    description:
+      - Several sandboxes in one task, each an entry with the options above (O(sandboxes[].name)
+        required). With it, the top-level O(state), O(namespaces), O(mount_proc), O(stop_timeout)
+        and O(recreate) are not used.
+      - Every entry is checked before anything changes (names, options, duplicates, nesting cycles,
+        parents that are neither listed nor alive on the host); an error names the entry, as in
+        C(sandboxes[2] (name db\): hostname: ...).
+      - Entries with O(sandboxes[].state=absent) are removed first, nested ones first; then the others
+        are created or kept, parents first, so a parent may be listed after its children.
+      - One module run for the whole list: a rerun with nothing to change costs one task, not one
+        per sandbox. If an entry fails, the entries done before it stay done and are in RV(results).
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: Name of the sandbox.
+        type: str
+        required: true
+      state:
+        description: As O(state).
+        type: str
+        choices: [present, absent]
+        default: present
+      namespaces:
+        description: As O(namespaces).
+        type: list
+        elements: str
+        choices: [pid, mnt, uts, ipc, net, cgroup, time]
+        default: [pid, mnt, uts, ipc]
+      hostname:
+        description: As O(hostname).
+        type: str
+      mount_proc:
+        description: As O(mount_proc).
+        type: bool
+        default: true
+      parent:
+        description: As O(parent); may name a sandbox listed in the same task.
+        type: str
+      stop_timeout:
+        description: As O(stop_timeout).
+        type: float
+        default: 10
+      recreate:
+        description: As O(recreate).
+        type: bool
+        default: false
 notes:
   - State lives in C(/run/linuxns-pidns), owned by root with mode C(0700) and made a private bind
     mount of itself, because a mount-namespace handle cannot be bound onto a shared mount.
@@ -124,6 +172,16 @@ EXAMPLES = r"""
     recreate: true
   become: true
 
+- name: Several sandboxes in one task, parents first whatever the order; one module run
+  linuxns.pidns.sandbox:
+    sandboxes:
+      - name: db
+        parent: base
+      - name: base
+      - name: old
+        state: absent
+  become: true
+
 - name: Remove web (and inner, nested in it)
   linuxns.pidns.sandbox:
     name: web
@@ -134,7 +192,7 @@ EXAMPLES = r"""
 RETURN = r"""
 sandbox:
   description: The sandbox after the task (predicted in check mode).
-  returned: always
+  returned: when O(name) is given
   type: dict
   contains:
     name:
@@ -194,7 +252,7 @@ sandbox:
       type: dict
 removed:
   description: Sandboxes removed by this task, nested ones first.
-  returned: always
+  returned: when O(name) is given
   type: list
   elements: str
   sample: [inner, web]
@@ -208,36 +266,34 @@ recreated_because:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.linuxns.pidns.plugins.module_utils._sandbox import NAMESPACE_TYPES, SandboxError, apply
+from ansible_collections.linuxns.pidns.plugins.module_utils._module_runner import run_module
+from ansible_collections.linuxns.pidns.plugins.module_utils._sandbox import run
+from ansible_collections.linuxns.pidns.plugins.module_utils._spec import NAMESPACE_TYPES
 
 
 def main():
+    entry_options = dict(
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+        namespaces=dict(type="list", elements="str", default=["pid", "mnt", "uts", "ipc"],
+                        choices=list(NAMESPACE_TYPES)),
+        hostname=dict(type="str"),
+        mount_proc=dict(type="bool", default=True),
+        parent=dict(type="str"),
+        stop_timeout=dict(type="float", default=10),
+        recreate=dict(type="bool", default=False),
+    )
     module = AnsibleModule(
         argument_spec=dict(
-            name=dict(type="str", required=True),
-            state=dict(type="str", default="present", choices=["present", "absent"]),
-            namespaces=dict(type="list", elements="str", default=["pid", "mnt", "uts", "ipc"],
-                            choices=list(NAMESPACE_TYPES)),
-            hostname=dict(type="str"),
-            mount_proc=dict(type="bool", default=True),
-            parent=dict(type="str"),
-            stop_timeout=dict(type="float", default=10),
-            recreate=dict(type="bool", default=False),
+            entry_options,
+            name=dict(type="str"),
+            sandboxes=dict(type="list", elements="dict",
+                           options=dict(entry_options, name=dict(type="str", required=True))),
         ),
+        mutually_exclusive=[("name", "sandboxes"), ("sandboxes", "hostname"), ("sandboxes", "parent")],
+        required_one_of=[("name", "sandboxes")],
         supports_check_mode=True,
     )
-    try:
-        result = apply(module.params, check_mode=module.check_mode)
-    except SandboxError as exc:
-        module.fail_json(msg=str(exc))
-    except OSError as exc:
-        # A system call refused in a way the module does not foresee: say which, not a traceback.
-        module.fail_json(msg="sandbox %s: %s" % (module.params["name"], exc))
-    for warning in result.pop("warnings"):
-        module.warn(warning)
-    if not module._diff:
-        result.pop("diff")
-    module.exit_json(**result)
+    run_module(module, run, "sandbox %s" % (module.params["name"] or "list"))
 
 
 if __name__ == "__main__":

@@ -199,8 +199,9 @@ msg:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.linuxns.pidns.plugins.module_utils._join import apply_exec
-from ansible_collections.linuxns.pidns.plugins.module_utils._sandbox import NAMESPACE_TYPES, SandboxError
+from ansible_collections.linuxns.pidns.plugins.module_utils._join import run
+from ansible_collections.linuxns.pidns.plugins.module_utils._module_runner import run_module
+from ansible_collections.linuxns.pidns.plugins.module_utils._spec import NAMESPACE_TYPES
 
 
 def main():
@@ -226,16 +227,7 @@ def main():
         supports_check_mode=True,
     )
     module.params["env"] = dict((str(k), str(v)) for k, v in (module.params["env"] or {}).items())
-    try:
-        result = apply_exec(module.params, check_mode=module.check_mode)
-    except SandboxError as exc:
-        module.fail_json(msg=str(exc))
-    except OSError as exc:
-        # A system call refused in a way the module does not foresee: say which, not a traceback.
-        module.fail_json(msg="sandbox %s: %s" % (module.params["sandbox"], exc))
-    if result.pop("failed", False):
-        module.fail_json(**result)
-    module.exit_json(**result)
+    run_module(module, run, "sandbox %s" % module.params["sandbox"])
 
 
 if __name__ == "__main__":

@@ -139,7 +139,8 @@ sandboxes:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.linuxns.pidns.plugins.module_utils._sandbox import STATE_DIR, SandboxError, StateDir, describe
+from ansible_collections.linuxns.pidns.plugins.module_utils._listing import run
+from ansible_collections.linuxns.pidns.plugins.module_utils._module_runner import run_module
 
 
 def main():
@@ -150,14 +151,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    try:
-        sandboxes = describe(StateDir(), module.params["name"], module.params["processes"])
-    except SandboxError as exc:
-        module.fail_json(msg=str(exc))
-    except PermissionError:
-        module.fail_json(msg="reading the sandboxes' state in %s needs root; run the task with become: true"
-                         % STATE_DIR)
-    module.exit_json(changed=False, sandboxes=sandboxes)
+    run_module(module, run)
 
 
 if __name__ == "__main__":

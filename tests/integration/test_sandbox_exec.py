@@ -15,7 +15,7 @@ from ansible_cli import COLLECTIONS, run_local_play, run_module
 from sandboxes import STATE_DIR, exited, live_processes_in_ns, nsenter, wait_for
 
 sys.path.insert(0, str(COLLECTIONS))
-from ansible_collections.linuxns.pidns.plugins.module_utils import _join, _sandbox  # noqa: E402
+from ansible_collections.linuxns.pidns.plugins.module_utils import _join, _listing, _statedir  # noqa: E402
 
 
 @pytest.fixture
@@ -76,7 +76,7 @@ def test_only_fds_0_1_2_even_when_the_caller_holds_more(box):
     leaked = os.open("/etc/hostname", os.O_RDONLY)
     os.set_inheritable(leaked, True)
     try:
-        result = _join.apply_exec({"sandbox": box["name"], "argv": ["sh", "-c", "ls /proc/$$/fd"]})
+        result = _join.run({"sandbox": box["name"], "argv": ["sh", "-c", "ls /proc/$$/fd"]})
     finally:
         os.close(leaked)
     assert result["rc"] == 0, result
@@ -245,7 +245,7 @@ def test_sandbox_info_lists_processes_with_both_pids(box):
 
 
 def test_no_state_directory_is_an_empty_list(tmp_path):
-    assert _sandbox.describe(_sandbox.StateDir(str(tmp_path / "never-made"))) == []
+    assert _listing.describe(_statedir.StateDir(str(tmp_path / "never-made"))) == []
     assert STATE_DIR.exists()
 
 

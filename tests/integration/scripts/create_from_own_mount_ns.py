@@ -9,7 +9,7 @@ import os
 import sys
 
 sys.path.insert(0, sys.argv[1])
-from ansible_collections.linuxns.pidns.plugins.module_utils import _sandbox  # noqa: E402
+from ansible_collections.linuxns.pidns.plugins.module_utils import _sandbox, _statedir  # noqa: E402
 
 root, count = sys.argv[2], int(sys.argv[3])
 created, errors, affinities = [], [], []
@@ -17,7 +17,7 @@ try:
     for index in range(count):
         name = "order-%d" % index
         try:
-            made = _sandbox.apply({"name": name, "state": "present"}, state_dir=_sandbox.StateDir(root))["sandbox"]
+            made = _sandbox.run({"name": name, "state": "present"}, state_dir=_statedir.StateDir(root))["sandbox"]
         except Exception as exc:  # pylint: disable=broad-except  # any failure is reported, not raised
             errors.append("%s: %r" % (name, exc))
             continue
@@ -26,6 +26,6 @@ try:
 finally:
     # The handles live in this mount namespace only: remove what was made before it goes away.
     for name in created:
-        _sandbox.apply({"name": name, "state": "absent"}, state_dir=_sandbox.StateDir(root))
+        _sandbox.run({"name": name, "state": "absent"}, state_dir=_statedir.StateDir(root))
 print(json.dumps({"created": len(created), "errors": errors, "affinities": affinities,
                   "allowed": sorted(os.sched_getaffinity(0)), "left": sorted(os.listdir(root))}))

@@ -1,0 +1,237 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) linuxns.pidns contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Launching a sandbox: fresh namespaces, PID 1 set up and turned into the supervisor, handles pinned.
+
+Process shape::
+
+    module ──fork──> launcher (new session; joins the parent sandbox, if any)
+                       └─fork──> mid (unshares the namespaces)
+                                   └─fork──> PID 1 (mounts, hostname, lo; execs the supervisor)
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import errno
+import fcntl
+import os
+import select
+import socket
+import struct
+import sys
+import time
+
+from ansible_collections.linuxns.pidns.plugins.module_utils import _procfs
+from ansible_collections.linuxns.pidns.plugins.module_utils import _syscalls
+from ansible_collections.linuxns.pidns.plugins.module_utils._control import control_socket, receive_message, send_error
+from ansible_collections.linuxns.pidns.plugins.module_utils._records import inspect_sandbox
+from ansible_collections.linuxns.pidns.plugins.module_utils._spec import SandboxError
+from ansible_collections.linuxns.pidns.plugins.module_utils._statedir import NEEDS_ROOT, STATE_SCHEMA
+from ansible_collections.linuxns.pidns.plugins.module_utils._stop import remove_folder, stop_supervisor
+
+READY_TIMEOUT = 15.0
+
+
+def _loopback_up():
+    """Bring `lo` up in a fresh network namespace (SIOCGIFFLAGS / SIOCSIFFLAGS)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        request = struct.pack("16sH22x", b"lo", 0)
+        flags = struct.unpack("16sH22x", fcntl.ioctl(sock, 0x8913, request))[1]
+        fcntl.ioctl(sock, 0x8914, struct.pack("16sH22x", b"lo", flags | 0x1 | 0x40))
+    finally:
+        sock.close()
+
+
+def _become_init(spec, root, fds, python, name):
+    """In the new PID namespace's PID 1: set the namespaces up, then exec the supervisor."""
+    types = spec["namespaces"]
+    if "mnt" in types:
+        _syscalls.mount(None, "/", None, _syscalls.MS_REC | _syscalls.MS_PRIVATE)
+        # Drop the state directory from the sandbox's view: its handle mounts would otherwise
+        # keep every other sandbox's namespaces alive for as long as this one lives.
+        try:
+            _syscalls.umount2(root, _syscalls.MNT_DETACH)
+        except OSError as exc:
+            if exc.errno not in (errno.EINVAL, errno.ENOENT):
+                raise
+        # What lies under it is the same directory (it is a bind mount of itself): cover it with
+        # an empty one, so the collection run inside a sandbox (say, over SSH to a sandboxed
+        # sshd) manages sandboxes of its own and never sees, or deletes, the host's.
+        if os.path.isdir(root):
+            _syscalls.mount("tmpfs", root, "tmpfs", _syscalls.MS_NOSUID | _syscalls.MS_NODEV | _syscalls.MS_NOEXEC,
+                            "mode=0700")
+        if spec["mount_proc"]:
+            _syscalls.mount("proc", "/proc", "proc",
+                            _syscalls.MS_NOSUID | _syscalls.MS_NODEV | _syscalls.MS_NOEXEC)
+    if "uts" in types:
+        _syscalls.sethostname(spec["hostname"])
+    if "net" in types:
+        _loopback_up()
+    os.chdir("/")
+    # Move the inherited fds above the targets first so no dup2 clobbers another source.
+    high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 64) for fd in fds]
+    for target, fd in enumerate(high):
+        os.dup2(fd, target, inheritable=True)
+    os.closerange(len(high), 65536)
+    os.execv(python, [python, "-I", "-S", "-", name, str(spec["stop_timeout"])])
+
+
+def _launch(spec, root, parent_fds, fds, sock, python, name, cpu, allowed):
+    """Runs in a forked child; never returns.
+
+    launcher (new session, joined to the parent sandbox) -> mid (unshares) -> init (PID 1).
+    The mid step is needed because after setns(CLONE_NEWPID) a process may not unshare a
+    PID namespace itself: only its children live in the joined one.
+    """
+    stage = "setsid"
+    try:
+        os.setsid()
+        for ns_type in _syscalls.JOIN_ORDER:
+            if ns_type in parent_fds:
+                stage = "joining the parent's %s namespace" % ns_type
+                _syscalls.setns(parent_fds[ns_type], _syscalls.NAMESPACE_FLAGS[ns_type])
+        stage = "fork"
+        mid = os.fork()
+        if mid == 0:
+            if cpu is not None:
+                stage = "pinning to CPU %d" % cpu
+                os.sched_setaffinity(0, [cpu])
+            stage = "unshare"
+            flags = 0
+            for ns_type in spec["namespaces"]:
+                flags |= _syscalls.NAMESPACE_FLAGS[ns_type]
+            _syscalls.unshare(flags)
+            stage = "fork into the new PID namespace"
+            if os.fork() == 0:
+                stage = "setting up the sandbox"
+                if cpu is not None:
+                    os.sched_setaffinity(0, allowed)
+                _become_init(spec, root, fds, python, name)
+            os._exit(0)
+        _pid, status = os.waitpid(mid, 0)
+        os._exit(0 if status == 0 else 1)
+    except BaseException as exc:  # pylint: disable=broad-except
+        send_error(sock, stage, exc)
+        os._exit(1)
+
+
+def _await_ready(sock, timeout):
+    """Wait for the supervisor's "ready"; return its PID as the host sees it."""
+    poller = select.poll()
+    poller.register(sock.fileno(), select.POLLIN)
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not poller.poll(remaining * 1000):
+            raise SandboxError("the supervisor did not report ready within %d seconds" % timeout)
+        fields, sender = receive_message(sock)
+        if fields is None:
+            raise SandboxError("the supervisor exited before it was ready; see its log")
+        if fields[0] == "error":
+            _tag, stage, code, text = fields
+            if int(code) in (errno.EPERM, errno.EACCES):
+                raise SandboxError("%s failed: %s. %s" % (stage, text, NEEDS_ROOT))
+            raise SandboxError("%s failed: %s" % (stage, text))
+        if sender is None:
+            raise SandboxError("the supervisor's ready message carried no credentials")
+        return sender
+
+
+class _MountNamespaceOutOfOrder(Exception):
+    """The kernel refused to bind the new mount namespace's handle (EINVAL).
+
+    It refuses a mount-namespace handle whose namespace id is not newer than the caller's
+    own mount namespace (its guard against namespace loops). Since Linux 6.18 namespace ids
+    come from per-CPU batches, so a namespace made on another CPU than the caller's may get
+    a smaller id. That only bites where the module itself runs outside the initial mount
+    namespace (in a container, or over SSH into a sandboxed sshd), about half the time there.
+    """
+
+
+def create(view, name, spec, parent_record=None, python=None):
+    """Start a supervisor in fresh namespaces and pin them with handles; return the record.
+
+    Either the sandbox exists completely afterwards or nothing of it is left. When the new
+    mount namespace's id comes out older than ours, make it again on each CPU in turn: the
+    CPU whose id batch holds our own namespace's id hands out newer ones.
+    """
+    allowed = sorted(os.sched_getaffinity(0))
+    for cpu in [None] + allowed:
+        try:
+            return _create_once(view, name, spec, parent_record, python or sys.executable, cpu, allowed)
+        except _MountNamespaceOutOfOrder as exc:
+            refused = exc
+    raise SandboxError("the kernel refused the handle of every new mount namespace (%s); the module "
+                       "runs in a mount namespace it cannot pin newer ones from" % refused)
+
+
+def _create_once(view, name, spec, parent_record, python, cpu, allowed):
+    state_dir = view.state_dir
+    folder = state_dir.path(name)
+    os.mkdir(folder, 0o700)
+    os.mkdir(os.path.join(folder, "ns"), 0o700)
+    supervisor = None
+    try:
+        script = state_dir.install_supervisor()
+        parent_fds = {}
+        if parent_record is not None:
+            for ns_type, path in parent_record["handles"].items():
+                parent_fds[ns_type] = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        sock, theirs = control_socket()
+        fds = [os.open(script, os.O_RDONLY | os.O_CLOEXEC),
+               os.open(os.path.join(folder, "supervisor.log"),
+                       os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)]
+        fds += [fds[1], theirs.fileno()]
+        launcher = os.fork()
+        if launcher == 0:
+            sock.close()
+            _launch(spec, state_dir.root, parent_fds, fds, theirs, python, name, cpu, allowed)
+        theirs.close()
+        for fd in list(parent_fds.values()) + fds[:2]:
+            os.close(fd)
+        try:
+            pid = _await_ready(sock, READY_TIMEOUT)
+        finally:
+            sock.close()
+            os.waitpid(launcher, 0)
+        stat = _procfs.read_stat(state_dir.proc_root, pid)
+        if stat is None:
+            raise SandboxError("the supervisor (host PID %d) exited right after starting; see %s"
+                               % (pid, os.path.join(folder, "supervisor.log")))
+        supervisor = {"pid": pid, "start_time": stat["start_time"]}
+        namespaces = {}
+        for ns_type in spec["namespaces"]:
+            handle = state_dir.handle_path(name, ns_type)
+            os.close(os.open(handle, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
+            try:
+                _syscalls.mount(os.path.join(state_dir.proc_root, str(pid), "ns", ns_type), handle, None,
+                                _syscalls.MS_BIND)
+            except OSError as exc:
+                if ns_type == "mnt" and exc.errno == errno.EINVAL:
+                    raise _MountNamespaceOutOfOrder(str(exc))
+                raise
+            namespaces[ns_type] = os.stat(handle).st_ino
+        status = _procfs.read_status(state_dir.proc_root, pid)
+        state = {
+            "schema": STATE_SCHEMA,
+            "name": name,
+            "spec": spec,
+            "supervisor": supervisor,
+            "namespaces": namespaces,
+            "boot_id": view.boot_id,
+            "level": len(_procfs.nspid_chain(status)) - 1 if status else None,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        state_dir.write_state(name, state)
+    except BaseException:
+        if supervisor is not None:
+            stop_supervisor(state_dir, supervisor, 0)
+        remove_folder(state_dir, name)
+        raise
+    view.refresh()
+    return inspect_sandbox(view, name)

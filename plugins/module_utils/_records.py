@@ -1,0 +1,118 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) linuxns.pidns contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""A sandbox as the host shows it: its record (state file, handles, supervisor) and its problems.
+
+Also the one /proc pass that finds the processes of given PID namespaces (sandbox_info, and
+sandbox_exec's timeout kill)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+from ansible_collections.linuxns.pidns.plugins.module_utils import _procfs
+
+
+def problems_of(state, handles, supervisor_stat, boot_id, supervisor_pid_ns):
+    """Judge a sandbox from what the host shows; return its problems (empty: alive).
+
+    handles: {type: inode} of the nsfs mounts found at its handle paths.
+    supervisor_stat: parsed /proc/PID/stat of the recorded supervisor PID, or None.
+    supervisor_pid_ns: inode of that process's PID namespace, or None.
+    """
+    problems = []
+    if state.get("boot_id") != boot_id:
+        problems.append("the host rebooted since it was created: its namespaces are gone")
+    missing = sorted(ns for ns, inode in state["namespaces"].items() if handles.get(ns) != inode)
+    if missing:
+        problems.append("namespace handle(s) not mounted: %s" % ", ".join(missing))
+    supervisor = state["supervisor"]
+    if supervisor_stat is None or supervisor_stat["state"] in ("Z", "X"):
+        problems.append("its supervisor (host PID %d) is gone: the kernel refuses new processes in a PID "
+                        "namespace whose PID 1 died" % supervisor["pid"])
+    elif (supervisor_stat["start_time"] != supervisor["start_time"]
+          or supervisor_pid_ns != state["namespaces"].get("pid")):
+        problems.append("its supervisor (host PID %d) is gone and the PID now belongs to another process"
+                        % supervisor["pid"])
+    return problems
+
+
+def inspect_sandbox(view, name):
+    """A sandbox as found on the host, or None if there is no folder for it.
+
+    Returns a dict with the public keys (see the module's RETURN) plus `_state`.
+    """
+    state_dir = view.state_dir
+    if not os.path.isdir(state_dir.path(name)):
+        return None
+    state = state_dir.read_state(name)
+    if state is None:
+        return {"name": name, "state": "present", "health": "broken",
+                "problems": ["its state file is missing or unreadable: an interrupted creation"],
+                "spec": None, "supervisor": None, "namespaces": {}, "handles": {}, "hostname": None,
+                "parent": None, "level": None, "created": None, "_state": None}
+    mounted = {}
+    for ns_type in state["namespaces"]:
+        found = view.handles.get(state_dir.handle_path(name, ns_type))
+        if found and found[0] == ns_type:
+            mounted[ns_type] = found[1]
+    pid = state["supervisor"]["pid"]
+    problems = problems_of(state, mounted, _procfs.read_stat(state_dir.proc_root, pid), view.boot_id,
+                           _procfs.ns_link_inode(state_dir.proc_root, pid, "pid"))
+    spec = state["spec"]
+    return {
+        "name": name,
+        "state": "present",
+        "health": "broken" if problems else "alive",
+        "problems": problems,
+        "spec": spec,
+        "supervisor": dict(state["supervisor"]),
+        "namespaces": dict(state["namespaces"]),
+        "handles": dict((ns, state_dir.handle_path(name, ns)) for ns in state["namespaces"]),
+        "hostname": spec.get("hostname"),
+        "parent": spec.get("parent"),
+        "level": state.get("level"),
+        "created": state.get("created"),
+        "_state": state,
+    }
+
+
+def public_view(record):
+    """The record as returned to the user."""
+    return dict((key, value) for key, value in record.items() if not key.startswith("_"))
+
+
+def dependents(view, name):
+    """Sandboxes nested (at any depth) under `name`, deepest first."""
+    children = {}
+    for other in view.state_dir.names():
+        state = view.state_dir.read_state(other)
+        parent = state["spec"].get("parent") if state else None
+        if parent:
+            children.setdefault(parent, []).append(other)
+    ordered = []
+
+    def visit(node):
+        for child in sorted(children.get(node, [])):
+            visit(child)
+            ordered.append(child)
+
+    visit(name)
+    return ordered
+
+
+def pids_in(proc_root, namespaces):
+    """One pass over /proc: (pid, pid-namespace inode) of every process in one of `namespaces`.
+
+    A process whose namespace cannot be read (this VM's init, even for root) is in none of ours."""
+    for pid in _procfs.proc_pids(proc_root):
+        try:
+            ns = _procfs.ns_link_inode(proc_root, pid, "pid")
+        except OSError:
+            continue
+        if ns in namespaces:
+            yield pid, ns

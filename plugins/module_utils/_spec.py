@@ -1,0 +1,93 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) linuxns.pidns contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""What a sandbox is asked to be: names, the spec and its checks. Pure: no system calls.
+
+The one definition of the name rule, the state directory's default and the namespace types;
+the controller side (the sandboxes role's plan filter) imports them from here too.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import math
+import re
+
+STATE_DIR = "/run/linuxns-pidns"
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+NAME_RULE = "1 to 64 characters from A-Z a-z 0-9 _ . -, starting with a letter or digit"
+NAMESPACE_TYPES = ("pid", "mnt", "uts", "ipc", "net", "cgroup", "time")
+DEFAULT_NAMESPACES = ("pid", "mnt", "uts", "ipc")
+# Spec keys whose change means the sandbox must be recreated, in display order.
+SPEC_KEYS = ("namespaces", "hostname", "mount_proc", "parent", "stop_timeout")
+DEFAULT_STOP_TIMEOUT = 10.0
+# A grace period longer than this is a typo, not a plan (and keeps every deadline finite).
+MAX_STOP_TIMEOUT = 3600.0
+# The prefix `ps` shows before a supervisor's sandbox name (set by the supervisor itself).
+SUPERVISOR_PREFIX = "pidns:"
+
+
+class SandboxError(Exception):
+    """A failure to report to the user as it is: the message names what was wrong."""
+
+
+def validate_name(name, option="name"):
+    if not isinstance(name, str) or not NAME_PATTERN.match(name) or name in (".", ".."):
+        raise SandboxError("%s: %r is not a valid sandbox name: use %s" % (option, name, NAME_RULE))
+    return name
+
+
+def normalize_spec(name, namespaces=None, hostname=None, mount_proc=True, parent=None,
+                   stop_timeout=DEFAULT_STOP_TIMEOUT):
+    """Check the requested options and return (spec, warnings); raise SandboxError on bad input."""
+    validate_name(name)
+    requested = list(DEFAULT_NAMESPACES if namespaces is None else namespaces)
+    unknown = [ns for ns in requested if ns not in NAMESPACE_TYPES]
+    if unknown:
+        raise SandboxError("namespaces: unknown namespace type(s) %s; choose from %s"
+                           % (", ".join(repr(ns) for ns in unknown), ", ".join(NAMESPACE_TYPES)))
+    if "pid" not in requested:
+        raise SandboxError("namespaces: 'pid' is required: a sandbox is built around its own PID namespace")
+    ordered = [ns for ns in NAMESPACE_TYPES if ns in requested]
+    warnings = []
+    if hostname is not None and "uts" not in ordered:
+        raise SandboxError("hostname: setting a hostname needs the 'uts' namespace; add uts to namespaces")
+    if hostname is not None and not (0 < len(hostname) <= 64):
+        raise SandboxError("hostname: must be 1 to 64 characters, got %d" % len(hostname))
+    if "uts" in ordered and hostname is None:
+        hostname = name
+    if "mnt" not in ordered:
+        if mount_proc:
+            warnings.append(
+                "sandbox %s has no mount namespace, so /proc cannot be remounted: processes inside will "
+                "see the host's /proc (ps shows host processes and host PIDs); add mnt to namespaces "
+                "to avoid this" % name)
+        mount_proc = False
+    if parent is not None:
+        validate_name(parent, "parent")
+        if parent == name:
+            raise SandboxError("parent: a sandbox cannot be its own parent")
+    stop_timeout = seconds(stop_timeout, "stop_timeout", MAX_STOP_TIMEOUT)
+    spec = {
+        "namespaces": ordered,
+        "hostname": hostname,
+        "mount_proc": bool(mount_proc),
+        "parent": parent,
+        "stop_timeout": stop_timeout,
+    }
+    return spec, warnings
+
+
+def seconds(value, option, maximum, allow_zero=True):
+    """A finite number of seconds in [0, maximum] (or (0, maximum]); SandboxError naming `option` else."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise SandboxError("%s: %r is not a number of seconds" % (option, value))
+    if math.isnan(number) or math.isinf(number) or number < 0 or number > maximum or (number == 0 and not allow_zero):
+        raise SandboxError("%s: must be a number of seconds from %s to %g, got %r"
+                           % (option, "0" if allow_zero else "more than 0", maximum, value))
+    return number

@@ -1,0 +1,157 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) linuxns.pidns contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The state directory: where sandboxes are recorded and their namespaces pinned, and its lock.
+
+Layout (a private bind mount of itself, mode 0700)::
+
+    .lock                 flock taken by every change
+    .supervisor.py        the PID-1 program, shared by all sandboxes
+    <name>/state.json     requested spec, supervisor PID + start time, boot id
+    <name>/ns/<type>      namespace handles: nsfs bind mounts
+    <name>/supervisor.log the supervisor's stdout/stderr
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import errno
+import fcntl
+import json
+import os
+
+from ansible_collections.linuxns.pidns.plugins.module_utils import _procfs
+from ansible_collections.linuxns.pidns.plugins.module_utils import _syscalls
+from ansible_collections.linuxns.pidns.plugins.module_utils._spec import NAME_PATTERN, STATE_DIR, SandboxError
+
+STATE_SCHEMA = 1
+CAP_SYS_ADMIN = 21
+NEEDS_ROOT = ("creating and managing namespaces needs root (CAP_SYS_ADMIN); "
+              "run the task with become: true")
+
+
+def require_root(proc_root):
+    status = _procfs.read_status(proc_root, "self") or {}
+    if not _procfs.has_capability(status, CAP_SYS_ADMIN):
+        raise SandboxError(NEEDS_ROOT)
+
+
+def parse_state(text):
+    """Parse a state.json; raise ValueError when it is not one of ours."""
+    state = json.loads(text)
+    if not isinstance(state, dict) or state.get("schema") != STATE_SCHEMA:
+        raise ValueError("unknown state schema")
+    for key in ("name", "spec", "supervisor", "namespaces", "boot_id"):
+        if key not in state:
+            raise ValueError("state lacks %r" % key)
+    return state
+
+
+class StateDir(object):
+
+    def __init__(self, root=STATE_DIR, proc_root=_procfs.PROC):
+        self.root = root
+        self.proc_root = proc_root
+        self._lock_fd = None
+
+    def path(self, name, *parts):
+        return os.path.join(self.root, name, *parts)
+
+    def handle_path(self, name, ns_type):
+        return self.path(name, "ns", ns_type)
+
+    @property
+    def supervisor_path(self):
+        return os.path.join(self.root, ".supervisor.py")
+
+    def exists(self):
+        return os.path.isdir(self.root)
+
+    def names(self):
+        """Names of the sandbox folders present (valid names only, sorted)."""
+        if not self.exists():
+            return []
+        return sorted(entry for entry in os.listdir(self.root)
+                      if NAME_PATTERN.match(entry) and os.path.isdir(os.path.join(self.root, entry)))
+
+    def ensure(self):
+        """Create the directory and make it a private bind mount of itself (see module docs)."""
+        if not os.path.isdir(self.root):
+            os.makedirs(self.root, 0o700)
+        os.chmod(self.root, 0o700)
+        mounts = _procfs.read_mountinfo(self.proc_root)
+        mount = _procfs.mount_at(mounts, self.root)
+        if mount is None:
+            _syscalls.mount(self.root, self.root, None, _syscalls.MS_BIND)
+            mount = {"propagation": {"shared": True}}
+        if mount["propagation"]:
+            # A mount-namespace handle cannot be bound onto a shared mount (EINVAL).
+            _syscalls.mount(None, self.root, None, _syscalls.MS_PRIVATE)
+
+    def lock(self, shared=False):
+        """Changes take the lock exclusively; readers take it shared, so they never see a
+        sandbox half made or half removed."""
+        fd = os.open(os.path.join(self.root, ".lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        self._lock_fd = fd
+
+    def unlock(self):
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def install_supervisor(self):
+        """Write the supervisor program (from this payload) where it can be run; once per content."""
+        # Imported here: only creation needs them, and under AnsiballZ every module_utils
+        # imported is compiled on each run (sandbox_exec and sandbox_info never create).
+        import inspect
+        from ansible_collections.linuxns.pidns.plugins.module_utils import _supervisor
+        source = inspect.getsource(_supervisor)
+        path = self.supervisor_path
+        try:
+            with open(path) as handle:
+                if handle.read() == source:
+                    return path
+        except (IOError, OSError) as exc:
+            if exc.errno != errno.ENOENT:
+                raise
+        tmp = path + ".tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(source)
+        os.rename(tmp, path)
+        return path
+
+    def read_state(self, name):
+        try:
+            with open(self.path(name, "state.json")) as handle:
+                return parse_state(handle.read())
+        except (IOError, OSError) as exc:
+            if exc.errno == errno.ENOENT:
+                return None
+            raise
+        except ValueError:
+            return None
+
+    def write_state(self, name, state):
+        path = self.path(name, "state.json")
+        fd = os.open(path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(state, handle, indent=2, sort_keys=True)
+        os.rename(path + ".tmp", path)
+
+
+class HostView(object):
+    """What one module run reads of the host once: the namespace handles mounted, and the boot id.
+    Works whether or not the state directory exists yet (then no sandbox is found)."""
+
+    def __init__(self, state_dir):
+        self.state_dir = state_dir
+        self.handles = _procfs.nsfs_mounts(_procfs.read_mountinfo(state_dir.proc_root))
+        self.boot_id = _procfs.read_boot_id(state_dir.proc_root)
+
+    def refresh(self):
+        self.__init__(self.state_dir)

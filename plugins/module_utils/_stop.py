@@ -1,0 +1,95 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) linuxns.pidns contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Stopping a sandbox and removing what pins it: the supervisor, then the handles and the folder."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import errno
+import os
+import select
+import shutil
+import signal
+
+from ansible_collections.linuxns.pidns.plugins.module_utils import _procfs
+from ansible_collections.linuxns.pidns.plugins.module_utils import _syscalls
+from ansible_collections.linuxns.pidns.plugins.module_utils._records import inspect_sandbox
+
+# Extra time, beyond stop_timeout, for the supervisor to finish before it gets SIGKILL.
+STOP_MARGIN = 5.0
+
+
+def _wait_exit(pidfd, timeout):
+    poller = select.poll()
+    poller.register(pidfd, select.POLLIN)
+    return bool(poller.poll(max(timeout, 0) * 1000))
+
+
+def stop_supervisor(state_dir, supervisor, stop_timeout):
+    """SIGTERM the supervisor (it stops its namespace), SIGKILL it if it overstays.
+
+    The pidfd is opened first and the start time checked after, so a recycled PID is
+    never signalled. Once the supervisor has exited, every process of its namespace is
+    dead (the kernel kills them before PID 1 becomes a zombie); reaping the zombie is its
+    parent's job (host init, or the parent sandbox's supervisor).
+    """
+    try:
+        pidfd = _syscalls.pidfd_open(supervisor["pid"])
+    except OSError as exc:
+        if exc.errno == errno.ESRCH:
+            return
+        raise
+    try:
+        stat = _procfs.read_stat(state_dir.proc_root, supervisor["pid"])
+        if stat is None or stat["start_time"] != supervisor["start_time"]:
+            return
+        _syscalls.pidfd_send_signal(pidfd, signal.SIGTERM if stop_timeout > 0 else signal.SIGKILL)
+        if not _wait_exit(pidfd, stop_timeout + STOP_MARGIN):
+            _syscalls.pidfd_send_signal(pidfd, signal.SIGKILL)
+            _wait_exit(pidfd, STOP_MARGIN)
+    except OSError as exc:
+        if exc.errno != errno.ESRCH:
+            raise
+    finally:
+        os.close(pidfd)
+
+
+def remove_folder(state_dir, name):
+    """Unmount every handle under the sandbox's folder, then delete it."""
+    folder = state_dir.path(name)
+    prefix = folder + os.sep
+    for _attempt in range(8):
+        mounted = [m["mount_point"] for m in _procfs.read_mountinfo(state_dir.proc_root)
+                   if m["mount_point"].startswith(prefix)]
+        if not mounted:
+            break
+        for point in reversed(mounted):
+            try:
+                _syscalls.umount2(point, _syscalls.MNT_DETACH | _syscalls.UMOUNT_NOFOLLOW)
+            except OSError as exc:
+                if exc.errno not in (errno.EINVAL, errno.ENOENT):
+                    raise
+    if os.path.isdir(folder):
+        shutil.rmtree(folder)
+
+
+def destroy(view, record):
+    """Stop a sandbox's supervisor (its processes die with it) and remove its handles and folder."""
+    state = record.get("_state")
+    # Even a sandbox judged broken (say, its handles were unmounted by hand) may still have a
+    # supervisor running; stop_supervisor checks the start time before it signals anything.
+    if state is not None and state["boot_id"] == view.boot_id:
+        stop_supervisor(view.state_dir, state["supervisor"], state["spec"]["stop_timeout"])
+    remove_folder(view.state_dir, record["name"])
+
+
+def destroy_all(view, names):
+    """destroy() each of `names` still there, in the order given (nested sandboxes first)."""
+    for name in names:
+        record = inspect_sandbox(view, name)
+        if record is not None:
+            destroy(view, record)

@@ -1,0 +1,54 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Unit tests for _statedir: state files, sandbox folders, the supervisor program."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from ansible_collections.linuxns.pidns.plugins.module_utils import _statedir
+
+from state_fixtures import _state
+
+
+def test_parse_state_round_trip_and_rejects_foreign_files():
+    state = _state()
+    assert _statedir.parse_state(json.dumps(state)) == state
+    with pytest.raises(ValueError):
+        _statedir.parse_state(json.dumps(dict(state, schema=99)))
+    with pytest.raises(ValueError):
+        _statedir.parse_state(json.dumps({k: v for k, v in state.items() if k != "supervisor"}))
+    with pytest.raises(ValueError):
+        _statedir.parse_state("not json")
+
+
+def test_state_dir_names_lists_only_valid_sandbox_folders(tmp_path):
+    for entry in ("web", "db", ".supervisor.py", ".lock", "-bad"):
+        (tmp_path / entry).mkdir() if not entry.startswith(".") else (tmp_path / entry).write_text("")
+    (tmp_path / "file-not-dir").write_text("")
+    state_dir = _statedir.StateDir(str(tmp_path))
+    assert state_dir.names() == ["db", "web"]
+    assert _statedir.StateDir(str(tmp_path / "missing")).names() == []
+
+
+def test_state_dir_write_then_read_state(tmp_path):
+    state_dir = _statedir.StateDir(str(tmp_path))
+    os.mkdir(state_dir.path("web"))
+    state_dir.write_state("web", _state())
+    assert state_dir.read_state("web") == _state()
+    assert oct(os.stat(state_dir.path("web", "state.json")).st_mode & 0o777) == "0o600"
+    assert state_dir.read_state("nothing") is None
+
+
+def test_supervisor_is_installed_once_and_is_its_own_program(tmp_path):
+    state_dir = _statedir.StateDir(str(tmp_path))
+    path = state_dir.install_supervisor()
+    first = os.stat(path)
+    assert state_dir.install_supervisor() == path
+    assert os.stat(path).st_ino == first.st_ino  # unchanged content: not rewritten
+    source = open(path).read()
+    assert "sigwaitinfo" in source and 'if __name__ == "__main__":' in source
+    assert oct(first.st_mode & 0o777) == "0o600"
