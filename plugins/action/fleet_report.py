@@ -14,7 +14,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
-import json
 import os
 import stat
 import tempfile
@@ -23,7 +22,9 @@ from ansible.errors import AnsibleActionFail, AnsibleError
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.linuxns.pidns.plugins.filter.pidns_fleet import pidns_fleet
+from ansible_collections.linuxns.pidns.plugins.plugin_utils._facts import FactsInputError
+from ansible_collections.linuxns.pidns.plugins.plugin_utils._fleet import fleet
+from ansible_collections.linuxns.pidns.plugins.plugin_utils._report import render_html, render_json, render_markdown
 
 try:  # ansible-core 2.19+: template text read from a file must be marked as trusted to be rendered
     from ansible.template import trust_as_template
@@ -32,12 +33,6 @@ except ImportError:  # pragma: no cover - ansible-core < 2.19
 
 FORMATS = ("json", "md", "html")
 FILE_NAMES = {"json": "report.json", "md": "report.md", "html": "report.html"}
-# The role's templates, shipped with the collection: <collection>/roles/pidns_report/templates/.
-COLLECTION_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-DEFAULT_TEMPLATES = {
-    "md": os.path.join(COLLECTION_ROOT, "roles", "pidns_report", "templates", "report.md.j2"),
-    "html": os.path.join(COLLECTION_ROOT, "roles", "pidns_report", "templates", "report.html.j2"),
-}
 
 ARGUMENT_SPEC = {
     "results": {"type": "dict", "required": True},
@@ -71,14 +66,14 @@ def parse_mode(value, option):
     return mode
 
 
+def _unsafe(data):  # pragma: no cover - ansible-core < 2.19
+    from ansible.utils.unsafe_proxy import wrap_var
+    return wrap_var(data)
+
+
 def utc_now():
     """The report's `generated` time: UTC, to the second, like now(utc=true, fmt='%Y-%m-%dT%H:%M:%SZ')."""
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def render_json(data):
-    """report.json: what to_nice_json(indent=2) wrote, plus a final newline."""
-    return json.dumps(data, indent=2, sort_keys=True, separators=(",", ": ")) + "\n"
 
 
 def ensure_dir(path, mode, check_mode):
@@ -124,17 +119,16 @@ class ActionModule(ActionBase):
     _supports_check_mode = True
     _supports_async = False
 
-    def _template_path(self, option, fmt):
-        given = self._task.args.get(option)
-        if not given:
-            return DEFAULT_TEMPLATES[fmt]
+    def _template_path(self, option, given):
+        """The user's own template given in option (md_template, html_template), found like template's src."""
         try:
             return self._find_needle("templates", given)
         except AnsibleError as error:
             raise AnsibleActionFail("%s: %s" % (option, to_text(error)))
 
     def _render(self, path, variables):
-        """Render a Jinja template file the way ansible.builtin.template does (trim_blocks, trailing newline)."""
+        """Render the user's own Jinja template file the way ansible.builtin.template does (trim_blocks,
+        trailing newline). The default report needs no template: plugin_utils/_report.py writes it."""
         source = self._loader.get_text_file_contents(path) if hasattr(self._loader, "get_text_file_contents") \
             else to_text(self._loader._get_file_contents(path)[0])
         searchpath = [os.path.dirname(path)]
@@ -158,20 +152,25 @@ class ActionModule(ActionBase):
         formats = [fmt for fmt in FORMATS if fmt in args["formats"]]
         file_mode = parse_mode(args["mode"], "mode")
         dir_mode = parse_mode(args["dir_mode"], "dir_mode")
-        templates = dict((fmt, self._template_path(fmt + "_template", fmt)) for fmt in ("md", "html") if fmt in formats)
+        templates = dict((fmt, self._template_path(fmt + "_template", args[fmt + "_template"]))
+                         for fmt in ("md", "html") if fmt in formats and args[fmt + "_template"])
 
         try:
-            data = pidns_fleet(args["results"], hosts=args["hosts"], active=args["active"], generated=utc_now())
-        except AnsibleError as error:
+            data = fleet(args["results"], hosts=args["hosts"], active=args["active"], generated=utc_now())
+        except FactsInputError as error:
             raise AnsibleActionFail(to_text(error))
 
-        texts = {}
-        if "json" in formats:
-            texts["json"] = render_json(data)
+        texts = {"json": render_json(data)}
+        if "md" in formats and "md" not in templates:
+            texts["md"] = render_markdown(data, args["title"], processes=args["processes"])
+        if "html" in formats and "html" not in templates:
+            texts["html"] = render_html(data, args["title"])
         if templates:
             variables = dict(task_vars)
-            variables.update(pidns_report_data=data, pidns_report_title=args["title"],
-                             pidns_report_processes=args["processes"])
+            # Host data is never template text: on ansible-core < 2.19 only an unsafe mark keeps the
+            # templar from evaluating {{ }} in it (2.19+ trusts no variable value as a template).
+            variables.update(pidns_report_data=data if trust_as_template is not None else _unsafe(data),
+                             pidns_report_title=args["title"], pidns_report_processes=args["processes"])
             for fmt, path in templates.items():
                 try:
                     texts[fmt] = self._render(path, variables)

@@ -27,10 +27,16 @@ description:
     task report a change; only making O(dest), or setting its mode, does. So a second run reports no
     change.
   - Each file is replaced atomically (written to a temporary file in O(dest), then renamed).
-  - C(report.md) and C(report.html) are rendered from Jinja templates like M(ansible.builtin.template)
-    does (C(trim_blocks)), with every variable of the task plus C(pidns_report_data) (the report),
-    C(pidns_report_title) (O(title)) and C(pidns_report_processes) (O(processes)). By default the
-    templates of the C(linuxns.pidns.pidns_report) role shipped with the collection are used.
+  - C(report.md) and C(report.html) are written by the collection itself, without the Jinja templar,
+    so host data (command lines, owner names, messages) is only ever text. Control characters in it are
+    shown as escapes such as C(\n) and C(\x1b), Markdown table cells and headings are escaped, code
+    blocks are fenced with more backticks than the text holds, and HTML is escaped.
+    C(report.json) keeps the hosts' strings exactly (JSON escapes every control character).
+  - O(md_template) and O(html_template) replace a file with a Jinja template of your own, rendered
+    like M(ansible.builtin.template) does (C(trim_blocks)) with every variable of the task plus
+    C(pidns_report_data) (the report), C(pidns_report_title) (O(title)) and C(pidns_report_processes)
+    (O(processes)). Host data in C(pidns_report_data) is never evaluated as a template (it is marked
+    unsafe on ansible-core before 2.19); escaping it for the output format is up to your template.
 author:
   - linuxns.pidns contributors (@linuxns)
 options:
@@ -89,14 +95,14 @@ options:
     default: "0755"
   md_template:
     description:
-      - Jinja template for C(report.md), found like O(ansible.builtin.template#module:src) (the role's or
-        the playbook's C(templates/) directory, or a path).
-      - By default C(roles/pidns_report/templates/report.md.j2) of this collection.
+      - Jinja template of your own for C(report.md), found like O(ansible.builtin.template#module:src)
+        (the role's or the playbook's C(templates/) directory, or a path).
+      - By default the collection writes C(report.md) itself (no template).
     type: path
   html_template:
     description:
-      - Jinja template for C(report.html), found like O(ansible.builtin.template#module:src).
-      - By default C(roles/pidns_report/templates/report.html.j2) of this collection.
+      - Jinja template of your own for C(report.html), found like O(ansible.builtin.template#module:src).
+      - By default the collection writes C(report.html) itself (no template).
     type: path
 attributes:
   action:

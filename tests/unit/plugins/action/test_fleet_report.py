@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Unit tests for the linuxns.pidns.fleet_report action plugin (controller side, no host, no module).
 
-The plugin runs here with a real Templar and DataLoader and the collection's own templates; only the
-task and the connection are stand-ins (the plugin must not touch the connection at all).
+The plugin runs here with a real Templar and DataLoader (used only for a template of the user's own);
+only the task and the connection are stand-ins (the plugin must not touch the connection at all).
 """
 
 from __future__ import annotations
@@ -19,9 +19,12 @@ from pathlib import Path
 import pytest
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.linuxns.pidns.plugins.action import fleet_report
-from ansible_collections.linuxns.pidns.plugins.action.fleet_report import ensure_dir, parse_mode, render_json, write_file
+from ansible_collections.linuxns.pidns.plugins.action.fleet_report import ensure_dir, parse_mode, write_file
 from ansible_collections.linuxns.pidns.plugins.filter.pidns_fleet import pidns_fleet
+from ansible_collections.linuxns.pidns.plugins.plugin_utils._report import render_json
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugin_utils"))
+import hostile  # noqa: E402  pylint: disable=wrong-import-position
 
 REPO = Path(__file__).resolve().parents[4]
 COLLECTIONS = REPO / ".build" / "collections"
@@ -48,7 +51,7 @@ RESULTS = {
 HOSTS = ["web", "gone<b>", "dropped"]
 
 
-# The templates use the collection's pidns_tree filter by its FQCN, which needs Ansible's collection
+# A user's template may use the collection's pidns_tree filter by its FQCN, which needs Ansible's collection
 # loader; installing it in the pytest process would change how the other unit tests import the
 # collection. So each run of the action happens in a fresh Python that installs it first.
 RUNNER = """
@@ -77,12 +80,13 @@ print(json.dumps(result, default=str))
 """
 
 
-def run(tmp_path: Path, check_mode: bool = False, **args) -> dict:
+def run(tmp_path: Path, check_mode: bool = False, task_vars: dict | None = None, **args) -> dict:
     """Run the action plugin (real Templar and DataLoader; task and connection are stand-ins)."""
     task_args = {"results": RESULTS, "hosts": HOSTS, "active": ["web", "gone<b>"], "dest": str(tmp_path / "out")}
     task_args.update(args)
     request = {"args": task_args, "check_mode": check_mode,
-               "task_vars": {"inventory_hostname": "web", "ansible_search_path": [str(tmp_path)]}}
+               "task_vars": dict({"inventory_hostname": "web", "ansible_search_path": [str(tmp_path)]},
+                                 **(task_vars or {}))}
     proc = subprocess.run([sys.executable, "-c", RUNNER, str(COLLECTIONS)], input=json.dumps(request),
                           capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr[-4000:]
@@ -204,9 +208,37 @@ def test_own_template_found_like_template_src(tmp_path):
         run(tmp_path, md_template="broken.j2")
 
 
-def test_default_templates_are_the_roles(tmp_path):
-    for path in fleet_report.DEFAULT_TEMPLATES.values():
-        assert Path(path).resolve() in [p.resolve() for p in (REPO / "roles" / "pidns_report" / "templates").iterdir()]
+def test_default_report_needs_no_template_and_no_templar(tmp_path):
+    """report.md and report.html come from plugin_utils/_report.py: task variables are not template
+    context, and the role ships no templates the action could reach through __file__."""
+    assert not (REPO / "roles" / "pidns_report" / "templates").exists()
+    run(tmp_path, title="{{ inventory_hostname }}")
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert md.startswith("# {{ inventory_hostname }}\n")
+
+
+@pytest.mark.parametrize("processes, lines", [(False, hostile.TREE_LINES),
+                                              (True, hostile.TREE_LINES_WITH_PROCESSES)])
+def test_hostile_host_strings_stay_text(tmp_path, processes, lines):
+    """Template syntax, line breaks, 20 backticks, table and link syntax, HTML and control characters in
+    every string the hosts report: no templating, one fence per tree, one row per host, no markup."""
+    run(tmp_path, results=hostile.RESULTS, hosts=hostile.HOSTS, active=hostile.HOSTS, processes=processes)
+    out = tmp_path / "out"
+    assert json.loads((out / "report.json").read_text())["hosts"][0]["facts"] == hostile.FACTS  # exact data
+    hostile.check_markdown((out / "report.md").read_text(), tree_lines=lines)
+    hostile.check_html((out / "report.html").read_text())
+
+
+def test_own_template_gets_host_data_as_text(tmp_path):
+    """A template of the user's own is rendered by the templar, but host data in it is never template text."""
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "mine.j2").write_text(
+        "{% for h in pidns_report_data.hosts %}{{ h.name }}|{{ h.message }}|{{ h.summary.kernel if h.summary }}\n"
+        "{% endfor %}{{ pidns_report_data.hosts[0].facts | linuxns.pidns.pidns_tree }}\n")
+    run(tmp_path, results=hostile.RESULTS, hosts=hostile.HOSTS, active=hostile.HOSTS, formats=["md"],
+        md_template="mine.j2")
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert md.startswith("web{{ 7*7 }} {% for x in [1] %}LOOP{% endfor %}") and not re.search(r"\b49\b", md) and "\nLOOP" not in md
 
 
 @pytest.mark.parametrize("args, message", [

@@ -4,10 +4,17 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.linuxns.pidns.plugins.filter.pidns_fleet import pidns_fleet
 from ansible_collections.linuxns.pidns.plugins.filter.pidns_tree import FilterModule, pidns_tree
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugin_utils"))
+import hostile  # noqa: E402  pylint: disable=wrong-import-position
 
 HOST, A, B, D = 4026531836, 4026532201, 4026532202, 4026532204
 
@@ -75,6 +82,26 @@ def test_width_shortens_command_and_whole_ansible_facts_accepted():
 def test_subtree_seen_from_inside_starts_at_the_visible_root():
     inside = {"namespaces": [ns(B, A, 2, [], init(1, [1], ["sh"]))], "warnings": []}
     assert pidns_tree(inside) == "4026532202  level 2  PID 1 sh  1 proc"
+
+
+def test_hostile_host_strings_stay_on_their_line():
+    """Line breaks, escape sequences and bidi overrides in every string field: one line per namespace."""
+    hostile.check_tree(pidns_tree(hostile.facts(), width=0))
+    hostile.check_tree(pidns_tree(hostile.facts(), processes=True), lines=hostile.TREE_LINES_WITH_PROCESSES)
+    line = pidns_tree(hostile.facts(), width=0).splitlines()[0]
+    assert line.startswith("4026531836  level 0  PID 1 init{{ 7*7 }} {% for x in [1] %}LOOP{% endfor %}\\n````")
+
+
+def test_owner_labels_are_the_fleets():
+    """The tree and the fleet summary name owners alike (one definition, plugin_utils/_facts.py)."""
+    facts = {"namespaces": [ns(A, None, 1, [], owner={"type": "sandbox", "runtime": "linuxns.pidns", "name": "web"}),
+                            ns(B, None, 1, [], owner={"type": "container", "runtime": None, "id": "cd" * 32}),
+                            ns(D, None, 1, [], owner={"type": "container", "runtime": "kubernetes", "pod": "p1"})],
+             "warnings": []}
+    owners = pidns_fleet({"h": facts})["hosts"][0]["summary"]["owners"]
+    assert owners == ["container cdcdcdcdcdcd", "kubernetes p1", "sandbox web"]
+    lines = pidns_tree(facts).splitlines()
+    assert all(any(line.endswith("  " + owner) for line in lines) for owner in owners)
 
 
 @pytest.mark.parametrize("bad", [None, "text", {"namespaces": "x"}, {}])

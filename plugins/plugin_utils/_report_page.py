@@ -1,18 +1,20 @@
-{#- report.html: one self-contained page. The report is embedded as JSON (with <, > and & escaped as
-    \u003c, \u003e, \u0026 so that no text can close the script element) and rendered by the inline
-    script below with textContent only: host names, commands and messages are never parsed as HTML.
-    Without JavaScript the <noscript> part shows the text trees (escaped by Jinja). No network. -#}
-{%- set r = pidns_report_data -%}
-<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
-<meta name="generator" content="linuxns.pidns.pidns_report">
-<title>{{ pidns_report_title | e }} · {{ r.totals.hosts }} hosts · {{ r.generated | e }}</title>
-<style>
-:root {
+# -*- coding: utf-8 -*-
+# Copyright (c) linuxns.pidns contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The fixed parts of report.html: its style sheet and its script (no host data here).
+
+The script reads the report from the page's pidns-report-data element and draws everything with
+textContent and setAttribute only, never innerHTML: host names, commands and messages are never parsed
+as HTML. ownerLabel() mirrors _facts.owner_label() for the namespaces it draws.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+STYLE = r''':root {
   --bg: #f5f6f8; --panel: #ffffff; --text: #1d2330; --muted: #6b7385; --line: #e2e5eb;
   --accent: #2f6fde; --accent-bg: #e8f0fd;
   --ok: #1f8a4c; --ok-bg: #e3f4ea; --warn: #a35a00; --warn-bg: #fff1dc; --bad: #c0282d; --bad-bg: #fde7e7;
@@ -131,29 +133,9 @@ footer { margin-top: 30px; color: var(--muted); font-size: 12px; text-align: cen
 pre.text { background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 12px; overflow: auto; }
 @media (max-width: 900px) { .cards { grid-template-columns: repeat(2, minmax(0, 1fr)); } }
 @media print { .toolbar { display: none; } details { display: block; } }
-</style>
-</head>
-<body>
-<header>
-  <h1 id="title">{{ pidns_report_title | e }}</h1>
-  <div class="sub">linuxns.pidns report · generated <span id="generated">{{ r.generated | e }}</span> · schema {{ r.schema }}</div>
-</header>
-<main id="app"></main>
-<noscript>
-<p>This page draws its tables with JavaScript; here is the plain text view.</p>
-{% for h in r.hosts %}
-<h2>{{ h.name | e }} ({{ h.status | e }})</h2>
-{% if h.status == 'ok' %}
-<pre class="text">{{ h.facts | linuxns.pidns.pidns_tree(width=100) | e }}</pre>
-{% else %}
-<pre class="text">{{ h.message | default('', true) | e }}</pre>
-{% endif %}
-{% endfor %}
-</noscript>
-<footer>Self-contained report: no network requests. Data: report.json next to this file, or the <code>pidns-report-data</code> element of this page.</footer>
-<script type="application/json" id="pidns-report-data">{{ r | to_json | replace('<', '\\u003c') | replace('>', '\\u003e') | replace('&', '\\u0026') }}</script>
-<script>
-(function () {
+'''
+
+SCRIPT = r'''(function () {
   "use strict";
   var report = JSON.parse(document.getElementById("pidns-report-data").textContent);
   var totals = report.totals;
@@ -299,7 +281,8 @@ pre.text { background: var(--panel); border: 1px solid var(--line); border-radiu
       if (s.partial) head.push(el("span", {"class": "badge warn", text: "partial view"}));
       var f = host.facts;
       add(body, el("div", {"class": "meta", text: "kernel " + (f.kernel || "?") + " \u00b7 " + (f.root ? "as root" : "not root") +
-        " \u00b7 parents from " + (f.parents_from || "?") + " \u00b7 seen from " + (f.self && f.self.initial ? "the initial PID namespace" : "inside namespace " + (f.self ? f.self.id : "?"))}));
+        " \u00b7 parents from " + (f.parents_from || "?") + " \u00b7 seen from " +
+        (f.self && f.self.initial ? "the initial PID namespace" : "inside namespace " + (f.self ? f.self.id : "?"))}));
       (f.warnings || []).filter(function (w) { return w.namespace === null || w.namespace === undefined; }).forEach(function (w) {
         add(body, el("div", {"class": "alert warn", "data-code": w.code, text: w.code + ": " + (w.message || "")}));
       });
@@ -343,7 +326,8 @@ pre.text { background: var(--panel); border: 1px solid var(--line); border-radiu
           owners.length ? owners.slice(0, 2).map(function (o) { return el("span", {"class": "badge owner", text: o}); }) : "\u2013",
           owners.length > 2 ? el("span", {"class": "more", text: "+" + (owners.length - 2) + " more"}) : null);
       }
-      else if (col.key === "status") td = el("td", {"class": "status"}, statusBadge(host.status), host.message ? el("div", {"class": "sub", text: host.message}) : null);
+      else if (col.key === "status") td = el("td", {"class": "status"}, statusBadge(host.status),
+        host.message ? el("div", {"class": "sub", text: host.message}) : null);
       else if (col.key === "warnings" && host.summary) {
         td = el("td", {"class": "num warncell" + (v ? " hot" : " zero")}, el("div", null, String(v)),
           v ? el("div", {"class": "codelist", text: Object.keys(host.summary.warning_codes).join("\n")}) : null);
@@ -403,7 +387,9 @@ pre.text { background: var(--panel); border: 1px solid var(--line); border-radiu
     var parts = [];
     if (filterBox.value) parts.push("filter=" + encodeURIComponent(filterBox.value));
     if (sortState.key) parts.push("sort=" + (sortState.dir < 0 ? "-" : "") + sortState.key);
-    try { history.replaceState(null, "", parts.length ? "#" + parts.join("&") : location.pathname + location.search); } catch (e) { /* some browsers refuse on file: URLs */ }
+    try {
+      history.replaceState(null, "", parts.length ? "#" + parts.join("&") : location.pathname + location.search);
+    } catch (e) { /* some browsers refuse on file: URLs */ }
   }
   function fromLocation() {
     filterBox.value = param("filter");
@@ -426,6 +412,4 @@ pre.text { background: var(--panel); border: 1px solid var(--line); border-radiu
   fromLocation();
   document.documentElement.setAttribute("data-rendered", "true");
 })();
-</script>
-</body>
-</html>
+'''
