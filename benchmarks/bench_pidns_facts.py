@@ -40,13 +40,12 @@ from ansible_cli import COLLECTIONS, ansible_env  # noqa: E402
 
 PR_SET_CHILD_SUBREAPER = 36
 
-# The "whole Python process" side: start, import the module_utils, scan, write JSON. main() is
-# scan() with the module's defaults and json.dumps-identical output (written with the json C
-# encoder without importing the json package, which would pull in re).
+# The "whole Python process" side: start, import the module_utils, scan, write JSON
+# (pidns_scan_json.main(): scan() with the module's defaults, json.dumps-identical output).
 SCAN_CODE = (
-    "import sys; sys.path.insert(0, %r)\n"
-    "from ansible_collections.linuxns.pidns.plugins.module_utils._hierarchy import main\n"
-    "main()\n" % str(COLLECTIONS)
+    "import sys; sys.path[:0] = [%r, %r]\n"
+    "from pidns_scan_json import main\n"
+    "main()\n" % (str(COLLECTIONS), str(REPO / "benchmarks"))
 )
 
 

@@ -34,15 +34,7 @@ attributes:
       - This action does not modify state.
 """
 
-    FACTS = r"""
-options: {}
-attributes:
-  facts:
-    description: Action returns an C(ansible_facts) dictionary that will update existing host facts.
-    support: full
-"""
-
-    # Should be used together with the standard fragment and the FACTS fragment
+    # Should be used together with the standard fragment
     FACTS_MODULE = r"""
 options: {}
 attributes:

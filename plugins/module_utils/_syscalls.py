@@ -14,8 +14,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import ctypes
-import ctypes.util
-import errno
 import os
 
 CLONE_NEWTIME = 0x00000080
@@ -43,28 +41,20 @@ NAMESPACE_FLAGS = {
 # others), mnt late (it changes what paths mean), like nsenter(1).
 JOIN_ORDER = ("user", "cgroup", "ipc", "uts", "net", "pid", "time", "mnt")
 
-MS_RDONLY = 0x1
 MS_NOSUID = 0x2
 MS_NODEV = 0x4
 MS_NOEXEC = 0x8
 MS_BIND = 0x1000
 MS_REC = 0x4000
 MS_PRIVATE = 1 << 18
-MS_SLAVE = 1 << 19
-MS_SHARED = 1 << 20
 
 MNT_DETACH = 0x2
 UMOUNT_NOFOLLOW = 0x8
 
-# ioctl requests on namespace file descriptors (linux/nsfs.h).
-NS_GET_USERNS = 0xB701
+# ioctl request on a PID-namespace fd (linux/nsfs.h): _IO(0xb7, 0x2), the parent namespace's fd.
 NS_GET_PARENT = 0xB702
-NS_GET_NSTYPE = 0xB703
 
-PR_SET_PDEATHSIG = 1
-PR_SET_NAME = 15
 PR_SET_DUMPABLE = 4
-PR_SET_CHILD_SUBREAPER = 36
 
 # Generic syscall numbers (pidfd_* are the same on every architecture since 5.3).
 SYS_PIDFD_SEND_SIGNAL = 424
@@ -79,6 +69,9 @@ _libc = None
 def _lib():
     global _libc
     if _libc is None:
+        # Imported here: ctypes.util imports re, shutil and subprocess, ~15 ms that a caller which only
+        # needs a constant (pidns_facts' NS_GET_PARENT) would pay for nothing.
+        import ctypes.util
         _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         _libc.syscall.restype = ctypes.c_long
     return _libc
@@ -143,11 +136,6 @@ def prctl(option, arg2=0):
                         ctypes.c_ulong(0), ctypes.c_ulong(0)), "prctl")
 
 
-def ns_ioctl(fd, request):
-    """ioctl on a namespace fd; returns the integer result (a new fd for GET_PARENT/GET_USERNS)."""
-    return _check(_lib().ioctl(ctypes.c_int(fd), ctypes.c_ulong(request)), "ioctl on namespace")
-
-
 def pidfd_open(pid):
     return _check(_lib().syscall(ctypes.c_long(SYS_PIDFD_OPEN), ctypes.c_int(pid), ctypes.c_uint(0)),
                   "pidfd_open")
@@ -157,14 +145,3 @@ def pidfd_send_signal(pidfd, sig):
     _check(_lib().syscall(ctypes.c_long(SYS_PIDFD_SEND_SIGNAL), ctypes.c_int(pidfd), ctypes.c_int(sig),
                           None, ctypes.c_uint(0)), "pidfd_send_signal")
 
-
-def supports_pidfd():
-    """True when pidfd_open works here (Linux 5.3+ and not filtered by seccomp)."""
-    try:
-        fd = pidfd_open(os.getpid())
-    except OSError as exc:
-        if exc.errno in (errno.ENOSYS, errno.EPERM, errno.EINVAL):
-            return False
-        raise
-    os.close(fd)
-    return True

@@ -348,7 +348,9 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.linuxns.pidns.plugins.module_utils._hierarchy import scan
+from ansible_collections.linuxns.pidns.plugins.module_utils._hierarchy import run
+from ansible_collections.linuxns.pidns.plugins.module_utils._module_runner import run_module
+from ansible_collections.linuxns.pidns.plugins.module_utils._spec import STATE_DIR
 
 
 def main():
@@ -356,18 +358,12 @@ def main():
         argument_spec=dict(
             processes=dict(type="bool", default=False),
             pids=dict(type="list", elements="int", default=[]),
-            state_dir=dict(type="path", default="/run/linuxns-pidns"),
+            state_dir=dict(type="path", default=STATE_DIR),
             known_inits=dict(type="list", elements="str", default=[]),
         ),
         supports_check_mode=True,
     )
-    params = module.params
-    try:
-        facts = scan(state_dir=params["state_dir"], processes=params["processes"],
-                     pids=params["pids"] or None, known_inits=params["known_inits"])
-    except OSError as exc:
-        module.fail_json(msg="Could not scan /proc: %s" % exc)
-    module.exit_json(changed=False, ansible_facts={"pidns": facts})
+    run_module(module, run, subject="Could not scan /proc")
 
 
 if __name__ == "__main__":
