@@ -138,7 +138,7 @@ def main() -> int:
 
         if args.provision_repeat < 1:
             return write_figures(figures, args.json)
-        sandboxes = {"pidns_sandboxes": [{"name": "b%02d" % i, "stop_timeout": 2} for i in range(args.sandboxes)]}
+        sandboxes = {"sandboxes_list": [{"name": "b%02d" % i, "stop_timeout": 2} for i in range(args.sandboxes)]}
         extra = json.dumps(sandboxes)
         provision, teardown, again = [], [], []
         for round_ in range(args.provision_repeat):

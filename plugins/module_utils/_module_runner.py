@@ -23,12 +23,16 @@ def run_module(module, run, subject=None):
     subject: how to name what failed when a system call refuses in a way nobody foresaw
     (say "sandbox web"), so the user gets that and the error, not a traceback.
     """
+    failure = None
     try:
         result = run(module.params, check_mode=module.check_mode)
     except SandboxError as exc:
-        module.fail_json(msg=str(exc))
+        failure = str(exc)
     except OSError as exc:
-        module.fail_json(msg="%s: %s" % (subject, exc) if subject else str(exc))
+        failure = "%s: %s" % (subject, exc) if subject else str(exc)
+    if failure is not None:
+        # Outside the handler: inside it, ansible-core 2.19 attaches the handled error as `exception`.
+        module.fail_json(msg=failure)
     for warning in result.pop("warnings", None) or []:
         module.warn(warning)
     if not module._diff:

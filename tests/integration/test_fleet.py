@@ -202,7 +202,7 @@ def test_fleet_close_removes_everything(fleet_factory):
 
 PLAYBOOKS = REPO / "playbooks"
 SANDBOXES = {
-    "pidns_sandboxes": [
+    "sandboxes_list": [
         {"name": "web", "workloads": [{"argv": ["sleep", "3600"]}]},
         {"name": "inner", "parent": "web", "namespaces": ["pid", "mnt", "uts"]},
         {"name": "batch", "stop_timeout": 2},

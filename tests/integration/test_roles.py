@@ -18,6 +18,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ansible_cli import REPO, run_playbook  # noqa: E402
+from fleet import raw_results_env  # noqa: E402
 from sandboxes import exited, force_remove, pid_ns_of, state_of, wait_for  # noqa: E402
 
 LOCAL = ("-i", "localhost,", "-c", "local")
@@ -41,7 +42,7 @@ def apply_role(tmp_path: Path, sandboxes: list, *extra: str):
     playbook = tmp_path / "role.yml"
     playbook.write_text(ROLE_PLAY)
     variables = tmp_path / "vars.json"
-    variables.write_text(json.dumps({"pidns_sandboxes": sandboxes}))
+    variables.write_text(json.dumps({"sandboxes_list": sandboxes}))
     return run_playbook(playbook, *LOCAL, "-e", "@%s" % variables, *extra)
 
 
@@ -143,10 +144,10 @@ def test_bad_input_fails_before_any_change(tmp_path, names, case):
         "missing_argv": ([{"name": good}, {"name": other, "workloads": [{"chdir": "/"}]}],
                          ["argv", "workloads"]),
         "unknown_parent": ([{"name": good}, {"name": other, "parent": "no-such-" + other}],
-                           ["pidns_sandboxes[1]", other, "parent", "no-such-" + other]),
+                           ["sandboxes_list[1]", other, "parent", "no-such-" + other]),
         "cycle": ([{"name": good, "parent": other}, {"name": other, "parent": good}],
-                  ["pidns_sandboxes[0]", good, "parent", "cycle"]),
-        "duplicate": ([{"name": good}, {"name": good}], ["pidns_sandboxes[1]", good, "more than once"]),
+                  ["sandboxes_list[0]", good, "parent", "cycle"]),
+        "duplicate": ([{"name": good}, {"name": good}], ["sandboxes_list[1]", good, "more than once"]),
     }
     sandboxes, words = entries[case]
     proc = apply_role(tmp_path, sandboxes)
@@ -164,12 +165,13 @@ def test_teardown_removes_nested_first(tmp_path, names):
     ok(apply_role(tmp_path, sandboxes))
     pids = {name: supervisor(name).pid for name in (top, child)}
     variables = tmp_path / "teardown.json"
-    variables.write_text(json.dumps({"pidns_sandboxes": sandboxes, "pidns_hosts": "localhost"}))
-    proc = run_playbook(REPO / "playbooks" / "teardown.yml", *LOCAL, "-e", "@%s" % variables)
-    ok(proc)
-    section = proc.stdout.split("Remove sandboxes, nested ones first", 1)[1].split("TASK [", 1)[0]
-    order = re.findall(r"\(item=([^)]+)\)", section)
-    assert order == [child, top]
+    variables.write_text(json.dumps({"sandboxes_list": sandboxes, "pidns_hosts": "localhost"}))
+    proc = run_playbook(REPO / "playbooks" / "teardown.yml", *LOCAL, "-e", "@%s" % variables, env=raw_results_env())
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    documents = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    [removal] = [d["result"] for d in documents if "Create, recreate and remove sandboxes" in d["task"]]
+    # The nested one went first: each removal took only itself.
+    assert {r["name"]: r["removed"] for r in removal["results"]} == {top: [top], child: [child]}
     for name, pid in pids.items():
         assert state_of(name) is None
         assert wait_for(lambda pid=pid: exited(pid), 20), "supervisor of %s still runs" % name
@@ -198,3 +200,19 @@ def test_demo_twice_second_run_unchanged(tmp_path):
     finally:
         for name in ("inner", "web"):
             force_remove(name)
+
+
+def test_a_rerun_with_nothing_to_change_runs_one_module(tmp_path, names):
+    boxes = [{"name": names("rone"), "workloads": [{"argv": ["sleep", "infinity"]}]} for _ in range(3)]
+    boxes.append({"name": names("ronec"), "parent": boxes[0]["name"]})
+    ok(apply_role(tmp_path, boxes))
+    proc = apply_role(tmp_path, boxes)
+    assert proc.returncode == 0 and recap(proc.stdout)["changed"] == 0, proc.stdout
+    proc = run_playbook(tmp_path / "role.yml", *LOCAL, "-e", "@%s" % (tmp_path / "vars.json"), env=raw_results_env())
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    documents = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    ran = [d["task"] for d in documents if d["status"] != "skipped" and d["result"].get("invocation")]
+    assert len(ran) == 1 and "Find the sandboxes on the host" in ran[0], ran
+    statuses = {d["task"].split(" : ")[-1]: d["status"] for d in documents}
+    assert statuses["Create, recreate and remove sandboxes in one run (parents first, nested ones removed first)"] \
+        == "skipped"

@@ -306,3 +306,67 @@ def test_creating_from_a_mount_namespace_that_is_not_the_initial_one(tmp_path):
         assert outcome["left"] == [".lock", ".supervisor.py"]
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def sandboxes(entries, **kwargs):
+    return run_module("sandbox", {"sandboxes": entries}, **kwargs)
+
+
+def test_a_list_in_one_run_parents_first_then_unchanged_then_removed_nested_first(names):
+    top, child, grandchild = names("lst"), names("lstc"), names("lstg")
+    # Listed children first: the module puts parents first.
+    entries = [{"name": grandchild, "parent": child}, {"name": child, "parent": top}, {"name": top}]
+    predicted = sandboxes(entries, check=True, diff=True)
+    assert predicted["changed"] is True and not predicted["failed"]
+    assert [r["name"] for r in predicted["results"]] == [grandchild, child, top]
+    assert all(r["sandbox"]["health"] == "alive" for r in predicted["results"])
+    assert [d["before_header"] for d in predicted["diff"]] == [top, child, grandchild]
+    assert all(state_of(name) is None for name in (top, child, grandchild)), "check mode made something"
+
+    made = sandboxes(entries, diff=True)
+    assert made["changed"] is True and not made["failed"], made
+    levels = {r["name"]: r["sandbox"]["level"] for r in made["results"]}
+    assert levels == {top: 1, child: 2, grandchild: 3}
+    parents = lsns_parents()
+    by_name = {r["name"]: r["sandbox"]["namespaces"]["pid"] for r in made["results"]}
+    assert parents[by_name[grandchild]] == by_name[child] and parents[by_name[child]] == by_name[top]
+
+    again = sandboxes(entries, diff=True)
+    assert again["changed"] is False and [r["changed"] for r in again["results"]] == [False] * 3
+    assert all(d["before"] == d["after"] for d in again["diff"])
+
+    supervisors = {name: state_of(name)["supervisor"]["pid"] for name in (top, child, grandchild)}
+    gone = sandboxes([{"name": top, "state": "absent"}, {"name": grandchild, "state": "absent", "parent": child},
+                      {"name": child, "state": "absent", "parent": top}])
+    assert gone["changed"] is True
+    # Nested ones first: each removal took only itself.
+    assert {r["name"]: r["removed"] for r in gone["results"]} == {top: [top], child: [child], grandchild: [grandchild]}
+    for name, pid in supervisors.items():
+        assert state_of(name) is None
+        assert wait_for(lambda pid=pid: exited(pid), 20)
+
+
+def test_a_list_with_one_bad_entry_changes_nothing_and_names_the_entry(names):
+    good, bad = names("lbad"), names("lbad")
+    for entry, words in (({"name": bad, "namespaces": ["mnt"]}, "'pid' is required"),
+                         ({"name": bad, "stop_timeout": "nan"}, "stop_timeout"),
+                         ({"name": bad, "parent": "no-such-" + bad}, "neither listed"),
+                         ({"name": good}, "listed more than once")):
+        result = sandboxes([{"name": good}, entry])
+        assert result["failed"], result
+        assert result["msg"].startswith("sandboxes[1] (name %s): " % entry["name"]), result["msg"]
+        assert words in result["msg"], result["msg"]
+        assert "Traceback" not in str(result.get("exception", "")), "an error the module did not handle"
+        assert state_of(good) is None and state_of(bad) is None
+
+
+def test_a_list_recreates_a_child_that_died_with_its_recreated_parent_in_check_mode_too(names):
+    top, child = names("lrc"), names("lrcc")
+    assert not sandboxes([{"name": top}, {"name": child, "parent": top}])["failed"]
+    entries = [{"name": top, "hostname": "changed"}, {"name": child, "parent": top}]
+    predicted = sandboxes(entries, check=True)
+    assert [(r["name"], r["changed"]) for r in predicted["results"]] == [(top, True), (child, True)]
+    done = sandboxes(entries)
+    assert [(r["name"], r["changed"]) for r in done["results"]] == [(top, True), (child, True)]
+    assert done["results"][0]["recreated_because"] == ["hostname"]
+    assert state_of(child) is not None and nsenter(child, "true").returncode == 0

@@ -1,0 +1,145 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) linuxns.pidns contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""sandbox_plan: what the sandboxes role must change on a host, from one sandbox_info result.
+
+Documentation in sandbox_plan.yml. The checks and decisions are the sandbox module's own
+(module_utils _spec and _decision), so the role and the module never disagree on what is kept.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.linuxns.pidns.plugins.module_utils._decision import decide, order
+from ansible_collections.linuxns.pidns.plugins.module_utils._spec import SandboxError, normalize_spec, validate_name
+
+# The options of a list entry that the sandbox module takes (sandboxes[].*).
+MODULE_OPTIONS = ("name", "state", "namespaces", "hostname", "parent", "mount_proc", "stop_timeout", "recreate")
+WORKLOAD_OPTIONS = ("argv", "chdir", "env", "user", "group")
+
+
+def sandbox_plan(entries, on_host=None, state=None):
+    """{"errors", "changes", "workloads"}: see sandbox_plan.yml."""
+    if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
+        raise AnsibleFilterError("sandbox_plan: the input must be a list of sandbox entries (dicts)")
+    found = dict((box.get("name"), box) for box in (on_host or []) if isinstance(box, dict))
+    errors = []
+    planned = []
+    for index, entry in enumerate(entries):
+        planned.append(_Planned(index, entry, state, errors))
+    problems, _removals, _creations = order(
+        [{"name": p.name, "present": p.present, "parent": p.parent} for p in planned],
+        [name for name, box in found.items() if box.get("alive")])
+    errors.extend("%s: %s" % (planned[index].label, message) for index, message in problems)
+    if errors:
+        return {"errors": errors, "changes": [], "workloads": []}
+
+    children = {}
+    for name, box in found.items():
+        if box.get("parent"):
+            children.setdefault(box["parent"], []).append(name)
+    removed = set()
+    changing = set()
+    for p in planned:
+        current = found.get(p.name)
+        record = None if current is None else {"health": "alive" if current.get("alive") else "broken",
+                                                "problems": current.get("problems") or [],
+                                                "spec": current.get("spec") or {}}
+        decision = decide(p.name, record, p.wanted, _nested(children, p.name), p.recreate)
+        if decision.changes:
+            changing.add(p.name)
+            removed.update(decision.removes)
+    # A listed sandbox that dies with an ancestor being recreated must be made again.
+    changing.update(p.name for p in planned if p.present and p.name in removed)
+
+    changes = [p.module_entry() for p in planned if p.name in changing]
+    running = _running_commands(found)
+    workloads = []
+    keys = set()
+    for p in planned:
+        if not p.present:
+            continue
+        for workload in p.workloads:
+            match = _text(workload.get("match")) or " ".join(_text(arg) for arg in workload["argv"])
+            key = (p.name, match)
+            if key in keys:
+                continue
+            keys.add(key)
+            if p.name in changing or match not in running.get(p.name, ()):
+                item = dict((k, workload[k]) for k in WORKLOAD_OPTIONS if workload.get(k) is not None)
+                item.update(sandbox=p.name, match=match)
+                workloads.append(item)
+    return {"errors": [], "changes": changes, "workloads": workloads}
+
+
+class _Planned(object):
+    """One entry of the role's list, checked as the sandbox module checks it."""
+
+    def __init__(self, index, entry, forced_state, errors):
+        self.entry = entry
+        # As the sandbox module's argument spec converts them (the role's spec checks but keeps types).
+        self.name = _text(entry.get("name"))
+        self.label = "sandboxes_list[%d] (name %s)" % (index, self.name)
+        self.present = (forced_state or entry.get("state") or "present") == "present"
+        self.parent = _text(entry.get("parent")) or None
+        self.recreate = bool(entry.get("recreate"))
+        self.workloads = entry.get("workloads") or []
+        self.wanted = None
+        try:
+            validate_name(self.name)
+            if self.present:
+                self.wanted = normalize_spec(self.name, entry.get("namespaces"), _text(entry.get("hostname")),
+                                             _given(entry.get("mount_proc"), True), self.parent,
+                                             _given(entry.get("stop_timeout"), 10.0))[0]
+            for number, workload in enumerate(self.workloads):
+                if not workload.get("argv"):
+                    raise SandboxError("workloads[%d].argv: must not be empty" % number)
+        except SandboxError as exc:
+            errors.append("%s: %s" % (self.label, exc))
+
+    def module_entry(self):
+        """The entry as the sandbox module's sandboxes option takes it (no role-only keys)."""
+        item = dict((key, self.entry[key]) for key in MODULE_OPTIONS if self.entry.get(key) is not None)
+        item["state"] = "present" if self.present else "absent"
+        return item
+
+
+def _text(value):
+    return None if value is None else str(value)
+
+
+def _given(value, default):
+    return default if value is None else value
+
+
+def _nested(children, name, seen=()):
+    """The sandboxes nested in `name` on the host, deepest first (a loop in host data ends the walk)."""
+    ordered = []
+    for child in sorted(children.get(name, [])):
+        if child in seen or child == name:
+            continue
+        ordered.extend(_nested(children, child, seen + (name,)))
+        ordered.append(child)
+    return ordered
+
+
+def _running_commands(found):
+    """{sandbox: set of command lines of the live children of its PID 1}."""
+    running = {}
+    for name, box in found.items():
+        if not box.get("alive"):
+            continue
+        running[name] = set(p.get("command") for p in box.get("processes") or []
+                            if p.get("ns_ppid") == 1 and p.get("state") not in ("Z", "X"))
+    return running
+
+
+class FilterModule(object):
+
+    def filters(self):
+        return {"sandbox_plan": sandbox_plan}
