@@ -14,10 +14,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import math
-import re
 
 STATE_DIR = "/run/linuxns-pidns"
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 NAME_RULE = "1 to 64 characters from A-Z a-z 0-9 _ . -, starting with a letter or digit"
 NAMESPACE_TYPES = ("pid", "mnt", "uts", "ipc", "net", "cgroup", "time")
 DEFAULT_NAMESPACES = ("pid", "mnt", "uts", "ipc")
@@ -34,8 +33,20 @@ class SandboxError(Exception):
     """A failure to report to the user as it is: the message names what was wrong."""
 
 
+_name_regex = []
+
+
+def is_valid_name(name):
+    """Whether `name` follows the name rule. The regex is compiled on first use: pidns_facts imports
+    this file for STATE_DIR and, run as a whole process, would otherwise pay for importing re."""
+    if not _name_regex:
+        import re
+        _name_regex.append(re.compile(NAME_PATTERN))
+    return isinstance(name, str) and bool(_name_regex[0].match(name)) and name not in (".", "..")
+
+
 def validate_name(name, option="name"):
-    if not isinstance(name, str) or not NAME_PATTERN.match(name) or name in (".", ".."):
+    if not is_valid_name(name):
         raise SandboxError("%s: %r is not a valid sandbox name: use %s" % (option, name, NAME_RULE))
     return name
 

@@ -25,7 +25,7 @@ import os
 
 from ansible_collections.linuxns.pidns.plugins.module_utils import _procfs
 from ansible_collections.linuxns.pidns.plugins.module_utils import _syscalls
-from ansible_collections.linuxns.pidns.plugins.module_utils._spec import NAME_PATTERN, STATE_DIR, SandboxError
+from ansible_collections.linuxns.pidns.plugins.module_utils._spec import STATE_DIR, SandboxError, is_valid_name
 
 STATE_SCHEMA = 1
 CAP_SYS_ADMIN = 21
@@ -75,7 +75,7 @@ class StateDir(object):
         if not self.exists():
             return []
         return sorted(entry for entry in os.listdir(self.root)
-                      if NAME_PATTERN.match(entry) and os.path.isdir(os.path.join(self.root, entry)))
+                      if is_valid_name(entry) and os.path.isdir(os.path.join(self.root, entry)))
 
     def ensure(self):
         """Create the directory and make it a private bind mount of itself (see module docs)."""
