@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from ansible_collections.linuxns.pidns.plugins.module_utils import _hierarchy, _pidns_parents, _pidns_scan, _spec
+from ansible_collections.linuxns.pidns.plugins.module_utils import _hierarchy, _pidns_parents, _pidns_scan
 from ansible_collections.linuxns.pidns.plugins.module_utils._procfs import INITIAL_PID_NS_INODE as HOST
 
 A, B, C, D, E = 4026532201, 4026532202, 4026532203, 4026532204, 4026532205
@@ -372,9 +372,6 @@ def test_ioctl_probed_once_when_the_process_tree_places_everything(tmp_path, mon
     assert facts["parents_from"] == "ppid" and facts["count"] == 1
 
 
-@pytest.mark.xfail(hasattr(_spec, "re"), strict=True,
-                   reason="_spec (STATE_DIR, SUPERVISOR_PREFIX) imports re at import time: ~5 ms of the scan "
-                          "as a whole process until its NAME_PATTERN is compiled on first use")
 def test_scan_entry_imports_neither_re_nor_json():
     # The benchmark runs the scan as a whole Python process: its imports are part of its cost.
     import subprocess
