@@ -31,7 +31,7 @@ from ansible_collections.linuxns.pidns.plugins.module_utils._control import cont
 from ansible_collections.linuxns.pidns.plugins.module_utils._records import inspect_sandbox
 from ansible_collections.linuxns.pidns.plugins.module_utils._spec import SandboxError
 from ansible_collections.linuxns.pidns.plugins.module_utils._statedir import NEEDS_ROOT, STATE_SCHEMA
-from ansible_collections.linuxns.pidns.plugins.module_utils._stop import remove_folder, stop_supervisor
+from ansible_collections.linuxns.pidns.plugins.module_utils._stop import remove_folder, stop_supervisor, wait_exit
 
 READY_TIMEOUT = 15.0
 
@@ -175,7 +175,7 @@ def _create_once(view, name, spec, parent_record, python, cpu, allowed):
     folder = state_dir.path(name)
     os.mkdir(folder, 0o700)
     os.mkdir(os.path.join(folder, "ns"), 0o700)
-    supervisor = None
+    supervisor = pidfd = pid_ns = None
     try:
         script = state_dir.install_supervisor()
         parent_fds = {}
@@ -199,8 +199,12 @@ def _create_once(view, name, spec, parent_record, python, cpu, allowed):
         finally:
             sock.close()
             os.waitpid(launcher, 0)
+        # While this pidfd is open and its process has not exited, the PID cannot be reused: the
+        # /proc/<pid> paths below are the supervisor's, from the checks to the last bind mount.
+        pidfd = _syscalls.pidfd_open(pid)
         stat = _procfs.read_stat(state_dir.proc_root, pid)
-        if stat is None:
+        pid_ns = _procfs.ns_link_inode(state_dir.proc_root, pid, "pid") if stat else None
+        if stat is None or pid_ns is None:
             raise SandboxError("the supervisor (host PID %d) exited right after starting; see %s"
                                % (pid, os.path.join(folder, "supervisor.log")))
         supervisor = {"pid": pid, "start_time": stat["start_time"]}
@@ -216,6 +220,9 @@ def _create_once(view, name, spec, parent_record, python, cpu, allowed):
                     raise _MountNamespaceOutOfOrder(str(exc))
                 raise
             namespaces[ns_type] = os.stat(handle).st_ino
+        if wait_exit(pidfd, 0) or namespaces["pid"] != pid_ns:
+            raise SandboxError("the supervisor (host PID %d) exited while its namespaces were being pinned; "
+                               "see %s" % (pid, os.path.join(folder, "supervisor.log")))
         status = _procfs.read_status(state_dir.proc_root, pid)
         state = {
             "schema": STATE_SCHEMA,
@@ -230,8 +237,11 @@ def _create_once(view, name, spec, parent_record, python, cpu, allowed):
         state_dir.write_state(name, state)
     except BaseException:
         if supervisor is not None:
-            stop_supervisor(state_dir, supervisor, 0)
+            stop_supervisor(state_dir, supervisor, 0, pid_ns)
         remove_folder(state_dir, name)
         raise
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
     view.refresh()
     return inspect_sandbox(view, name)

@@ -15,6 +15,7 @@ __metaclass__ = type
 import os
 
 from ansible_collections.linuxns.pidns.plugins.module_utils import _procfs
+from ansible_collections.linuxns.pidns.plugins.module_utils._spec import NAMESPACE_TYPES
 
 
 def problems_of(state, handles, supervisor_stat, boot_id, supervisor_pid_ns):
@@ -51,9 +52,19 @@ def inspect_sandbox(view, name):
         return None
     state = state_dir.read_state(name)
     if state is None:
-        return {"name": name, "state": "present", "health": "broken",
-                "problems": ["its state file is missing or unreadable: an interrupted creation"],
-                "spec": None, "supervisor": None, "namespaces": {}, "handles": {}, "hostname": None,
+        # What still pins it tells what may still run: a mounted PID-namespace handle leads to
+        # its PID 1 (_stop.destroy finds and stops it).
+        held = {}
+        for ns_type in NAMESPACE_TYPES:
+            found = view.handles.get(state_dir.handle_path(name, ns_type))
+            if found and found[0] == ns_type:
+                held[ns_type] = found[1]
+        problems = ["its state file is missing or unreadable (an interrupted creation, or a damaged file)"]
+        if "pid" in held:
+            problems.append("its PID namespace is still held by a handle: state=absent stops what runs in it")
+        return {"name": name, "state": "present", "health": "broken", "problems": problems,
+                "spec": None, "supervisor": None, "namespaces": held,
+                "handles": dict((ns, state_dir.handle_path(name, ns)) for ns in held), "hostname": None,
                 "parent": None, "level": None, "created": None, "_state": None}
     mounted = {}
     for ns_type in state["namespaces"]:
@@ -103,6 +114,17 @@ def dependents(view, name):
 
     visit(name)
     return ordered
+
+
+def find_init(proc_root, pid_ns):
+    """(host PID, start time) of PID 1 of the PID namespace `pid_ns`, or None: the process of that
+    namespace whose own PID in it (the last NSpid) is 1."""
+    for pid, _ns in pids_in(proc_root, (pid_ns,)):
+        status = _procfs.read_status(proc_root, pid)
+        stat = _procfs.read_stat(proc_root, pid)
+        if status and stat and _procfs.nspid_chain(status)[-1:] == [1]:
+            return pid, stat["start_time"]
+    return None
 
 
 def pids_in(proc_root, namespaces):

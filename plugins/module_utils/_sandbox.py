@@ -53,7 +53,6 @@ def run(params, check_mode=False, state_dir=None):
         entries = [_labelled(index, item) for index, item in enumerate(listed)]
     require_root(state_dir.proc_root)
     if not check_mode:
-        state_dir.ensure()
         state_dir.lock()
     try:
         view = HostView(state_dir)

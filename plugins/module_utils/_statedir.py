@@ -25,7 +25,8 @@ import os
 
 from ansible_collections.linuxns.pidns.plugins.module_utils import _procfs
 from ansible_collections.linuxns.pidns.plugins.module_utils import _syscalls
-from ansible_collections.linuxns.pidns.plugins.module_utils._spec import STATE_DIR, SandboxError, is_valid_name
+from ansible_collections.linuxns.pidns.plugins.module_utils._spec import (
+    MAX_STOP_TIMEOUT, NAMESPACE_TYPES, STATE_DIR, SandboxError, is_valid_name, seconds)
 
 STATE_SCHEMA = 1
 CAP_SYS_ADMIN = 21
@@ -40,14 +41,39 @@ def require_root(proc_root):
 
 
 def parse_state(text):
-    """Parse a state.json; raise ValueError when it is not one of ours."""
+    """Parse a state.json; raise ValueError when it is not one of ours, down to each value's type."""
     state = json.loads(text)
     if not isinstance(state, dict) or state.get("schema") != STATE_SCHEMA:
         raise ValueError("unknown state schema")
-    for key in ("name", "spec", "supervisor", "namespaces", "boot_id"):
-        if key not in state:
-            raise ValueError("state lacks %r" % key)
+    for key, kind in (("name", str), ("spec", dict), ("supervisor", dict), ("namespaces", dict),
+                      ("boot_id", str)):
+        if not isinstance(state.get(key), kind):
+            raise ValueError("state: %s must be a %s" % (key, kind.__name__))
+    supervisor, namespaces, spec = state["supervisor"], state["namespaces"], state["spec"]
+    if not (_is_int(supervisor.get("pid")) and supervisor["pid"] > 0 and _is_int(supervisor.get("start_time"))):
+        raise ValueError("state: supervisor must have a PID and a start time")
+    if "pid" not in namespaces or not all(ns in NAMESPACE_TYPES and _is_int(inode) for ns, inode in namespaces.items()):
+        raise ValueError("state: namespaces must map namespace types to inode numbers, pid among them")
+    if not isinstance(spec.get("namespaces"), list) or not set(namespaces) == set(spec["namespaces"]):
+        raise ValueError("state: spec.namespaces must list the namespaces held")
+    try:
+        if isinstance(spec.get("stop_timeout"), (bool, str)):
+            raise SandboxError("not a number")
+        seconds(spec.get("stop_timeout"), "stop_timeout", MAX_STOP_TIMEOUT)
+    except SandboxError:
+        raise ValueError("state: spec.stop_timeout is not a bounded number of seconds")
+    for key in ("hostname", "parent"):
+        if spec.get(key) is not None and not isinstance(spec[key], str):
+            raise ValueError("state: spec.%s must be text" % key)
+    if spec.get("parent") is not None and not is_valid_name(spec["parent"]):
+        raise ValueError("state: spec.parent is not a sandbox name")
+    if not isinstance(spec.get("mount_proc"), bool) or not (state.get("level") is None or _is_int(state["level"])):
+        raise ValueError("state: spec.mount_proc must be a boolean and level a number")
     return state
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 class StateDir(object):
@@ -77,26 +103,35 @@ class StateDir(object):
         return sorted(entry for entry in os.listdir(self.root)
                       if is_valid_name(entry) and os.path.isdir(os.path.join(self.root, entry)))
 
-    def ensure(self):
-        """Create the directory and make it a private bind mount of itself (see module docs)."""
-        if not os.path.isdir(self.root):
-            os.makedirs(self.root, 0o700)
-        os.chmod(self.root, 0o700)
-        mounts = _procfs.read_mountinfo(self.proc_root)
-        mount = _procfs.mount_at(mounts, self.root)
+    def lock(self, shared=False):
+        """Changes take the lock exclusively; readers take it shared, so they never see a
+        sandbox half made or half removed.
+
+        The exclusive lock also creates the directory and makes it a private bind mount of
+        itself, under the lock: two first runs at once would otherwise stack two mounts. The
+        lock file is the same inode before and after that mount (the mount is of the same
+        directory), so the lock holds across it."""
+        if not shared:
+            os.makedirs(self.root, 0o700, exist_ok=True)
+            os.chmod(self.root, 0o700)
+        fd = os.open(os.path.join(self.root, ".lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+            if not shared:
+                self._make_private_mount()
+        except BaseException:
+            os.close(fd)
+            raise
+        self._lock_fd = fd
+
+    def _make_private_mount(self):
+        mount = _procfs.mount_at(_procfs.read_mountinfo(self.proc_root), self.root)
         if mount is None:
             _syscalls.mount(self.root, self.root, None, _syscalls.MS_BIND)
             mount = {"propagation": {"shared": True}}
         if mount["propagation"]:
             # A mount-namespace handle cannot be bound onto a shared mount (EINVAL).
             _syscalls.mount(None, self.root, None, _syscalls.MS_PRIVATE)
-
-    def lock(self, shared=False):
-        """Changes take the lock exclusively; readers take it shared, so they never see a
-        sandbox half made or half removed."""
-        fd = os.open(os.path.join(self.root, ".lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
-        self._lock_fd = fd
 
     def unlock(self):
         if self._lock_fd is not None:

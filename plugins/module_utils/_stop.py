@@ -17,25 +17,27 @@ import signal
 
 from ansible_collections.linuxns.pidns.plugins.module_utils import _procfs
 from ansible_collections.linuxns.pidns.plugins.module_utils import _syscalls
-from ansible_collections.linuxns.pidns.plugins.module_utils._records import inspect_sandbox
+from ansible_collections.linuxns.pidns.plugins.module_utils._records import find_init, inspect_sandbox
+from ansible_collections.linuxns.pidns.plugins.module_utils._spec import DEFAULT_STOP_TIMEOUT
 
 # Extra time, beyond stop_timeout, for the supervisor to finish before it gets SIGKILL.
 STOP_MARGIN = 5.0
 
 
-def _wait_exit(pidfd, timeout):
+def wait_exit(pidfd, timeout):
+    """Whether the process of `pidfd` has exited, waiting up to `timeout` seconds for it."""
     poller = select.poll()
     poller.register(pidfd, select.POLLIN)
     return bool(poller.poll(max(timeout, 0) * 1000))
 
 
-def stop_supervisor(state_dir, supervisor, stop_timeout):
+def stop_supervisor(state_dir, supervisor, stop_timeout, pid_ns):
     """SIGTERM the supervisor (it stops its namespace), SIGKILL it if it overstays.
 
-    The pidfd is opened first and the start time checked after, so a recycled PID is
-    never signalled. Once the supervisor has exited, every process of its namespace is
-    dead (the kernel kills them before PID 1 becomes a zombie); reaping the zombie is its
-    parent's job (host init, or the parent sandbox's supervisor).
+    The pidfd is opened first, and the process it holds checked after (its start time and its
+    PID namespace), so a recycled PID is never signalled. Once the supervisor has exited, every
+    process of its namespace is dead (the kernel kills them before PID 1 becomes a zombie);
+    reaping the zombie is its parent's job (host init, or the parent sandbox's supervisor).
     """
     try:
         pidfd = _syscalls.pidfd_open(supervisor["pid"])
@@ -47,12 +49,14 @@ def stop_supervisor(state_dir, supervisor, stop_timeout):
         stat = _procfs.read_stat(state_dir.proc_root, supervisor["pid"])
         if stat is None or stat["start_time"] != supervisor["start_time"]:
             return
+        if _procfs.ns_link_inode(state_dir.proc_root, supervisor["pid"], "pid") != pid_ns:
+            return
         _syscalls.pidfd_send_signal(pidfd, signal.SIGTERM if stop_timeout > 0 else signal.SIGKILL)
-        if not _wait_exit(pidfd, stop_timeout + STOP_MARGIN):
+        if not wait_exit(pidfd, stop_timeout + STOP_MARGIN):
             _syscalls.pidfd_send_signal(pidfd, signal.SIGKILL)
-            _wait_exit(pidfd, STOP_MARGIN)
+            wait_exit(pidfd, STOP_MARGIN)
     except OSError as exc:
-        if exc.errno != errno.ESRCH:
+        if exc.errno not in (errno.ESRCH, errno.ENOENT):
             raise
     finally:
         os.close(pidfd)
@@ -81,9 +85,17 @@ def destroy(view, record):
     """Stop a sandbox's supervisor (its processes die with it) and remove its handles and folder."""
     state = record.get("_state")
     # Even a sandbox judged broken (say, its handles were unmounted by hand) may still have a
-    # supervisor running; stop_supervisor checks the start time before it signals anything.
+    # supervisor running; stop_supervisor checks the process before it signals anything.
     if state is not None and state["boot_id"] == view.boot_id:
-        stop_supervisor(view.state_dir, state["supervisor"], state["spec"]["stop_timeout"])
+        stop_supervisor(view.state_dir, state["supervisor"], state["spec"]["stop_timeout"],
+                        state["namespaces"]["pid"])
+    elif state is None and "pid" in record["namespaces"]:
+        # The state file is lost or damaged, but the handle still names the PID namespace: its
+        # PID 1 is the supervisor to stop. The grace period it was given is lost with the file.
+        pid_ns = record["namespaces"]["pid"]
+        init = find_init(view.state_dir.proc_root, pid_ns)
+        if init is not None:
+            stop_supervisor(view.state_dir, {"pid": init[0], "start_time": init[1]}, DEFAULT_STOP_TIMEOUT, pid_ns)
     remove_folder(view.state_dir, record["name"])
 
 

@@ -8,7 +8,7 @@ from ansible_collections.linuxns.pidns.plugins.module_utils._spec import normali
 
 
 def _state(**overrides):
-    state = {"schema": 1, "name": "web", "spec": normalize_spec("web")[0],
+    state = {"schema": 1, "name": "web", "spec": normalize_spec("web", ["pid", "mnt"])[0],
              "supervisor": {"pid": 4242, "start_time": 777}, "boot_id": "boot-a",
              "namespaces": {"pid": 4026532001, "mnt": 4026532002}, "level": 1,
              "created": "2026-11-29T10:00:00Z"}

@@ -59,7 +59,7 @@ def test_dependents_are_listed_deepest_first(tmp_path):
     tree = {"top": None, "mid": "top", "leaf": "mid", "side": "top", "other": None}
     for name, parent in tree.items():
         os.mkdir(state_dir.path(name))
-        spec = normalize_spec(name, parent=parent)[0]
+        spec = normalize_spec(name, ["pid", "mnt"], parent=parent)[0]
         state_dir.write_state(name, _state(name=name, spec=spec))
     view = _FakeView(state_dir)
     assert _records.dependents(view, "top") == ["leaf", "mid", "side"]

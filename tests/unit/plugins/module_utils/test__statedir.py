@@ -52,3 +52,33 @@ def test_supervisor_is_installed_once_and_is_its_own_program(tmp_path):
     source = open(path).read()
     assert "sigwaitinfo" in source and 'if __name__ == "__main__":' in source
     assert oct(first.st_mode & 0o777) == "0o600"
+
+
+@pytest.mark.parametrize("damage", [
+    {"supervisor": "4242"}, {"supervisor": {"pid": "4242", "start_time": 777}}, {"supervisor": {"pid": 0, "start_time": 1}},
+    {"supervisor": {"pid": True, "start_time": 1}}, {"namespaces": [4026532001]}, {"namespaces": {"mnt": 4026532002}},
+    {"namespaces": {"pid": "4026532001", "mnt": 4026532002}}, {"namespaces": {"pid": 1, "mnt": 2, "bogus": 3}},
+    {"spec": []}, {"name": 7}, {"boot_id": None}, {"level": "1"},
+])
+def test_parse_state_rejects_wrong_types(damage):
+    """A state.json that is JSON but not ours down to its values is unreadable, not a crash later."""
+    with pytest.raises(ValueError):
+        _statedir.parse_state(json.dumps(_state(**damage)))
+
+
+@pytest.mark.parametrize("spec_damage", [
+    {"stop_timeout": "10"}, {"stop_timeout": None}, {"stop_timeout": 1e308}, {"namespaces": "pid"},
+    {"namespaces": ["pid"]}, {"hostname": 5}, {"parent": "../x"}, {"mount_proc": "yes"},
+])
+def test_parse_state_rejects_a_wrong_spec(spec_damage):
+    state = _state()
+    state["spec"] = dict(state["spec"], **spec_damage)
+    with pytest.raises(ValueError):
+        _statedir.parse_state(json.dumps(state))
+
+
+def test_read_state_treats_wrong_types_as_unreadable(tmp_path):
+    state_dir = _statedir.StateDir(str(tmp_path))
+    os.mkdir(state_dir.path("web"))
+    (tmp_path / "web" / "state.json").write_text(json.dumps(_state(supervisor=[1, 2])))
+    assert state_dir.read_state("web") is None
