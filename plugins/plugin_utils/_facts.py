@@ -23,4 +23,3 @@ def owner_label(owner):
     name = owner.get("name") or str(owner.get("id") or "")[:12] or owner.get("pod") or "?"
     kind = "sandbox" if owner.get("type") == "sandbox" else (owner.get("runtime") or "container")
     return "%s %s" % (kind, name)
-

@@ -90,8 +90,8 @@ def fleet(results, hosts=None, active=None, generated=None):
     """Build the fleet report: per host its status, facts and a summary, plus fleet totals."""
     if not isinstance(results, Mapping):
         raise FactsInputError("pidns_fleet expects a mapping of host name to the registered result of "
-                                 "linuxns.pidns.pidns_facts (or to its pidns facts), got %s"
-                                 % type(results).__name__)
+                              "linuxns.pidns.pidns_facts (or to its pidns facts), got %s"
+                              % type(results).__name__)
     for label, value in (("hosts", hosts), ("active", active)):
         if value is not None and (isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Sequence)):
             raise FactsInputError("pidns_fleet: %s must be a list of host names" % label)
@@ -148,4 +148,3 @@ def fleet(results, hosts=None, active=None, generated=None):
     return {"schema": SCHEMA, "kind": "linuxns.pidns.report",
             "generated": None if generated is None else str(generated),
             "totals": totals, "hosts": rows}
-

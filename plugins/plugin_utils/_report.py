@@ -47,8 +47,8 @@ def _shown(value):
 
 def _markdown_totals(data):
     totals = data["totals"]
-    hosts = "%d (%d ok, %d unreachable, %d failed" % (totals["hosts"], totals["ok"], totals["unreachable"],
-                                                     totals["failed"])
+    hosts = "%d (%d ok, %d unreachable, %d failed" % (
+        totals["hosts"], totals["ok"], totals["unreachable"], totals["failed"])
     if totals["dropped"]:
         hosts += ", %d dropped" % totals["dropped"]
     if totals["skipped"]:
@@ -100,8 +100,8 @@ def render_markdown(data, title, processes=False):
     """report.md: the fleet totals and table, then one text tree per reachable host."""
     lines = [
         "# %s" % cell(title), "",
-        "Generated %s by the `linuxns.pidns.pidns_report` role (report schema %s)." % (cell(data["generated"]),
-                                                                                      data["schema"]),
+        "Generated %s by the `linuxns.pidns.pidns_report` role (report schema %s)." % (
+            cell(data["generated"]), data["schema"]),
         "",
     ]
     lines.extend(_markdown_totals(data))

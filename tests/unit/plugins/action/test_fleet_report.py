@@ -21,7 +21,6 @@ from ansible.errors import AnsibleActionFail
 
 from ansible_collections.linuxns.pidns.plugins.action.fleet_report import ensure_dir, parse_mode, write_file
 from ansible_collections.linuxns.pidns.plugins.filter.pidns_fleet import pidns_fleet
-from ansible_collections.linuxns.pidns.plugins.plugin_utils._report import render_json
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugin_utils"))
 import hostile  # noqa: E402  pylint: disable=wrong-import-position
@@ -106,11 +105,6 @@ def test_parse_mode():
     for bad in ("u=rw", "0999", True, "-1", 0o17777):
         with pytest.raises(AnsibleActionFail):
             parse_mode(bad, "mode")
-
-
-def test_render_json_is_sorted_indented_with_final_newline():
-    text = render_json({"b": 1, "a": {"y": [1, 2], "x": None}})
-    assert text == '{\n  "a": {\n    "x": null,\n    "y": [\n      1,\n      2\n    ]\n  },\n  "b": 1\n}\n'
 
 
 def test_ensure_dir_makes_sets_mode_and_predicts(tmp_path):

@@ -27,6 +27,11 @@ def embedded(page: str) -> dict:
     return json.loads(page.split('<script type="application/json" id="pidns-report-data">', 1)[1].split("</script>", 1)[0])
 
 
+def test_render_json_is_sorted_indented_with_final_newline():
+    text = render_json({"b": 1, "a": {"y": [1, 2], "x": None}})
+    assert text == '{\n  "a": {\n    "x": null,\n    "y": [\n      1,\n      2\n    ]\n  },\n  "b": 1\n}\n'
+
+
 def test_json_keeps_host_strings_exact_and_escaped():
     data = hostile_report()
     text = render_json(data)
