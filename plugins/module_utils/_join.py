@@ -330,7 +330,9 @@ def _collect(sock, ours, request, outcome, view, record):
     poller = select.poll()
     by_fd = {}
     chunks = {"stdout": [], "stderr": []}
-    pending_input = (request.stdin or "").encode("utf-8") if request.stdin is not None else b""
+    # A view and an offset: slicing the rest off after each write copied it (quadratic in the size).
+    pending_input = memoryview((request.stdin or "").encode("utf-8") if request.stdin is not None else b"")
+    fed = 0
     for role, fd in ours.items():
         if fd is None:
             continue
@@ -371,13 +373,12 @@ def _collect(sock, ours, request, outcome, view, record):
                 _handle_message(fields, sender, outcome)
             elif role == "stdin":
                 try:
-                    written = os.write(fd, pending_input[:_READ_SIZE])
+                    fed += os.write(fd, pending_input[fed:fed + _READ_SIZE])
                 except OSError as exc:
                     if exc.errno != errno.EPIPE:
                         raise
-                    written = len(pending_input)
-                pending_input = pending_input[written:]
-                if not pending_input or event & (select.POLLERR | select.POLLHUP):
+                    fed = len(pending_input)
+                if fed >= len(pending_input) or event & (select.POLLERR | select.POLLHUP):
                     poller.unregister(fd)
                     os.close(fd)
                     ours["stdin"] = None

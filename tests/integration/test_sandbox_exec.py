@@ -4,9 +4,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import sys
+import time
+import tracemalloc
 
 import psutil
 import pytest
@@ -254,3 +257,29 @@ def test_check_mode_skips_a_sandbox_an_earlier_task_would_create(names):
     result = run_module("sandbox_exec", {"sandbox": name, "argv": ["true"]}, check=True)
     assert result["skipped"] is True and result.get("failed") is not True
     assert "there is no sandbox named" in result["msg"]
+
+
+# ---------------------------------------------------------------- issue 10 hardening
+
+DIGEST = ("import hashlib, sys\n"
+          "data = sys.stdin.buffer.read()\n"
+          "print(len(data), hashlib.sha256(data).hexdigest())")
+
+
+def test_sixty_four_megabytes_of_stdin_arrive_intact(box):
+    # Issue 10 item 16: feeding stdin was quadratic (a 64 KiB write, then a copy of all the rest).
+    # No timing assert: the quadratic feeder copied the rest of the input after every write, which
+    # shows as a second full copy at the peak (measured: 64 MB took 48 s before, see the commit).
+    text = "".join("line %08d of the input\n" % i for i in range(64 * 1024 * 1024 // 26))
+    tracemalloc.start()
+    try:
+        result = _join.run({"sandbox": box["name"], "argv": ["python3", "-c", DIGEST], "stdin": text,
+                            "stdin_add_newline": False})
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    data = text.encode()
+    assert peak < 1.5 * len(data), "feeding stdin peaked at %d bytes for %d bytes of input" % (peak, len(data))
+    assert result["rc"] == 0, result
+    assert result["stdout"].split() == [str(len(data)), hashlib.sha256(data).hexdigest()]
+    assert len(data) > 64 * 1000 * 1000
