@@ -35,13 +35,15 @@ from ansible_collections.linuxns.pidns.plugins.module_utils import _syscalls
 from ansible_collections.linuxns.pidns.plugins.module_utils._control import (
     control_socket, receive_message, send_error, send_message)
 from ansible_collections.linuxns.pidns.plugins.module_utils._records import inspect_sandbox, pids_in
-from ansible_collections.linuxns.pidns.plugins.module_utils._spec import SandboxError, validate_name
+from ansible_collections.linuxns.pidns.plugins.module_utils._spec import SandboxError, seconds, validate_name
 from ansible_collections.linuxns.pidns.plugins.module_utils._statedir import HostView, StateDir, require_root
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _READ_SIZE = 65536
 # After a timeout kill, how long to keep reading what the killed processes wrote.
 DRAIN_AFTER_KILL = 5.0
+# A longer timeout is a typo, not a plan (and keeps every deadline finite): a week.
+MAX_TIMEOUT = 7 * 24 * 3600.0
 
 
 class JoinRequest(object):
@@ -490,8 +492,8 @@ def run(params, check_mode=False, state_dir=None):
     if not argv or not argv[0]:
         raise SandboxError("argv/cmd: the command is empty")
     timeout = params.get("timeout")
-    if timeout is not None and timeout <= 0:
-        raise SandboxError("timeout: must be more than 0 seconds, got %r" % (timeout,))
+    if timeout is not None:
+        timeout = seconds(timeout, "timeout", MAX_TIMEOUT, allow_zero=False)
     require_root(state_dir.proc_root)
     view = HostView(state_dir)
     result = {"cmd": argv, "changed": False, "rc": 0, "stdout": "", "stderr": ""}

@@ -78,6 +78,7 @@ options:
     description:
       - Seconds the command may run. On expiry the command and everything it started inside the
         sandbox are killed, and the task fails saying so.
+      - A finite number of seconds, more than 0 and at most 604800 (a week).
       - Not used with O(detach=true).
     type: float
   creates:

@@ -283,3 +283,12 @@ def test_sixty_four_megabytes_of_stdin_arrive_intact(box):
     assert result["rc"] == 0, result
     assert result["stdout"].split() == [str(len(data)), hashlib.sha256(data).hexdigest()]
     assert len(data) > 64 * 1000 * 1000
+
+
+@pytest.mark.parametrize("timeout", ["nan", "inf", "-1", "1e300"])
+def test_a_timeout_that_is_not_a_finite_bounded_number_fails_naming_it(names, timeout):
+    # Issue 10 item 9: NaN and inf were taken; a str or list gave a traceback.
+    result = sx({"name": names("bad")}, argv=["true"], timeout=timeout)
+    # ansible-core 2.19 puts "(traceback unavailable)" in `exception` on every failure: no traceback is the point.
+    assert result["failed"] is True and "Traceback" not in result.get("exception", "")
+    assert result["msg"].startswith("timeout: must be a number of seconds from more than 0 to 604800, got ")
