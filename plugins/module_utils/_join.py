@@ -408,33 +408,69 @@ def _handle_message(fields, sender, outcome):
 
 def kill_started(view, record, session_pid):
     """SIGKILL the command and everything it started inside the sandbox: the members of its
-    session, and their descendants that moved to a session of their own."""
+    session, and their descendants that moved to a session of their own. Each through a pidfd,
+    checked to be the very process the scan found (signal_verified)."""
     if session_pid is None:
         return
     proc_root = view.state_dir.proc_root
     ns = record["namespaces"]["pid"]
     for _attempt in range(50):
-        inside = {}
-        for pid, _ns in pids_in(proc_root, (ns,)):
-            stat = _procfs.read_stat(proc_root, pid)
-            if stat is not None and stat["state"] != "Z":
-                inside[pid] = stat
-        doomed = set(pid for pid, stat in inside.items() if stat["session"] == session_pid)
-        grew = True
-        while grew:
-            grew = False
-            for pid, stat in inside.items():
-                if stat["ppid"] in doomed and pid not in doomed:
-                    doomed.add(pid)
-                    grew = True
+        doomed = session_and_descendants(proc_root, ns, session_pid)
         if not doomed:
             return
-        for pid in doomed:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+        for pid, start_time in doomed.items():
+            signal_verified(proc_root, pid, start_time, ns, signal.SIGKILL)
         time.sleep(0.02)
+
+
+def session_and_descendants(proc_root, ns, session_pid):
+    """{host PID: start time} of the live members of session `session_pid` in PID namespace `ns`,
+    and of their descendants there, from one /proc scan."""
+    inside = {}
+    for pid, _ns in pids_in(proc_root, (ns,)):
+        stat = _procfs.read_stat(proc_root, pid)
+        if stat is not None and stat["state"] not in ("Z", "X"):
+            inside[pid] = stat
+    doomed = set(pid for pid, stat in inside.items() if stat["session"] == session_pid)
+    grew = True
+    while grew:
+        grew = False
+        for pid, stat in inside.items():
+            if stat["ppid"] in doomed and pid not in doomed:
+                doomed.add(pid)
+                grew = True
+    return dict((pid, inside[pid]["start_time"]) for pid in doomed)
+
+
+def same_process(proc_root, pid, start_time, ns):
+    """Whether host PID `pid` is still the live process that started at `start_time` (clock ticks
+    after boot, /proc/PID/stat) in the PID namespace of inode `ns`."""
+    stat = _procfs.read_stat(proc_root, pid)
+    if stat is None or stat["state"] in ("Z", "X") or stat["start_time"] != start_time:
+        return False
+    try:
+        return _procfs.ns_link_inode(proc_root, pid, "pid") == ns
+    except OSError:
+        return False
+
+
+def signal_verified(proc_root, pid, start_time, ns, signum):
+    """Send `signum` to the process found earlier as `pid`, never to a process that reused its
+    number: pin it with a pidfd first, then check it is the one (same_process), then signal the
+    pidfd. Returns whether it was signalled."""
+    try:
+        pidfd = _syscalls.pidfd_open(pid)
+    except OSError:
+        return False
+    try:
+        if not same_process(proc_root, pid, start_time, ns):
+            return False
+        _syscalls.pidfd_send_signal(pidfd, signum)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(pidfd)
 
 
 def path_exists_inside(view, record, path):
