@@ -29,11 +29,12 @@ from ansible_collections.linuxns.pidns.plugins.module_utils import _procfs
 from ansible_collections.linuxns.pidns.plugins.module_utils import _syscalls
 from ansible_collections.linuxns.pidns.plugins.module_utils._control import control_socket, receive_message, send_error
 from ansible_collections.linuxns.pidns.plugins.module_utils._records import inspect_sandbox
-from ansible_collections.linuxns.pidns.plugins.module_utils._spec import SandboxError
+from ansible_collections.linuxns.pidns.plugins.module_utils._spec import DEFAULT_PATH, SandboxError
 from ansible_collections.linuxns.pidns.plugins.module_utils._statedir import NEEDS_ROOT, STATE_SCHEMA
 from ansible_collections.linuxns.pidns.plugins.module_utils._stop import remove_folder, stop_supervisor, wait_exit
 
 READY_TIMEOUT = 15.0
+SUPERVISOR_ENVIRONMENT = {"PATH": DEFAULT_PATH, "LC_ALL": "C"}
 
 
 def _loopback_up():
@@ -78,7 +79,9 @@ def _become_init(spec, root, fds, python, name):
     for target, fd in enumerate(high):
         os.dup2(fd, target, inheritable=True)
     os.closerange(len(high), 65536)
-    os.execv(python, [python, "-I", "-S", "-", name, str(spec["stop_timeout"])])
+    # A minimal environment: PID 1 lives for as long as the sandbox, and root inside can read its
+    # environ; the module's own (Ansible's `environment:`, tokens, SUDO_*) stays out.
+    os.execve(python, [python, "-I", "-S", "-", name, str(spec["stop_timeout"])], SUPERVISOR_ENVIRONMENT)
 
 
 def _launch(spec, root, parent_fds, fds, sock, python, name, cpu, allowed):

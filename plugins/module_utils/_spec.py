@@ -16,6 +16,8 @@ __metaclass__ = type
 import math
 
 STATE_DIR = "/run/linuxns-pidns"
+# PATH inside a sandbox: for the supervisor and for commands run in it.
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 NAME_RULE = "1 to 64 characters from A-Z a-z 0-9 _ . -, starting with a letter or digit"
 NAMESPACE_TYPES = ("pid", "mnt", "uts", "ipc", "net", "cgroup", "time")

@@ -21,6 +21,10 @@ Duties of PID 1 in a PID namespace:
   handler, so SIGTERM/SIGINT/SIGQUIT are taken with sigwaitinfo();
 - on those, stop the namespace: SIGTERM to every process, a grace period, then
   SIGKILL, and exit (the kernel refuses new processes once PID 1 is gone).
+  Only a signal from outside the sandbox stops it (the module, the host, a parent sandbox:
+  such signals arrive with si_pid 0, since the sender has no PID in this namespace). The
+  sandbox's life belongs to whoever manages it from outside; a process inside that signals
+  PID 1 (root inside running `kill 1`, an init script's shutdown) is logged and ignored.
 Idle, it sleeps in sigwaitinfo(): no polling, no CPU.
 
 It runs in every sandbox, so it keeps its memory small: _signal instead of signal,
@@ -51,8 +55,13 @@ MADV_DONTNEED = 4
 
 
 def log(message):
-    sys.stderr.write("%s supervisor[%d]: %s\n" % (time.strftime("%Y-%m-%dT%H:%M:%S"), os.getpid(), message))
-    sys.stderr.flush()
+    """Best effort: a full disk or a closed log must never end PID 1 (the kernel would kill every
+    process of the sandbox at once, with no graceful stop)."""
+    try:
+        sys.stderr.write("%s supervisor[%d]: %s\n" % (time.strftime("%Y-%m-%dT%H:%M:%S"), os.getpid(), message))
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
 
 
 def reap():
@@ -178,12 +187,17 @@ def main(argv):
         info = signal.sigwaitinfo(HANDLED)
         if info.si_signo == signal.SIGCHLD:
             reap()
+        elif info.si_signo in STOP_SIGNALS and info.si_pid != 0:
+            log("signal %d from PID %d inside the sandbox: ignored (stop it from outside, "
+                "with state=absent)" % (info.si_signo, info.si_pid))
         elif info.si_signo in STOP_SIGNALS:
-            log("signal %d from PID %d: stopping the sandbox" % (info.si_signo, info.si_pid))
+            log("signal %d from outside the sandbox: stopping it" % info.si_signo)
             stop(stop_timeout)
             log("stopped")
             return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv))
+    # os._exit: nothing is left to clean up, and the interpreter's own last flush of a log on a
+    # full disk would turn a clean stop into exit status 120.
+    os._exit(main(sys.argv))

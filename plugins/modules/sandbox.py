@@ -94,10 +94,10 @@ options:
         and O(recreate) are not used.
       - Every entry is checked before anything changes (names, options, duplicates, nesting cycles,
         parents that are neither listed nor alive on the host); an error names the entry, as in
-        C(sandboxes[2] (name db\): hostname: ...).
+        V(sandboxes[2]) and the name, then the option and what is wrong with it.
       - Entries with O(sandboxes[].state=absent) are removed first, nested ones first; then the others
         are created or kept, parents first, so a parent may be listed after its children.
-      - One module run for the whole list: a rerun with nothing to change costs one task, not one
+      - One module run for the whole list; a rerun with nothing to change costs one task, not one
         per sandbox. If an entry fails, the entries done before it stay done and are in RV(results).
     type: list
     elements: dict
