@@ -24,6 +24,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
 import os
 
 from ansible_collections.linuxns.pidns.plugins.module_utils._owners import (
@@ -73,7 +74,7 @@ def scan(proc_root=PROC, state_dir=STATE_DIR, processes=False, pids=None, known_
     table.place_unreadable(view.proc_ns)
     inits, levels = find_inits_and_levels(table, view)
     tree = build_tree(table, view, handles, inits, levels, use_ioctl)
-    namespaces, warnings = describe_namespaces(table, tree, inits, sandboxes_by_namespace(handles, state_dir),
+    namespaces, warnings = describe_namespaces(table, view, tree, inits, sandboxes_by_namespace(handles, state_dir),
                                                frozenset(known_inits or ()))
     if euid is None:
         euid = os.geteuid()
@@ -282,7 +283,7 @@ def _levels_below_parents(all_ns, parents, levels):
 
 # -- one entry per namespace ---------------------------------------------------------------------
 
-def describe_namespaces(table, tree, inits, sandboxes, known_inits):
+def describe_namespaces(table, view, tree, inits, sandboxes, known_inits):
     """(namespace entries sorted by level and id, every warning with its namespace)."""
     procs = table.procs
     namespaces = []
@@ -308,7 +309,7 @@ def describe_namespaces(table, tree, inits, sandboxes, known_inits):
             orphans = adopted_orphans(table, ns, init_pid)
         own_proc = seen_proc = None
         if pids_in:
-            own_proc, seen_proc = proc_view(table, ns, pids_in, init_pid)
+            own_proc, seen_proc = proc_view(table, view, ns, pids_in, init_pid)
         warnings = namespace_warnings(ns, len(pids_in), handles=tree.handle_paths.get(ns, ()), zombies=zombies,
                                       zombie_parents=zombie_parents, init=unknown_init, orphans=orphans or (),
                                       own_proc=own_proc, seen_proc=seen_proc)
@@ -348,35 +349,35 @@ def init_details(table, pid):
     }
 
 
-def proc_view(table, ns, pids_in, init_pid):
+def proc_view(table, view, ns, pids_in, init_pid):
     """Whether the processes of ``ns`` see a /proc of their own: (own, other_ns).
 
     Through /proc/P/root/proc of a member P: that /proc's PID 1 is the init of the namespace it
     belongs to, so the link of its ns/pid names it. When PID 1 there is not readable (some
-    hosts protect their PID 1), a member's PID *inside* ``ns`` is looked up instead: in the
-    namespace's own /proc that PID is the member itself. Returns (None, None) when there is no
-    /proc to look at or nothing readable.
+    hosts protect their PID 1, and without root nobody else's is), that /proc's ``self`` tells:
+    it resolves to this module's own PID in the namespace the /proc belongs to, and to nothing
+    in a namespace the module is not in. The members of a namespace below the module's own see
+    a /proc in which the module has a PID only if that /proc is not theirs. Returns (None, None)
+    when there is no /proc to look at or nothing readable.
     """
     candidates = ([init_pid] if init_pid is not None else []) + sorted(pids_in)[:2]
     for viewer in candidates:
-        base = "%s/%d/root/proc" % (table.proc, viewer)
         try:
             first = parse_ns_link(table.read("%s/%d/%s" % (table.proc, viewer, PROC1_LINK)))
         except OSError:
             first = None
         if first is not None:
             return first == ns, (None if first == ns else first)
-        for member in candidates:
-            nspid = table.nspid(member)
-            inner = nspid[-1] if nspid else 1
-            if inner == 1:
-                continue
-            try:
-                seen = ns_link_inode(base, inner, "pid")
-            except OSError:
-                continue
-            if seen is not None:
-                return seen == ns, None
+        if ns == view.self_ns:
+            return None, None
+        try:
+            os.readlink("%s/%d/root/proc/self" % (table.proc, viewer))
+        except OSError as exc:
+            if exc.errno == errno.ENOENT:
+                return True, None  # a /proc where this module has no PID: one of a namespace below it
+            continue  # no access to this member's root (another user's process, a vanished one)
+        # This module has a PID there: the /proc of its own namespace or one above, never the member's.
+        return False, (view.proc_ns if view.proc_ns != ns else None)
     return None, None
 
 

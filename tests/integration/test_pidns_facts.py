@@ -321,3 +321,22 @@ def test_pidns_tree_filter_in_a_real_play(needs_root, unshare_tree, tmp_path):
         assert sum(1 for line in lines if (" %d  level" % ns) in line or line.startswith("%d  level" % ns)) == 1
     assert any(u"\u2500 PID 1 (host %d): sh" % unshare_tree["top_init"] in line for line in lines)
     assert indent >= 3
+
+
+def test_proc_not_remounted_in_its_simplest_form(needs_root):
+    """`unshare --fork --pid sleep` without --mount-proc: the lone member is PID 1 of its namespace and
+    sees the host's /proc. On this machine's kind the host's PID 1 hides its ns links, so reading
+    anyone's PID 1 through that /proc cannot tell (issue 10 item 19)."""
+    proc = subprocess.Popen(UNSHARE + ["sleep", "600"], start_new_session=True, stdin=subprocess.DEVNULL)
+    inner = []
+    try:
+        inner = wait_for(lambda: psutil.Process(proc.pid).children(), timeout=10)
+        assert inner, "unshare did not start its child"
+        ns = pid_ns(inner[0].pid)
+        facts = gather()["ansible_facts"]["pidns"]
+        [entry] = [e for e in facts["namespaces"] if e["id"] == ns]
+        assert entry["nprocs"] == 1
+        codes = [w["code"] for w in entry["warnings"]]
+        assert "proc_not_remounted" in codes, entry
+    finally:
+        stop(proc, inner[0].pid if inner else None)

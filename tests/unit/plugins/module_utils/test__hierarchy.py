@@ -413,3 +413,24 @@ def test_a_scan_imports_neither_ctypes_util_nor_subprocess():
             % root)
     out = subprocess.run([sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "True []"
+
+
+def test_proc_not_remounted_is_found_through_self_when_no_pid_1_is_readable(tmp_path, monkeypatch):
+    """`unshare --fork --pid sleep` with no --mount-proc, on a host that hides its PID 1's ns links
+    (this machine's kind; and every host for a non-root scan): the lone member is PID 1 of its
+    namespace, so only what `self` resolves to in the /proc it sees can tell."""
+    fake = FakeProc(tmp_path / "proc")
+    fake.add([1], HOST, comm="init")
+    fake.add([100], HOST, comm="python3", ppid=1)
+    shared = fake.add([200, 1], A, comm="sleep", ppid=100)                # sees the host's /proc
+    own = fake.add([300, 1], B, comm="sleep", ppid=100)                   # sees a /proc of its own
+    os.unlink(str(fake.root / "1" / "ns" / "pid"))                        # PID 1's links are hidden
+    (fake.root / str(shared) / "root" / "proc").mkdir(parents=True)
+    os.symlink("100", str(fake.root / str(shared) / "root" / "proc" / "self"))  # the scanner has a PID there
+    (fake.root / str(own) / "root" / "proc").mkdir(parents=True)          # no `self`: ENOENT
+    fake.self_is(100)
+    fake.write_mountinfo()
+    facts = _hierarchy.scan(proc_root=str(fake.root), euid=0)
+    by_id = {entry["id"]: entry for entry in facts["namespaces"]}
+    assert [w["code"] for w in by_id[A]["warnings"]] == ["proc_not_remounted"]
+    assert [w["code"] for w in by_id[B]["warnings"]] == []
