@@ -44,6 +44,10 @@ _READ_SIZE = 65536
 DRAIN_AFTER_KILL = 5.0
 # A longer timeout is a typo, not a plan (and keeps every deadline finite): a week.
 MAX_TIMEOUT = 7 * 24 * 3600.0
+# What the joiner waits for, blocked from before it is forked: its command ending (SIGCHLD), and
+# SIGTERM, which means "kill the command and its process group now", whatever phase it is in (the
+# module's timeout, or the module's death).
+_JOINER_SIGNALS = (signal.SIGCHLD, signal.SIGTERM)
 
 
 class JoinRequest(object):
@@ -226,18 +230,63 @@ def _joiner(pidfd, namespaces, request, sock, stdio, hostname, module_ends):
                 stage = "joining its %s namespace" % ns_type
                 _syscalls.setns(fd, _syscalls.NAMESPACE_FLAGS[ns_type])
             os.close(fd)
+        if signal.SIGTERM in signal.sigpending():
+            os._exit(1)  # Stopped (timed out) before the command was even forked.
         stage = "fork inside the sandbox"
         child = os.fork()
         if child == 0:
             _command_child(request, sock, stdio, hostname)
         for fd in set(stdio):
             os.close(fd)
-        _pid, status = os.waitpid(child, 0)
-        send_message(sock, "exit", status)
+        send_message(sock, "exit", _wait_for_command(child))
         os._exit(0)
     except BaseException as exc:  # pylint: disable=broad-except
         send_error(sock, stage, exc)
         os._exit(1)
+
+
+def _wait_for_command(child):
+    """The command's wait status. On SIGTERM, kill it (any phase: NSS lookup, chdir, exec'd) and
+    its process group first. The command is this process's child and is not reaped before its
+    status is read here, so neither its PID nor the process group it leads (after setsid) can
+    belong to another process meanwhile: signalling them by number is exact."""
+    child_fd = _own_child_pidfd(child)
+    try:
+        while True:
+            pid, status = os.waitpid(child, os.WNOHANG)
+            if pid == child:
+                return status
+            if signal.sigwaitinfo(_JOINER_SIGNALS).si_signo == signal.SIGCHLD:
+                continue
+            _signal_own_child(child, child_fd, signal.SIGKILL)
+            try:
+                os.killpg(child, signal.SIGKILL)
+            except OSError:
+                pass  # No group of that number: it had not reached setsid yet.
+    finally:
+        if child_fd is not None:
+            os.close(child_fd)
+
+
+def _own_child_pidfd(pid):
+    """A pidfd of a child of ours that is not reaped yet (so `pid` is still it), or None where
+    pidfds are not available."""
+    try:
+        return _syscalls.pidfd_open(pid)
+    except OSError:
+        return None
+
+
+def _signal_own_child(pid, pidfd, signum):
+    """Signal an unreaped child of ours: through its pidfd, or by number where there is none (an
+    unreaped child's number cannot be reused)."""
+    try:
+        if pidfd is not None:
+            _syscalls.pidfd_send_signal(pidfd, signum)
+        else:
+            os.kill(pid, signum)
+    except OSError:
+        pass
 
 
 # ---------------------------------------------------------------- in the module
@@ -272,7 +321,12 @@ class Outcome(object):
 
 
 def join_and_run(view, record, request):
-    """Run request inside the sandbox `record` (alive). Returns an Outcome."""
+    """Run request inside the sandbox `record` (alive). Returns an Outcome.
+
+    The timeout counts from here, and holds whatever phase the command is in: on expiry the
+    joiner is told (SIGTERM) to kill the command and its process group, and the module kills
+    the command's session and descendants inside the sandbox (kill_started)."""
+    began = time.monotonic()
     types = request.namespaces or sorted(record["handles"])
     pidfd = open_supervisor(view, record)
     try:
@@ -293,12 +347,22 @@ def join_and_run(view, record, request):
         err_r, err_w = os.pipe()
         ours = {"stdin": stdin_w, "stdout": out_r, "stderr": err_r}
         stdio = [stdin_r, out_w, err_w]
-    outcome.start = time.time()
+    outcome.start = time.time() - (time.monotonic() - began)
+    # Forked with the joiner's signals blocked, so that it waits for them from its first instruction.
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, _JOINER_SIGNALS)
     joiner = os.fork()
     if joiner == 0:
         sock.close()
         _joiner(pidfd, namespaces, request, theirs, stdio, record.get("hostname"),
                 [fd for fd in ours.values() if fd is not None])
+    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    joiner_fd = _own_child_pidfd(joiner)
+
+    def stop():
+        """Kill the command whatever its phase, and everything it started inside."""
+        kill_started(view, record, outcome.pid)
+        _signal_own_child(joiner, joiner_fd, signal.SIGTERM)
+
     theirs.close()
     for _ns_type, fd in namespaces:
         os.close(fd)
@@ -308,11 +372,12 @@ def join_and_run(view, record, request):
         if fd != devnull:
             os.close(fd)
     os.close(devnull)
+    deadline = began + request.timeout if request.timeout else None
     try:
-        _collect(sock, ours, request, outcome, view, record)
+        _collect(sock, ours, request, outcome, deadline, stop)
     except BaseException:
         # Never leave the command running behind a failed module.
-        kill_started(view, record, outcome.pid)
+        stop()
         raise
     finally:
         sock.close()
@@ -322,13 +387,29 @@ def join_and_run(view, record, request):
                     os.close(fd)
                 except OSError:
                     pass
-        os.waitpid(joiner, 0)
+        _reap(joiner, joiner_fd, DRAIN_AFTER_KILL if outcome.timed_out else 0)
     outcome.end = time.time()
     return outcome
 
 
-def _collect(sock, ours, request, outcome, view, record):
-    """Feed stdin, drain stdout/stderr and read the children's messages until all are done."""
+def _reap(joiner, joiner_fd, grace):
+    """Wait for the joiner; after `grace` seconds (or at once if it has not exited by the time its
+    messages ended), SIGKILL it."""
+    try:
+        if joiner_fd is not None:
+            waiting = select.poll()
+            waiting.register(joiner_fd, select.POLLIN)
+            if not waiting.poll(grace * 1000):
+                _signal_own_child(joiner, joiner_fd, signal.SIGKILL)
+        os.waitpid(joiner, 0)
+    finally:
+        if joiner_fd is not None:
+            os.close(joiner_fd)
+
+
+def _collect(sock, ours, request, outcome, deadline, stop):
+    """Feed stdin, drain stdout/stderr and read the children's messages until all are done, or
+    until `deadline` (time.monotonic()), where stop() is called and reading goes on for a while."""
     poller = select.poll()
     by_fd = {}
     chunks = {"stdout": [], "stderr": []}
@@ -350,19 +431,18 @@ def _collect(sock, ours, request, outcome, view, record):
         by_fd[fd] = role
     poller.register(sock.fileno(), select.POLLIN)
     by_fd[sock.fileno()] = "control"
-    deadline = outcome.start + request.timeout if request.timeout else None
     open_streams = len(by_fd)
     while open_streams:
         wait = None
         if deadline is not None:
-            wait = max(0, deadline - time.time()) * 1000
+            wait = max(0, deadline - time.monotonic()) * 1000
             if wait == 0:
                 if outcome.timed_out:
                     # Something that escaped the kill still holds an output pipe: stop reading.
                     break
                 outcome.timed_out = True
-                kill_started(view, record, outcome.pid)
-                deadline = time.time() + DRAIN_AFTER_KILL
+                stop()
+                deadline = time.monotonic() + DRAIN_AFTER_KILL
                 continue
         for fd, event in poller.poll(wait):
             role = by_fd[fd]
@@ -373,6 +453,8 @@ def _collect(sock, ours, request, outcome, view, record):
                     open_streams -= 1
                     continue
                 _handle_message(fields, sender, outcome)
+                if outcome.timed_out and fields[0] == "started":
+                    stop()  # Started just before the kill: what it started meanwhile goes too.
             elif role == "stdin":
                 try:
                     fed += os.write(fd, pending_input[fed:fed + _READ_SIZE])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pwd
 import signal
 import sys
 import time
@@ -292,3 +293,50 @@ def test_a_timeout_that_is_not_a_finite_bounded_number_fails_naming_it(names, ti
     # ansible-core 2.19 puts "(traceback unavailable)" in `exception` on every failure: no traceback is the point.
     assert result["failed"] is True and "Traceback" not in result.get("exception", "")
     assert result["msg"].startswith("timeout: must be a number of seconds from more than 0 to 604800, got ")
+
+
+def others_in(box):
+    return [p for p in live_processes_in_ns(box["namespaces"]["pid"]) if p.pid != box["supervisor"]["pid"]]
+
+
+def test_a_timeout_that_expires_before_the_command_started_still_holds(box):
+    # Issue 10 item 4: with the deadline past before the "started" message was read, nothing was
+    # killed: `sleep 6` returned after 6 s, `sleep infinity` never.
+    began = time.monotonic()
+    result = _join.run({"sandbox": box["name"], "argv": ["sleep", "6"], "timeout": 0.001})
+    took = time.monotonic() - began
+    assert result["failed"] is True and result["msg"].startswith("timed out after 0.001 seconds"), result
+    assert took < 4, "returned after %.1f s: the command was not killed" % took
+    assert wait_for(lambda: others_in(box) == [], 5)
+
+    result = sx(box, argv=["sleep", "infinity"], timeout=0.001)
+    assert result["failed"] is True and result["msg"].startswith("timed out after 0.001 seconds"), result
+    assert wait_for(lambda: others_in(box) == [], 5)
+
+
+def _slow_in_children(monkeypatch, module, attribute):
+    """Make module.attribute take 60 s in the processes the library forks (not in this one)."""
+    real, ours = getattr(module, attribute), os.getpid()
+
+    def slow(*args, **kwargs):
+        if os.getpid() != ours:
+            time.sleep(60)
+        return real(*args, **kwargs)
+    monkeypatch.setattr(module, attribute, slow)
+
+
+@pytest.mark.parametrize("phase", ["user lookup", "chdir"])
+def test_the_timeout_holds_during_slow_user_lookups_and_chdir(box, monkeypatch, phase):
+    # A hung NSS service (LDAP) or a hung network filesystem: the command never reaches exec.
+    if phase == "user lookup":
+        _slow_in_children(monkeypatch, pwd, "getpwnam")
+    else:
+        _slow_in_children(monkeypatch, os, "chdir")
+    began = time.monotonic()
+    result = _join.run({"sandbox": box["name"], "argv": ["true"], "user": "nobody", "timeout": 1})
+    took = time.monotonic() - began
+    monkeypatch.undo()
+    assert result["failed"] is True and result["msg"].startswith("timed out after 1 seconds"), result
+    assert took < 30, "returned after %.1f s" % took
+    assert wait_for(lambda: others_in(box) == [], 5)
+
