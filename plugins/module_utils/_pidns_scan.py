@@ -20,6 +20,7 @@ import os
 
 from ansible_collections.linuxns.pidns.plugins.module_utils._procfs import (
     _VANISHED,
+    CMDLINE_LIMIT,
     parse_ns_link,
     parse_status_fields,
     pid_ns_handles,
@@ -235,7 +236,9 @@ def read_pid_ns_handles(proc):
 
 def read_path(path):
     """The target of an ns link, else the file's bytes (None if the process vanished)."""
-    return os.readlink(path) if path.endswith("/ns/pid") else read_bytes(path)
+    if path.endswith("/ns/pid"):
+        return os.readlink(path)
+    return read_bytes(path, limit=CMDLINE_LIMIT + 1 if path.endswith("/cmdline") else None)
 
 
 def _read_paths(paths):

@@ -189,8 +189,9 @@ def read_boot_id(proc_root=PROC):
 _READ_CHUNK = 8192
 
 
-def read_bytes(path, one_record=True):
-    """Whole content of a /proc file as bytes, or None if the process (or file) vanished.
+def read_bytes(path, one_record=True, limit=None):
+    """Whole content of a /proc file as bytes (at most ``limit`` bytes), or None if the process (or
+    file) vanished.
 
     ``one_record``: the kernel formats the file in one piece (stat, status, cgroup, cmdline), so
     a read shorter than asked for is the end. Files of many records (mountinfo, ...) may return
@@ -215,6 +216,8 @@ def read_bytes(path, one_record=True):
             if not chunk:
                 break
             chunks.append(chunk)
+            if limit is not None and sum(len(c) for c in chunks) >= limit:
+                return b"".join(chunks)[:limit]
             if one_record and len(chunk) < _READ_CHUNK and len(chunks) == 1:
                 # A single_open seq_file hands over all it formatted in one read: one more
                 # read() would only return b"" for these small files.
@@ -310,17 +313,31 @@ def read_status_fields(proc_root, pid):
     return parse_status_fields(data)
 
 
+# Command lines are chosen by whoever starts a process (an unprivileged user's 1.5 MB argv would
+# otherwise be copied into facts and results, once per namespace or process): keep this much.
+CMDLINE_LIMIT = 4096
+
+
 def parse_cmdline(data):
-    """NUL-separated /proc/PID/cmdline bytes -> list of str (empty for kernel threads/zombies)."""
+    """NUL-separated /proc/PID/cmdline bytes -> list of str (empty for kernel threads/zombies).
+
+    Data longer than CMDLINE_LIMIT (read_cmdline reads one byte more to know) is cut there, and a
+    last element says so: ``[truncated at 4096 bytes]``."""
     if not data:
         return []
-    if data.endswith(b"\0"):
+    truncated = len(data) > CMDLINE_LIMIT
+    if truncated:
+        data = data[:CMDLINE_LIMIT]
+    elif data.endswith(b"\0"):
         data = data[:-1]
-    return [arg.decode("utf-8", "replace") for arg in data.split(b"\0")]
+    args = [arg.decode("utf-8", "replace") for arg in data.split(b"\0")]
+    if truncated:
+        args.append("[truncated at %d bytes]" % CMDLINE_LIMIT)
+    return args
 
 
 def read_cmdline(proc_root, pid):
-    data = read_bytes(os.path.join(proc_root, str(pid), "cmdline"))
+    data = read_bytes(os.path.join(proc_root, str(pid), "cmdline"), limit=CMDLINE_LIMIT + 1)
     return None if data is None else parse_cmdline(data)
 
 

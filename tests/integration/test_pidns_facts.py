@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 
 import psutil
 import pytest
@@ -338,5 +339,25 @@ def test_proc_not_remounted_in_its_simplest_form(needs_root):
         assert entry["nprocs"] == 1
         codes = [w["code"] for w in entry["warnings"]]
         assert "proc_not_remounted" in codes, entry
+    finally:
+        stop(proc, inner[0].pid if inner else None)
+
+
+def test_facts_stay_bounded_when_pid_1_has_a_huge_command_line(needs_root):
+    """An unprivileged user chooses the argv of a namespace's PID 1: 1.5 MB of it must not become
+    1.5 MB of facts (issue 10 item 15)."""
+    big = ["x" * 100000] * 15
+    proc = subprocess.Popen(UNSHARE + ["--mount-proc", sys.executable, "-c", "import time; time.sleep(600)"] + big,
+                            start_new_session=True, stdin=subprocess.DEVNULL)
+    inner = []
+    try:
+        inner = wait_for(lambda: psutil.Process(proc.pid).children(), timeout=10)
+        assert inner, "unshare did not start its child"
+        ns = pid_ns(inner[0].pid)
+        result = gather()
+        [entry] = [e for e in result["ansible_facts"]["pidns"]["namespaces"] if e["id"] == ns]
+        cmdline = entry["init"]["cmdline"]
+        assert cmdline[-1].startswith("[truncated at ") and len(json.dumps(cmdline)) < 10000
+        assert len(json.dumps(result)) < 1000000
     finally:
         stop(proc, inner[0].pid if inner else None)

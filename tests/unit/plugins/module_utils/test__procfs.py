@@ -174,3 +174,16 @@ def test_pid_ns_handles_agrees_with_the_full_parser(text):
 
 def test_escaped_comm_still_unescaped():
     assert _procfs.unescape_comm(b"a\\\\b\\nc") == "a\\b\nc"
+
+
+def test_a_huge_command_line_is_cut_and_says_so(tmp_path):
+    (tmp_path / "77").mkdir()
+    (tmp_path / "77" / "cmdline").write_bytes(b"\0".join([b"python3"] + [b"x" * 100000] * 15) + b"\0")
+    args = _procfs.read_cmdline(str(tmp_path), 77)
+    assert args[0] == "python3" and args[-1] == "[truncated at %d bytes]" % _procfs.CMDLINE_LIMIT
+    assert sum(len(arg) + 1 for arg in args[:-1]) <= _procfs.CMDLINE_LIMIT + 1
+
+
+def test_a_command_line_at_the_limit_is_whole():
+    data = b"a" * (_procfs.CMDLINE_LIMIT - 1) + b"\0"
+    assert _procfs.parse_cmdline(data) == ["a" * (_procfs.CMDLINE_LIMIT - 1)]
