@@ -172,10 +172,22 @@ def _resolve_identity(user, group):
     return uid, gid, groups, home
 
 
-def _command_child(request, sock, stdio, hostname):
-    """PID N inside the sandbox: drop everything of the caller, then exec (or fork a workload)."""
+def die_with_parent(signum, expected_parent):
+    """PR_SET_PDEATHSIG: get `signum` when the parent dies; and exit now if it already has (the
+    parent is then no longer `expected_parent`, as getppid() shows it)."""
+    _syscalls.prctl(_syscalls.PR_SET_PDEATHSIG, signum)
+    if os.getppid() != expected_parent:
+        os._exit(1)
+
+
+def _command_child(request, sock, stdio, hostname, joiner_pid):
+    """PID N inside the sandbox: drop everything of the caller, then exec (or fork a workload).
+
+    It dies with the joiner (SIGKILL), so with the module: `joiner_pid` is the joiner's PID as this
+    process sees it (0 once in the sandbox's PID namespace, where the joiner has none)."""
     stage = "setting up the command"
     try:
+        die_with_parent(signal.SIGKILL, joiner_pid)
         _reset_signals()
         os.setsid()
         uid, gid, groups, home = _resolve_identity(request.user, request.group)
@@ -188,6 +200,8 @@ def _command_child(request, sock, stdio, hostname):
             os.setgid(gid)
         if uid is not None:
             os.setuid(uid)
+        if uid is not None or gid is not None:
+            die_with_parent(signal.SIGKILL, joiner_pid)  # A change of credentials clears it.
         env = clean_environment(hostname, home, request.term, request.env)
         stage = "starting the workload"
         if request.detach and os.fork() != 0:
@@ -204,10 +218,13 @@ def _command_child(request, sock, stdio, hostname):
         os._exit(127)
 
 
-def _joiner(pidfd, namespaces, request, sock, stdio, hostname, module_ends):
-    """The forked child that joins: non-dumpable while it holds host resources."""
+def _joiner(pidfd, namespaces, request, sock, stdio, hostname, module_ends, module_pid):
+    """The forked child that joins: non-dumpable while it holds host resources. It gets SIGTERM
+    (blocked, waited for) when the module dies, and then kills the command: see _wait_for_command."""
     stage = "joining the sandbox"
     try:
+        die_with_parent(signal.SIGTERM, module_pid)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # Ignored, the command's status would be lost.
         # The module's ends of the pipes: held here, the command would never see EOF on stdin.
         for fd in module_ends:
             os.close(fd)
@@ -233,9 +250,11 @@ def _joiner(pidfd, namespaces, request, sock, stdio, hostname, module_ends):
         if signal.SIGTERM in signal.sigpending():
             os._exit(1)  # Stopped (timed out) before the command was even forked.
         stage = "fork inside the sandbox"
+        # This process as its child will see it: outside the PID namespace it joined, it has no PID.
+        as_parent = 0 if any(ns_type == "pid" for ns_type, _fd in namespaces) else os.getpid()
         child = os.fork()
         if child == 0:
-            _command_child(request, sock, stdio, hostname)
+            _command_child(request, sock, stdio, hostname, as_parent)
         for fd in set(stdio):
             os.close(fd)
         send_message(sock, "exit", _wait_for_command(child))
@@ -350,11 +369,12 @@ def join_and_run(view, record, request):
     outcome.start = time.time() - (time.monotonic() - began)
     # Forked with the joiner's signals blocked, so that it waits for them from its first instruction.
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, _JOINER_SIGNALS)
+    module_pid = os.getpid()
     joiner = os.fork()
     if joiner == 0:
         sock.close()
         _joiner(pidfd, namespaces, request, theirs, stdio, record.get("hostname"),
-                [fd for fd in ours.values() if fd is not None])
+                [fd for fd in ours.values() if fd is not None], module_pid)
     signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     joiner_fd = _own_child_pidfd(joiner)
 
@@ -394,7 +414,7 @@ def join_and_run(view, record, request):
 
 def _reap(joiner, joiner_fd, grace):
     """Wait for the joiner; after `grace` seconds (or at once if it has not exited by the time its
-    messages ended), SIGKILL it."""
+    messages ended), SIGKILL it: its command, tied to it by PR_SET_PDEATHSIG, follows."""
     try:
         if joiner_fd is not None:
             waiting = select.poll()
@@ -560,9 +580,11 @@ def path_exists_inside(view, record, path):
     if "mnt" not in record["handles"]:
         return os.path.exists(path)
     namespaces = open_namespaces(view, record, ["mnt"])
+    parent = os.getpid()
     child = os.fork()
     if child == 0:
         try:
+            die_with_parent(signal.SIGKILL, parent)
             _syscalls.setns(namespaces[0][1], _syscalls.CLONE_NEWNS)
             os._exit(0 if os.path.lexists(path) else 1)
         except BaseException:  # pylint: disable=broad-except

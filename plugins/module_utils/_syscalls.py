@@ -54,6 +54,7 @@ UMOUNT_NOFOLLOW = 0x8
 # ioctl request on a PID-namespace fd (linux/nsfs.h): _IO(0xb7, 0x2), the parent namespace's fd.
 NS_GET_PARENT = 0xB702
 
+PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 
 # Generic syscall numbers (pidfd_* are the same on every architecture since 5.3).

@@ -99,6 +99,12 @@ options:
     type: bool
     default: false
 notes:
+  - The command is tied to the module's process. If that process dies (killed, out of memory, a lost
+    connection), the command and its process group are killed, as they are when O(timeout) expires;
+    processes it started that left its process group are killed only by O(timeout). A workload
+    started with O(detach=true) is not tied to the module once it has started.
+  - O(timeout) counts from when the module starts joining the sandbox, and holds in every phase
+    (user and group lookups, C(chdir), the command itself).
   - A sandbox whose supervisor is gone is broken, because the kernel refuses new processes in a PID
     namespace whose PID 1 died. The task then fails naming the sandbox; recreate it with
     M(linuxns.pidns.sandbox).

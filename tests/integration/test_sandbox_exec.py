@@ -8,6 +8,7 @@ import hashlib
 import os
 import pwd
 import signal
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -339,4 +340,37 @@ def test_the_timeout_holds_during_slow_user_lookups_and_chdir(box, monkeypatch, 
     assert result["failed"] is True and result["msg"].startswith("timed out after 1 seconds"), result
     assert took < 30, "returned after %.1f s" % took
     assert wait_for(lambda: others_in(box) == [], 5)
+
+
+MODULE_PROCESS = ("import sys\n"
+                  "sys.path.insert(0, sys.argv[1])\n"
+                  "from ansible_collections.linuxns.pidns.plugins.module_utils import _join\n"
+                  "_join.run({'sandbox': sys.argv[2], 'argv': ['sh', '-c', 'sleep 300 & sleep 300'], 'timeout': 600})\n")
+
+
+def test_the_joiner_and_the_command_die_with_the_module(box):
+    # Issue 10 item 12: a module killed (SIGKILL, OOM, a dropped SSH connection) left the joiner and
+    # its command running, with nothing left to enforce the timeout.
+    module = subprocess.Popen([sys.executable, "-c", MODULE_PROCESS, str(COLLECTIONS), box["name"]])
+    try:
+        started = wait_for(lambda: [p for p in psutil.Process(module.pid).children(recursive=True)
+                                    if p.name() == "sleep"], 30)
+        assert len(started) == 2, "the command did not start"
+        descendants = psutil.Process(module.pid).children(recursive=True)
+        assert len(descendants) == 4  # joiner, sh, and its two sleeps
+    finally:
+        module.kill()
+        module.wait()
+    assert wait_for(lambda: all(exited(p.pid) for p in descendants), 5), \
+        [(p.pid, p.name()) for p in descendants if not exited(p.pid)]
+    assert wait_for(lambda: others_in(box) == [], 5)
+
+
+
+def test_a_command_outside_the_pid_namespace_knows_its_parent(box):
+    # The command checks its parent right after PR_SET_PDEATHSIG: the joiner, seen from the host's
+    # PID namespace this time.
+    result = _join.run({"sandbox": box["name"], "argv": ["sh", "-c", "echo $PPID"], "namespaces": ["mnt", "uts"]})
+    assert result["rc"] == 0, result
+    assert int(result["stdout"]) > 1  # the joiner's host PID: not reparented
 
