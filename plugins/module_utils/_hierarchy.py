@@ -367,18 +367,31 @@ def proc_view(table, view, ns, pids_in, init_pid):
         except OSError:
             first = None
         if first is not None:
-            return first == ns, (None if first == ns else first)
+            if _still_in(table, viewer, ns):
+                return first == ns, (None if first == ns else first)
+            continue
         if ns == view.self_ns:
             return None, None
         try:
             os.readlink("%s/%d/root/proc/self" % (table.proc, viewer))
+            own = False  # this module has a PID there: a /proc of its own namespace or one above
         except OSError as exc:
-            if exc.errno == errno.ENOENT:
-                return True, None  # a /proc where this module has no PID: one of a namespace below it
-            continue  # no access to this member's root (another user's process, a vanished one)
-        # This module has a PID there: the /proc of its own namespace or one above, never the member's.
-        return False, (view.proc_ns if view.proc_ns != ns else None)
+            if exc.errno != errno.ENOENT:
+                continue  # no access to this member's root (another user's process)
+            own = True  # a /proc where this module has no PID: one of a namespace below it
+        # A viewer that exited meanwhile (ENOENT too) may have left its PID to another process.
+        if _still_in(table, viewer, ns):
+            return own, (view.proc_ns if not own and view.proc_ns != ns else None)
     return None, None
+
+
+def _still_in(table, pid, ns):
+    """Whether host PID ``pid`` is still a process of PID namespace ``ns`` (checked after reading
+    through it, so that a PID reused in between is not believed)."""
+    try:
+        return ns_link_inode(table.proc, pid, "pid") == ns
+    except OSError:
+        return False
 
 
 def adopted_orphans(table, ns, init_pid):

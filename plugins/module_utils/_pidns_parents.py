@@ -23,12 +23,14 @@ from ansible_collections.linuxns.pidns.plugins.module_utils._procfs import _VANI
 _NO_IOCTL = (errno.ENOTTY, errno.ENOSYS, errno.EINVAL, errno.ENOTSUP)
 
 
-def ioctl_parent(path):
-    """Parent PID-namespace inode of the namespace at ``path`` and a fd of it, via NS_GET_PARENT.
+def ioctl_parent(path, expected):
+    """Parent PID-namespace inode of the namespace ``expected`` open at ``path`` and a fd of it, via
+    NS_GET_PARENT.
 
     Returns (inode, fd) -- the caller closes fd -- or (None, None) when the parent is outside the
     caller's view (EPERM) or the namespace is gone. Raises OSError(ENOTTY/ENOSYS...) when the
-    ioctl is unsupported so the caller can fall back.
+    ioctl is unsupported so the caller can fall back, and OSError(ESTALE) when what ``path`` opened
+    is not ``expected`` (the process scanned there exited and its PID went to another one).
     """
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
@@ -37,6 +39,8 @@ def ioctl_parent(path):
             return None, None
         raise
     try:
+        if os.fstat(fd).st_ino != expected:
+            raise OSError(errno.ESTALE, "%s is no longer PID namespace %d" % (path, expected))
         return parent_of_fd(fd)
     finally:
         os.close(fd)
@@ -101,7 +105,7 @@ class Parents(object):
         if path is None:
             return None
         try:
-            _parent, fd = ioctl_parent(path)
+            _parent, fd = ioctl_parent(path, ns)
         except OSError as exc:
             return False if exc.errno in _NO_IOCTL else None
         if fd is not None:
@@ -120,7 +124,7 @@ class Parents(object):
             if path is None:
                 continue
             try:
-                parent, fd = ioctl_parent(path)
+                parent, fd = ioctl_parent(path, ns)
             except OSError as exc:
                 if exc.errno in _NO_IOCTL:
                     return False

@@ -80,7 +80,7 @@ def host_tree(tmp_path, parents=None):
 
 def fake_ioctl(tree):
     """NS_GET_PARENT over the fake tree: path -> inode of the parent, EPERM above the initial one."""
-    def ioctl_parent(path):
+    def ioctl_parent(path, expected):
         if os.path.islink(path):
             ns = int(os.readlink(path).split("[")[1].rstrip("]"))
         else:
@@ -186,7 +186,7 @@ def test_hidden_ancestor_found_through_the_parent_chain(tmp_path, monkeypatch):
     fake.handle("/srv/d", D)
     fake.write_mountinfo()
 
-    def ioctl_parent(path):
+    def ioctl_parent(path, expected):
         # A real fd stands for E's namespace fd: the scan must close it.
         return (E, os.open(os.devnull, os.O_RDONLY)) if path == "/srv/d" else (None, None)
 
@@ -304,9 +304,9 @@ def recording_ioctl(monkeypatch, tree=None):
     inner = fake_ioctl(PARENTS if tree is None else tree)
     asked = []
 
-    def ioctl_parent(path):
+    def ioctl_parent(path, expected):
         asked.append(int(os.readlink(path).split("[")[1].rstrip("]")) if os.path.islink(path) else path)
-        return inner(path)
+        return inner(path, expected)
 
     monkeypatch.setattr(_pidns_parents, "ioctl_parent", ioctl_parent)
     return asked
@@ -364,7 +364,7 @@ def test_ioctl_probed_once_when_the_process_tree_places_everything(tmp_path, mon
     fake.self_is(5)
     fake.write_mountinfo()
 
-    def unsupported(path):
+    def unsupported(path, expected):
         raise OSError(errno.ENOTTY, "no NS_GET_PARENT")
 
     monkeypatch.setattr(_pidns_parents, "ioctl_parent", unsupported)
@@ -434,3 +434,22 @@ def test_proc_not_remounted_is_found_through_self_when_no_pid_1_is_readable(tmp_
     by_id = {entry["id"]: entry for entry in facts["namespaces"]}
     assert [w["code"] for w in by_id[A]["warnings"]] == ["proc_not_remounted"]
     assert [w["code"] for w in by_id[B]["warnings"]] == []
+
+
+def test_a_proc_view_read_through_a_pid_that_changed_hands_is_not_believed(tmp_path, monkeypatch):
+    """B's members are read through /proc/P/root/proc; if P exits and its PID goes to a process of
+    another namespace in between, what was read is dropped (no proc_not_remounted on B's behalf)."""
+    fake = host_tree(tmp_path)
+    real_read = _pidns_scan.ProcessTable.read
+
+    def read_then_reuse(table, path):
+        data = real_read(table, path)
+        if path.endswith("/root/proc/1/ns/pid"):
+            link = os.path.join(path.split("/root/")[0], "ns", "pid")
+            os.unlink(link)
+            os.symlink("pid:[%d]" % HOST, link)  # the PID now belongs to a host process
+        return data
+
+    monkeypatch.setattr(_pidns_scan.ProcessTable, "read", read_then_reuse)
+    ns = spaces(scan(fake, monkeypatch))
+    assert "proc_not_remounted" not in [w["code"] for w in ns[B]["warnings"]]
