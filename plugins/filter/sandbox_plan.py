@@ -24,7 +24,7 @@ WORKLOAD_OPTIONS = ("argv", "chdir", "env", "user", "group")
 
 
 def sandbox_plan(entries, on_host=None, state=None):
-    """{"errors", "changes", "workloads"}: see sandbox_plan.yml."""
+    """{"changes", "workloads"}: see sandbox_plan.yml; AnsibleFilterError naming every bad entry."""
     if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
         raise AnsibleFilterError("sandbox_plan: the input must be a list of sandbox entries (dicts)")
     found = dict((box.get("name"), box) for box in (on_host or []) if isinstance(box, dict))
@@ -37,7 +37,7 @@ def sandbox_plan(entries, on_host=None, state=None):
         [name for name, box in found.items() if box.get("alive")])
     errors.extend("%s: %s" % (planned[index].label, message) for index, message in problems)
     if errors:
-        return {"errors": errors, "changes": [], "workloads": []}
+        raise AnsibleFilterError("; ".join(errors))
 
     children = {}
     for name, box in found.items():
@@ -74,7 +74,7 @@ def sandbox_plan(entries, on_host=None, state=None):
                 item = dict((k, workload[k]) for k in WORKLOAD_OPTIONS if workload.get(k) is not None)
                 item.update(sandbox=p.name, match=match)
                 workloads.append(item)
-    return {"errors": [], "changes": changes, "workloads": workloads}
+    return {"changes": changes, "workloads": workloads}
 
 
 class _Planned(object):

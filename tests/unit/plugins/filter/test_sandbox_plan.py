@@ -29,7 +29,7 @@ def names(plan):
 def test_nothing_to_do_when_the_host_matches():
     host = [on_host("web", hostname="w"), on_host("db", parent="web")]
     wanted = [{"name": "web", "hostname": "w"}, {"name": "db", "parent": "web"}]
-    assert sandbox_plan(wanted, host) == {"errors": [], "changes": [], "workloads": []}
+    assert sandbox_plan(wanted, host) == {"changes": [], "workloads": []}
 
 
 def test_only_what_differs_is_planned_with_module_options_only():
@@ -61,7 +61,7 @@ def test_absent_entries_are_planned_only_when_on_the_host():
 def test_forced_state_absent_overrides_entries_and_ignores_workloads():
     host = [on_host("web")]
     plan = sandbox_plan([{"name": "web", "workloads": [{"argv": ["sleep", "1"]}]}], host, state="absent")
-    assert plan == {"errors": [], "changes": [{"name": "web", "state": "absent"}], "workloads": []}
+    assert plan == {"changes": [{"name": "web", "state": "absent"}], "workloads": []}
 
 
 def test_workloads_missing_or_in_a_changed_sandbox_are_planned_once():
@@ -90,14 +90,16 @@ def test_workloads_missing_or_in_a_changed_sandbox_are_planned_once():
     ([{"name": "a", "parent": "nowhere"}], "sandboxes_list[0] (name a): parent: nowhere is neither listed"),
 ])
 def test_errors_name_the_entry_and_plan_nothing(wanted, message):
-    plan = sandbox_plan(wanted + [{"name": "fine"}], [])
-    assert plan["changes"] == [] and plan["workloads"] == []
-    assert any(error.startswith(message) for error in plan["errors"]), plan["errors"]
+    with pytest.raises(AnsibleFilterError) as raised:
+        sandbox_plan(wanted + [{"name": "fine"}], [])
+    errors = str(raised.value).split("; ")
+    assert any(error.startswith(message) for error in errors), errors
 
 
 def test_a_parent_alive_on_the_host_counts_but_a_broken_one_does_not():
-    assert sandbox_plan([{"name": "c", "parent": "p"}], [on_host("p")])["errors"] == []
-    assert sandbox_plan([{"name": "c", "parent": "p"}], [on_host("p", alive=False)])["errors"]
+    assert names(sandbox_plan([{"name": "c", "parent": "p"}], [on_host("p")])) == ["c"]
+    with pytest.raises(AnsibleFilterError, match="parent: p is neither listed"):
+        sandbox_plan([{"name": "c", "parent": "p"}], [on_host("p", alive=False)])
 
 
 def test_host_data_never_reaches_the_plan():
@@ -123,4 +125,4 @@ def test_values_are_compared_as_the_module_converts_them():
     # YAML gives ints for `8080` or `hostname: 123`; the module's argument spec makes them text.
     host = [on_host("web", hostname="123", processes=[child_of_pid1("python3 -m http.server 8080")])]
     wanted = [{"name": "web", "hostname": 123, "workloads": [{"argv": ["python3", "-m", "http.server", 8080]}]}]
-    assert sandbox_plan(wanted, host) == {"errors": [], "changes": [], "workloads": []}
+    assert sandbox_plan(wanted, host) == {"changes": [], "workloads": []}
