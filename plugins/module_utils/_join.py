@@ -42,6 +42,9 @@ DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _READ_SIZE = 65536
 # After a timeout kill, how long to keep reading what the killed processes wrote.
 DRAIN_AFTER_KILL = 5.0
+# Bytes of stdout and of stderr kept by default (head and tail), and the most one may ask for.
+DEFAULT_OUTPUT_LIMIT = 1024 * 1024
+MAX_OUTPUT_LIMIT = 256 * 1024 * 1024
 # A longer timeout is a typo, not a plan (and keeps every deadline finite): a week.
 MAX_TIMEOUT = 7 * 24 * 3600.0
 # What the joiner waits for, blocked from before it is forked: its command ending (SIGCHLD), and
@@ -54,7 +57,7 @@ class JoinRequest(object):
     """What to run and how; see the sandbox_exec module for the meaning of each field."""
 
     def __init__(self, argv, chdir=None, env=None, stdin=None, user=None, group=None,
-                 namespaces=None, detach=False, timeout=None, term=None):
+                 namespaces=None, detach=False, timeout=None, term=None, output_limit=DEFAULT_OUTPUT_LIMIT):
         self.argv = argv
         self.chdir = chdir
         self.env = env or {}
@@ -65,6 +68,42 @@ class JoinRequest(object):
         self.detach = detach
         self.timeout = timeout
         self.term = term
+        self.output_limit = output_limit
+
+
+class CappedOutput(object):
+    """At most `limit` bytes of a stream, in bounded memory: its first half and its last half, and
+    how many bytes there were. The tail buffer is trimmed once it is twice its share, so the work
+    stays linear in the size of the stream."""
+
+    def __init__(self, limit):
+        self.head_limit = limit // 2 + limit % 2
+        self.tail_limit = limit // 2
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.seen = 0
+
+    def add(self, data):
+        self.seen += len(data)
+        room = self.head_limit - len(self.head)
+        if room > 0:
+            self.head += data[:room]
+            data = data[room:]
+        if data and self.tail_limit:
+            self.tail += data
+            if len(self.tail) > 2 * self.tail_limit:
+                del self.tail[:-self.tail_limit]
+
+    @property
+    def truncated(self):
+        return self.seen > self.head_limit + self.tail_limit
+
+    def value(self):
+        tail = self.tail[len(self.tail) - self.tail_limit:] if len(self.tail) > self.tail_limit else self.tail
+        if not self.truncated:
+            return bytes(self.head + tail)
+        return b"%s\n[... %d bytes left out (output_limit) ...]\n%s" % (
+            bytes(self.head), self.seen - len(self.head) - len(tail), bytes(tail))
 
 
 # ---------------------------------------------------------------- preparing the join
@@ -316,8 +355,8 @@ class Outcome(object):
         self.ns_pid = None
         self.status = None
         self.error = None
-        self.stdout = b""
-        self.stderr = b""
+        self.stdout = CappedOutput(0)
+        self.stderr = CappedOutput(0)
         self.timed_out = False
         self.start = None
         self.end = None
@@ -432,7 +471,9 @@ def _collect(sock, ours, request, outcome, deadline, stop):
     until `deadline` (time.monotonic()), where stop() is called and reading goes on for a while."""
     poller = select.poll()
     by_fd = {}
-    chunks = {"stdout": [], "stderr": []}
+    outcome.stdout = CappedOutput(request.output_limit)
+    outcome.stderr = CappedOutput(request.output_limit)
+    captured = {"stdout": outcome.stdout, "stderr": outcome.stderr}
     # A view and an offset: slicing the rest off after each write copied it (quadratic in the size).
     pending_input = memoryview((request.stdin or "").encode("utf-8") if request.stdin is not None else b"")
     fed = 0
@@ -490,12 +531,10 @@ def _collect(sock, ours, request, outcome, deadline, stop):
             else:
                 data = os.read(fd, _READ_SIZE) if event & (select.POLLIN | select.POLLHUP) else b""
                 if data:
-                    chunks[role].append(data)
+                    captured[role].add(data)
                 else:
                     poller.unregister(fd)
                     open_streams -= 1
-    outcome.stdout = b"".join(chunks["stdout"])
-    outcome.stderr = b"".join(chunks["stderr"])
 
 
 def _handle_message(fields, sender, outcome):
@@ -634,6 +673,13 @@ def run(params, check_mode=False, state_dir=None):
     timeout = params.get("timeout")
     if timeout is not None:
         timeout = seconds(timeout, "timeout", MAX_TIMEOUT, allow_zero=False)
+    output_limit = params.get("output_limit")
+    if output_limit is None:
+        output_limit = DEFAULT_OUTPUT_LIMIT
+    if isinstance(output_limit, bool) or not isinstance(output_limit, int) or \
+            not 0 <= output_limit <= MAX_OUTPUT_LIMIT:
+        raise SandboxError("output_limit: must be a number of bytes from 0 to %d (256M), got %r"
+                           % (MAX_OUTPUT_LIMIT, output_limit))
     require_root(state_dir.proc_root)
     view = HostView(state_dir)
     result = {"cmd": argv, "changed": False, "rc": 0, "stdout": "", "stderr": ""}
@@ -664,9 +710,11 @@ def run(params, check_mode=False, state_dir=None):
     request = JoinRequest(argv, chdir=params.get("chdir"), env=params.get("env"), stdin=stdin,
                           user=params.get("user"), group=params.get("group"),
                           namespaces=params.get("namespaces"), detach=params.get("detach", False),
-                          timeout=timeout, term=os.environ.get("TERM"))
+                          timeout=timeout, term=os.environ.get("TERM"), output_limit=output_limit)
     outcome = join_and_run(view, record, request)
-    result.update(changed=True, rc=outcome.rc, stdout=_text(outcome.stdout), stderr=_text(outcome.stderr),
+    result.update(changed=True, rc=outcome.rc, stdout=_text(outcome.stdout.value()),
+                  stderr=_text(outcome.stderr.value()), stdout_truncated=outcome.stdout.truncated,
+                  stderr_truncated=outcome.stderr.truncated,
                   start=_stamp(outcome.start), end=_stamp(outcome.end), delta=_delta(outcome.end - outcome.start),
                   pid=outcome.pid, ns_pid=outcome.ns_pid)
     result["stdout_lines"] = result["stdout"].splitlines()

@@ -92,6 +92,16 @@ options:
     type: list
     elements: str
     choices: [pid, mnt, uts, ipc, net, cgroup, time]
+  output_limit:
+    description:
+      - Bytes of standard output, and of standard error, kept for the result; a size such as V(512K)
+        or V(4M), or a number of bytes.
+      - Beyond it, the first half and the last half are kept with a line saying how many bytes were
+        left out between them, and RV(stdout_truncated) or RV(stderr_truncated) is V(true). The
+        module's memory stays bounded whatever the command writes.
+      - At most V(256M).
+    type: bytes
+    default: 1M
   detach:
     description:
       - Start the command as a workload that keeps running inside the sandbox after the task.
@@ -163,6 +173,16 @@ stderr:
   description: Standard error, without trailing newlines. Empty with O(detach=true).
   returned: always
   type: str
+stdout_truncated:
+  description: Whether standard output was longer than O(output_limit), so that only its head and tail are in RV(stdout).
+  returned: when the command ran
+  type: bool
+  sample: false
+stderr_truncated:
+  description: Whether standard error was longer than O(output_limit), so that only its head and tail are in RV(stderr).
+  returned: when the command ran
+  type: bool
+  sample: false
 stdout_lines:
   description: RV(stdout) split into lines.
   returned: when the command ran
@@ -228,6 +248,7 @@ def main():
             removes=dict(type="path"),
             namespaces=dict(type="list", elements="str", choices=list(NAMESPACE_TYPES)),
             detach=dict(type="bool", default=False),
+            output_limit=dict(type="bytes", default="1M"),
         ),
         mutually_exclusive=[("argv", "cmd")],
         required_one_of=[("argv", "cmd")],

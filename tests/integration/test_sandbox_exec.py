@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import pwd
 import signal
@@ -154,7 +155,8 @@ def test_timeout_kills_the_command_and_its_children(box):
 
 
 def test_ten_megabytes_of_stdout_come_back_intact(box):
-    result = sx(box, argv=["seq", "1", "1500000"])
+    result = sx(box, argv=["seq", "1", "1500000"], output_limit="16M")
+    assert result["stdout_truncated"] is False
     expected = "\n".join(str(i) for i in range(1, 1500001))
     assert len(result["stdout"]) == len(expected) > 10 * 1000 * 1000
     assert result["stdout"] == expected
@@ -374,3 +376,41 @@ def test_a_command_outside_the_pid_namespace_knows_its_parent(box):
     assert result["rc"] == 0, result
     assert int(result["stdout"]) > 1  # the joiner's host PID: not reparented
 
+
+MEASURED_MODULE = ("import json, sys\n"
+                   "sys.path.insert(0, sys.argv[1])\n"
+                   "from ansible_collections.linuxns.pidns.plugins.module_utils import _join\n"
+                   "result = _join.run({'sandbox': sys.argv[2], 'argv': ['sh', '-c', sys.argv[3]]})\n"
+                   "peak = [l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:')][0]\n"
+                   "print(json.dumps({'max_rss_kib': int(peak),\n"
+                   "                  'stdout_head': result['stdout'][:5], 'stdout_tail': result['stdout'][-5:],\n"
+                   "                  'stdout_chars': len(result['stdout']), 'stderr': result['stderr'],\n"
+                   "                  'stdout_truncated': result.get('stdout_truncated'),\n"
+                   "                  'stderr_truncated': result.get('stderr_truncated')}))\n")
+
+
+def test_two_hundred_megabytes_of_output_keep_the_module_small(box):
+    # Issue 10 item 7: 200 MB of output made the module use 1.35 GB. The module's own peak (VmHWM)
+    # is measured in a process of its own (VmHWM, not ru_maxrss: that one keeps the peak of the
+    # pytest process it was forked from across exec); the default output_limit keeps 1 MiB per stream.
+    script = "echo HEAD; head -c 200000000 /dev/zero | tr '\\0' x; echo; echo TAIL; echo oops >&2"
+    proc = subprocess.run([sys.executable, "-c", MEASURED_MODULE, str(COLLECTIONS), box["name"], script],
+                          capture_output=True, text=True, timeout=300, check=True)
+    seen = json.loads(proc.stdout)
+    assert seen["stdout_head"] == "HEAD\n" and seen["stdout_tail"] == "\nTAIL"
+    assert seen["stdout_truncated"] is True and seen["stderr_truncated"] is False and seen["stderr"] == "oops"
+    assert seen["stdout_chars"] < 1024 * 1024 + 200
+    assert seen["max_rss_kib"] < 150 * 1024, "the module peaked at %d MiB" % (seen["max_rss_kib"] // 1024)
+
+
+def test_output_limit_keeps_head_and_tail_and_says_so(box):
+    result = sx(box, argv=["seq", "1", "100000"], output_limit="1K")
+    assert result["stdout_truncated"] is True and result["stderr_truncated"] is False
+    assert result["stdout_lines"][:3] == ["1", "2", "3"] and result["stdout_lines"][-1] == "100000"
+    assert "bytes left out" in result["stdout"] and len(result["stdout"]) < 1024 + 100
+    whole = sx(box, argv=["seq", "1", "10"], output_limit=21)
+    assert whole["stdout_truncated"] is False and whole["stdout_lines"] == [str(i) for i in range(1, 11)]
+    for bad_value, says in (("300M", "output_limit: must be a number of bytes from 0 to "),
+                            ("-1", "argument 'output_limit' is of type str and we were unable to convert")):
+        bad = sx(box, argv=["true"], output_limit=bad_value)
+        assert bad["failed"] is True and bad["msg"].startswith(says), bad
