@@ -145,4 +145,3 @@ def pidfd_open(pid):
 def pidfd_send_signal(pidfd, sig):
     _check(_lib().syscall(ctypes.c_long(SYS_PIDFD_SEND_SIGNAL), ctypes.c_int(pidfd), ctypes.c_int(sig),
                           None, ctypes.c_uint(0)), "pidfd_send_signal")
-
