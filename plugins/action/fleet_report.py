@@ -43,7 +43,7 @@ ARGUMENT_SPEC = {
     "title": {"type": "str", "default": "PID namespaces"},
     "processes": {"type": "bool", "default": False},
     "mode": {"type": "raw", "default": "0640"},
-    "dir_mode": {"type": "raw", "default": "0755"},
+    "dir_mode": {"type": "raw"},
     "md_template": {"type": "path"},
     "html_template": {"type": "path"},
 }
@@ -76,18 +76,24 @@ def utc_now():
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# Mode of a dest directory the action creates, when dir_mode is not given.
+DEFAULT_DIR_MODE = 0o755
+
+
 def ensure_dir(path, mode, check_mode):
-    """Make the report directory (or predict it); set its mode. True when something changed."""
+    """Make the report directory (or predict it). Its mode is set when it is made (mode, or
+    DEFAULT_DIR_MODE when None), and on an existing one only when mode is given: a directory
+    someone else made private stays private. True when something changed."""
     try:
         info = os.stat(path)
     except FileNotFoundError:
         if not check_mode:
             os.makedirs(path, exist_ok=True)
-            os.chmod(path, mode)
+            os.chmod(path, DEFAULT_DIR_MODE if mode is None else mode)
         return True
     if not stat.S_ISDIR(info.st_mode):
         raise AnsibleActionFail("dest %s exists and is not a directory" % path)
-    if stat.S_IMODE(info.st_mode) != mode:
+    if mode is not None and stat.S_IMODE(info.st_mode) != mode:
         if not check_mode:
             os.chmod(path, mode)
         return True
@@ -151,7 +157,7 @@ class ActionModule(ActionBase):
         dest = args["dest"]
         formats = [fmt for fmt in FORMATS if fmt in args["formats"]]
         file_mode = parse_mode(args["mode"], "mode")
-        dir_mode = parse_mode(args["dir_mode"], "dir_mode")
+        dir_mode = None if args["dir_mode"] is None else parse_mode(args["dir_mode"], "dir_mode")
         templates = dict((fmt, self._template_path(fmt + "_template", args[fmt + "_template"]))
                          for fmt in ("md", "html") if fmt in formats and args[fmt + "_template"])
 

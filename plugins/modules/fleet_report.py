@@ -64,7 +64,7 @@ options:
   dest:
     description:
       - Directory on the controller for the files; made (with parents) if missing.
-      - Give the report a directory of its own, its mode is set to O(dir_mode).
+      - Give the report a directory of its own; see O(dir_mode) for its mode.
     type: path
     required: true
   formats:
@@ -90,9 +90,11 @@ options:
     type: raw
     default: "0640"
   dir_mode:
-    description: Mode of O(dest), in octal.
+    description:
+      - Mode of O(dest), in octal.
+      - When not given, a O(dest) that the task creates gets V(0755), and an existing one keeps its
+        mode.
     type: raw
-    default: "0755"
   md_template:
     description:
       - Jinja template of your own for C(report.md), found like O(ansible.builtin.template#module:src)

@@ -252,3 +252,26 @@ def test_unwritable_destination_fails_cleanly(tmp_path):
     (tmp_path / "out").write_text("a file, not a directory")
     with pytest.raises(AnsibleActionFail, match="not a directory"):
         run(tmp_path)
+
+
+def test_an_existing_private_dest_keeps_its_mode_unless_dir_mode_is_given(tmp_path):
+    """Issue 10 item 17: the report's default directory mode is for a directory it creates."""
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    os.chmod(str(private), 0o700)
+    assert ensure_dir(str(private), None, check_mode=False) is False
+    assert oct(os.stat(str(private)).st_mode & 0o777) == "0o700"
+    made = tmp_path / "made"
+    assert ensure_dir(str(made), None, check_mode=False) is True
+    assert oct(os.stat(str(made)).st_mode & 0o777) == "0o755"
+    assert ensure_dir(str(private), 0o750, check_mode=False) is True
+    assert oct(os.stat(str(private)).st_mode & 0o777) == "0o750"
+
+
+def test_the_action_leaves_an_existing_private_dest_private(tmp_path):
+    dest = tmp_path / "out"
+    dest.mkdir()
+    os.chmod(str(dest), 0o700)
+    result = run(tmp_path)
+    assert not result.get("failed"), result
+    assert oct(os.stat(str(dest)).st_mode & 0o777) == "0o700"
