@@ -51,7 +51,7 @@ from ansible_collections.linuxns.pidns.plugins.module_utils._procfs import (
     parse_ns_link,
     read_status_fields,
 )
-from ansible_collections.linuxns.pidns.plugins.module_utils._spec import STATE_DIR
+from ansible_collections.linuxns.pidns.plugins.module_utils._spec import STATE_DIR, SandboxError
 
 SCHEMA_VERSION = 1
 
@@ -59,9 +59,22 @@ SCHEMA_VERSION = 1
 def run(params, check_mode=False):
     """pidns_facts: the module's result for its parameters. Read-only, so check mode changes nothing.
     OSError (an unreadable /proc) propagates."""
+    pids = params["pids"] or []
+    bad = [pid for pid in pids if not 0 < pid <= PID_MAX_LIMIT]
+    if bad:
+        raise SandboxError("pids: %s: a PID is a number from 1 to %d" % (", ".join(map(str, bad[:5])), PID_MAX_LIMIT))
+    bad = [name for name in params["known_inits"] if not 0 < len(name) <= 64 or "\0" in name or "/" in name]
+    if bad:
+        raise SandboxError("known_inits: %r is not a process name (1 to 64 characters, no NUL or /)" % bad[0])
+    if not os.path.isabs(params["state_dir"]):
+        raise SandboxError("state_dir: %r must be an absolute path" % params["state_dir"])
     facts = scan(state_dir=params["state_dir"], processes=params["processes"],
-                 pids=params["pids"] or None, known_inits=params["known_inits"])
+                 pids=pids or None, known_inits=params["known_inits"])
     return {"changed": False, "ansible_facts": {"pidns": facts}}
+
+
+# The kernel's PID_MAX_LIMIT on 64-bit: no PID is larger.
+PID_MAX_LIMIT = 4194304
 
 
 def scan(proc_root=PROC, state_dir=STATE_DIR, processes=False, pids=None, known_inits=(),

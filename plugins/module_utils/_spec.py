@@ -36,6 +36,7 @@ class SandboxError(Exception):
 
 
 _name_regex = []
+HOSTNAME_RULE = "1 to 64 characters from A-Z a-z 0-9 _ . -, starting with a letter or digit"
 
 
 def is_valid_name(name):
@@ -45,6 +46,13 @@ def is_valid_name(name):
         import re
         _name_regex.append(re.compile(NAME_PATTERN))
     return isinstance(name, str) and bool(_name_regex[0].match(name)) and name not in (".", "..")
+
+
+def _is_hostname(hostname):
+    # The kernel takes any 64 bytes; a hostname with spaces, slashes or control characters breaks
+    # prompts, logs and every tool that reads it back.
+    return isinstance(hostname, str) and len(hostname) <= 64 and bool(hostname) and hostname[0].isalnum() and \
+        hostname.isascii() and all(char.isalnum() or char in "_.-" for char in hostname)
 
 
 def validate_name(name, option="name"):
@@ -68,8 +76,8 @@ def normalize_spec(name, namespaces=None, hostname=None, mount_proc=True, parent
     warnings = []
     if hostname is not None and "uts" not in ordered:
         raise SandboxError("hostname: setting a hostname needs the 'uts' namespace; add uts to namespaces")
-    if hostname is not None and not (0 < len(hostname) <= 64):
-        raise SandboxError("hostname: must be 1 to 64 characters, got %d" % len(hostname))
+    if hostname is not None and not _is_hostname(hostname):
+        raise SandboxError("hostname: %r is not a hostname: use %s" % (hostname, HOSTNAME_RULE))
     if "uts" in ordered and hostname is None:
         hostname = name
     if "mnt" not in ordered:

@@ -95,3 +95,15 @@ def test_integer_and_float_timeouts_compare_equal():
 def test_stop_timeout_must_be_a_finite_bounded_number(value):
     with pytest.raises(SandboxError, match="^stop_timeout: "):
         _spec.normalize_spec("web", stop_timeout=value)
+
+
+@pytest.mark.parametrize("hostname", ["", "a" * 65, "web sandbox", "a\nb", "a/b", "-web", ".web", "wéb", "\x1b[31m",
+                                      "a\x00b"])
+def test_bad_hostnames_are_refused_naming_the_option(hostname):
+    with pytest.raises(SandboxError, match="^hostname: "):
+        _spec.normalize_spec("web", hostname=hostname)
+
+
+@pytest.mark.parametrize("hostname", ["web", "web.sandbox", "db-1_a", "a" * 64, "9lives"])
+def test_good_hostnames(hostname):
+    assert _spec.normalize_spec("web", hostname=hostname)[0]["hostname"] == hostname
