@@ -42,6 +42,8 @@ DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _READ_SIZE = 65536
 # After a timeout kill, how long to keep reading what the killed processes wrote.
 DRAIN_AFTER_KILL = 5.0
+# How long a joiner whose messages have ended may take to exit before it is SIGKILLed.
+REAP_GRACE = 1.0
 # Bytes of stdout and of stderr kept by default (head and tail), and the most one may ask for.
 DEFAULT_OUTPUT_LIMIT = 1024 * 1024
 MAX_OUTPUT_LIMIT = 256 * 1024 * 1024
@@ -409,7 +411,11 @@ def join_and_run(view, record, request):
     # Forked with the joiner's signals blocked, so that it waits for them from its first instruction.
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, _JOINER_SIGNALS)
     module_pid = os.getpid()
-    joiner = os.fork()
+    try:
+        joiner = os.fork()
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        raise
     if joiner == 0:
         sock.close()
         _joiner(pidfd, namespaces, request, theirs, stdio, record.get("hostname"),
@@ -446,19 +452,20 @@ def join_and_run(view, record, request):
                     os.close(fd)
                 except OSError:
                     pass
-        _reap(joiner, joiner_fd, DRAIN_AFTER_KILL if outcome.timed_out else 0)
+        _reap(joiner, joiner_fd)
     outcome.end = time.time()
     return outcome
 
 
-def _reap(joiner, joiner_fd, grace):
-    """Wait for the joiner; after `grace` seconds (or at once if it has not exited by the time its
-    messages ended), SIGKILL it: its command, tied to it by PR_SET_PDEATHSIG, follows."""
+def _reap(joiner, joiner_fd):
+    """Wait for the joiner. Its messages have ended, so it is exiting, or it is stuck after a
+    timeout (its command holds on past DRAIN_AFTER_KILL): after REAP_GRACE seconds, SIGKILL it;
+    its command, tied to it by PR_SET_PDEATHSIG, follows."""
     try:
         if joiner_fd is not None:
             waiting = select.poll()
             waiting.register(joiner_fd, select.POLLIN)
-            if not waiting.poll(grace * 1000):
+            if not waiting.poll(REAP_GRACE * 1000):
                 _signal_own_child(joiner, joiner_fd, signal.SIGKILL)
         os.waitpid(joiner, 0)
     finally:
