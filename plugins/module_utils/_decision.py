@@ -10,7 +10,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.linuxns.pidns.plugins.module_utils._spec import SPEC_KEYS
+from ansible_collections.linuxns.pidns.plugins.module_utils._spec import SPEC_DEFAULTS, SPEC_KEYS
 
 KEEP = "keep"
 CREATE = "create"
@@ -18,8 +18,8 @@ RECREATE = "recreate"
 UPDATE = "update"
 REMOVE = "remove"
 NOTHING = "nothing"
-# Spec keys a running sandbox can take in place (none yet: every key is fixed at creation).
-UPDATABLE_KEYS = frozenset()
+# Spec keys a running sandbox takes in place: its cgroup's limits, and frozen or not.
+UPDATABLE_KEYS = frozenset(["limits", "paused"])
 
 
 class Decision(object):
@@ -50,8 +50,9 @@ class Decision(object):
 
 
 def spec_differences(current, wanted):
-    """The spec keys whose values differ, in SPEC_KEYS order."""
-    return [key for key in SPEC_KEYS if current.get(key) != wanted.get(key)]
+    """The spec keys whose values differ, in SPEC_KEYS order (a key a spec lacks is its default)."""
+    return [key for key in SPEC_KEYS
+            if current.get(key, SPEC_DEFAULTS.get(key)) != wanted.get(key, SPEC_DEFAULTS.get(key))]
 
 
 def decide(name, current, wanted, dependents=(), recreate=False, updatable=UPDATABLE_KEYS):

@@ -35,10 +35,10 @@ from ansible_collections.linuxns.pidns.plugins.module_utils import _syscalls
 from ansible_collections.linuxns.pidns.plugins.module_utils._control import (
     control_socket, receive_message, send_error, send_message)
 from ansible_collections.linuxns.pidns.plugins.module_utils._records import inspect_sandbox, pids_in
-from ansible_collections.linuxns.pidns.plugins.module_utils._spec import SandboxError, seconds, validate_name
+from ansible_collections.linuxns.pidns.plugins.module_utils._cgroup import EXEC_PREFIX, WORKLOADS_LEAF
+from ansible_collections.linuxns.pidns.plugins.module_utils._spec import DEFAULT_PATH, SandboxError, seconds, validate_name
 from ansible_collections.linuxns.pidns.plugins.module_utils._statedir import HostView, StateDir, require_root
 
-DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _READ_SIZE = 65536
 # After a timeout kill, how long to keep reading what the killed processes wrote.
 DRAIN_AFTER_KILL = 5.0
@@ -59,7 +59,8 @@ class JoinRequest(object):
     """What to run and how; see the sandbox_exec module for the meaning of each field."""
 
     def __init__(self, argv, chdir=None, env=None, stdin=None, user=None, group=None,
-                 namespaces=None, detach=False, timeout=None, term=None, output_limit=DEFAULT_OUTPUT_LIMIT):
+                 namespaces=None, detach=False, timeout=None, term=None, output_limit=DEFAULT_OUTPUT_LIMIT,
+                 allow_reboot=False):
         self.argv = argv
         self.chdir = chdir
         self.env = env or {}
@@ -71,6 +72,7 @@ class JoinRequest(object):
         self.timeout = timeout
         self.term = term
         self.output_limit = output_limit
+        self.allow_reboot = allow_reboot
 
 
 class CappedOutput(object):
@@ -232,10 +234,16 @@ def _command_child(request, sock, stdio, hostname, joiner_pid):
         _reset_signals()
         os.setsid()
         uid, gid, groups, home = _resolve_identity(request.user, request.group)
-        stage = "changing directory to %s" % (request.chdir or "/")
+        stage = "chdir: changing directory to %s" % (request.chdir or "/")
         os.chdir(request.chdir or "/")
         # Refuse a cwd that lies outside the sandbox's root (a leaked host directory).
         os.getcwd()
+        if not request.allow_reboot:
+            # reboot(2) in a PID namespace kills its PID 1 outright, with no graceful stop: the
+            # command and what it starts lose CAP_SYS_BOOT (the bounding set holds it from exec on;
+            # dropped while still root, which CAP_SETPCAP needs).
+            stage = "dropping CAP_SYS_BOOT"
+            _syscalls.prctl(_syscalls.PR_CAPBSET_DROP, _syscalls.CAP_SYS_BOOT)
         if gid is not None:
             os.setgroups(groups or [])
             os.setgid(gid)
@@ -252,19 +260,24 @@ def _command_child(request, sock, stdio, hostname, joiner_pid):
         os.closerange(3, sock.fileno())
         os.closerange(sock.fileno() + 1, 65536)
         send_message(sock, "started", os.getpid())
-        stage = "exec"
+        stage = "argv: exec"
         os.execvpe(request.argv[0], request.argv, env)
     except BaseException as exc:  # pylint: disable=broad-except
         send_error(sock, stage, exc)
         os._exit(127)
 
 
-def _joiner(pidfd, namespaces, request, sock, stdio, hostname, module_ends, module_pid):
+def _joiner(pidfd, namespaces, request, sock, stdio, hostname, module_ends, module_pid, cgroup, leaf):
     """The forked child that joins: non-dumpable while it holds host resources. It gets SIGTERM
-    (blocked, waited for) when the module dies, and then kills the command: see _wait_for_command."""
+    (blocked, waited for) when the module dies, and then kills the command: see _wait_for_command.
+    It moves into the command's cgroup leaf first, while the cgroup paths are still the host's, so
+    the command and all it starts are there."""
     stage = "joining the sandbox"
     try:
         die_with_parent(signal.SIGTERM, module_pid)
+        if cgroup is not None:
+            stage = "moving into the sandbox's cgroup"
+            cgroup.place(0, leaf)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # Ignored, the command's status would be lost.
         # The module's ends of the pipes: held here, the command would never see EOF on stdin.
         for fd in module_ends:
@@ -395,6 +408,11 @@ def join_and_run(view, record, request):
         if pidfd is not None:
             os.close(pidfd)
         raise
+    cgroup = record.get("_cgroup")
+    leaf = None
+    if cgroup is not None:
+        leaf = WORKLOADS_LEAF if request.detach else EXEC_PREFIX + "%d.%d" % (os.getpid(), int(began * 1000))
+        cgroup.make_leaf(leaf)
     outcome = Outcome()
     sock, theirs = control_socket()
     devnull = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
@@ -419,13 +437,17 @@ def join_and_run(view, record, request):
     if joiner == 0:
         sock.close()
         _joiner(pidfd, namespaces, request, theirs, stdio, record.get("hostname"),
-                [fd for fd in ours.values() if fd is not None], module_pid)
+                [fd for fd in ours.values() if fd is not None], module_pid, cgroup, leaf)
     signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     joiner_fd = _own_child_pidfd(joiner)
 
     def stop():
-        """Kill the command whatever its phase, and everything it started inside."""
-        kill_started(view, record, outcome.pid)
+        """Kill the command whatever its phase, and everything it started inside: exactly, through
+        its cgroup leaf (setsid or double forks do not leave it); by session where there is none."""
+        if cgroup is not None and not request.detach:
+            cgroup.kill(leaf)
+        else:
+            kill_started(view, record, outcome.pid)
         _signal_own_child(joiner, joiner_fd, signal.SIGTERM)
 
     theirs.close()
@@ -453,6 +475,9 @@ def join_and_run(view, record, request):
                 except OSError:
                     pass
         _reap(joiner, joiner_fd)
+        if cgroup is not None and not request.detach:
+            # What the command left running in the background stays, with the detached workloads.
+            cgroup.retire_leaf(leaf, WORKLOADS_LEAF)
     outcome.end = time.time()
     return outcome
 
@@ -674,9 +699,19 @@ def run(params, check_mode=False, state_dir=None):
     """Run a command in a sandbox as the sandbox_exec module does; return the module result."""
     state_dir = state_dir or StateDir()
     name = validate_name(params["sandbox"], "sandbox")
-    argv = params.get("argv") or (shlex.split(params["cmd"]) if params.get("cmd") else [])
+    command_option = "cmd" if params.get("cmd") is not None else "argv"
+    if params.get("cmd") is not None:
+        try:
+            argv = shlex.split(params["cmd"])
+        except ValueError as exc:
+            raise SandboxError("cmd: %s" % exc)
+    else:
+        argv = params.get("argv") or []
     if not argv or not argv[0]:
-        raise SandboxError("argv/cmd: the command is empty")
+        raise SandboxError("%s: the command is empty" % command_option)
+    if any("\0" in arg for arg in argv):
+        raise SandboxError("%s: an argument holds a NUL character" % command_option)
+    _check_text_options(params)
     timeout = params.get("timeout")
     if timeout is not None:
         timeout = seconds(timeout, "timeout", MAX_TIMEOUT, allow_zero=False)
@@ -692,6 +727,9 @@ def run(params, check_mode=False, state_dir=None):
     result = {"cmd": argv, "changed": False, "rc": 0, "stdout": "", "stderr": ""}
     try:
         record = find_alive(view, name)
+        if record["paused"]:
+            raise SandboxError("sandbox: %r is paused (its processes are frozen); thaw it with "
+                               "linuxns.pidns.sandbox (paused: false) first" % name)
     except SandboxError as exc:
         if not check_mode:
             raise
@@ -717,7 +755,8 @@ def run(params, check_mode=False, state_dir=None):
     request = JoinRequest(argv, chdir=params.get("chdir"), env=params.get("env"), stdin=stdin,
                           user=params.get("user"), group=params.get("group"),
                           namespaces=params.get("namespaces"), detach=params.get("detach", False),
-                          timeout=timeout, term=os.environ.get("TERM"), output_limit=output_limit)
+                          timeout=timeout, term=os.environ.get("TERM"), output_limit=output_limit,
+                          allow_reboot=params.get("allow_reboot", False))
     outcome = join_and_run(view, record, request)
     result.update(changed=True, rc=outcome.rc, stdout=_text(outcome.stdout.value()),
                   stderr=_text(outcome.stderr.value()), stdout_truncated=outcome.stdout.truncated,
@@ -729,8 +768,8 @@ def run(params, check_mode=False, state_dir=None):
     if outcome.error is not None:
         stage, code, text = outcome.error
         result["failed"] = True
-        if stage == "exec" and code == errno.ENOENT:
-            result["msg"] = "command not found inside sandbox %s: %s" % (name, argv[0])
+        if stage == "argv: exec" and code == errno.ENOENT:
+            result["msg"] = "%s: command not found inside sandbox %s: %s" % (command_option, name, argv[0])
         else:
             result["msg"] = "%s inside sandbox %s failed: %s" % (stage, name, text)
     elif outcome.timed_out:
@@ -747,6 +786,32 @@ def run(params, check_mode=False, state_dir=None):
         result["msg"] = "started detached inside sandbox %s as PID %s (host PID %s)" % (
             name, outcome.ns_pid, outcome.pid)
     return result
+
+
+def _check_text_options(params):
+    """env, user, group and chdir checked before anything runs: each error names its option."""
+    for key, value in (params.get("env") or {}).items():
+        if not key or "=" in key or "\0" in key:
+            raise SandboxError("env: %r is not an environment variable name" % key)
+        if "\0" in str(value):
+            raise SandboxError("env: the value of %s holds a NUL character" % key)
+    for option in ("user", "group"):
+        value = params.get(option)
+        if value is None:
+            continue
+        text = str(value)
+        if text.isdigit():
+            if int(text) > MAX_ID:
+                raise SandboxError("%s: %s is not an id (0 to %d)" % (option, text, MAX_ID))
+        elif not text or any(char in text for char in ":\n\0") or text != text.strip():
+            raise SandboxError("%s: %r is not a %s name or id" % (option, value, option))
+    chdir = params.get("chdir")
+    if chdir is not None and (not chdir.startswith("/") or "\0" in chdir):
+        raise SandboxError("chdir: %r must be an absolute path inside the sandbox" % chdir)
+
+
+# The largest uid or gid: (uid_t)-1 means "no change" to setuid and friends.
+MAX_ID = 2 ** 32 - 2
 
 
 def _number(value):

@@ -25,6 +25,7 @@ import struct
 import sys
 import time
 
+from ansible_collections.linuxns.pidns.plugins.module_utils import _cgroup
 from ansible_collections.linuxns.pidns.plugins.module_utils import _procfs
 from ansible_collections.linuxns.pidns.plugins.module_utils import _syscalls
 from ansible_collections.linuxns.pidns.plugins.module_utils._control import control_socket, receive_message, send_error
@@ -84,7 +85,7 @@ def _become_init(spec, root, fds, python, name):
     os.execve(python, [python, "-I", "-S", "-", name, str(spec["stop_timeout"])], SUPERVISOR_ENVIRONMENT)
 
 
-def _launch(spec, root, parent_fds, fds, sock, python, name, cpu, allowed):
+def _launch(spec, root, parent_fds, fds, sock, python, name, cpu, allowed, cgroup):
     """Runs in a forked child; never returns.
 
     launcher (new session, joined to the parent sandbox) -> mid (unshares) -> init (PID 1).
@@ -94,6 +95,10 @@ def _launch(spec, root, parent_fds, fds, sock, python, name, cpu, allowed):
     stage = "setsid"
     try:
         os.setsid()
+        if cgroup is not None:
+            # Before joining the parent's namespaces: the cgroup paths are the host's.
+            stage = "moving into the sandbox's cgroup"
+            cgroup.place(0)
         for ns_type in _syscalls.JOIN_ORDER:
             if ns_type in parent_fds:
                 stage = "joining the parent's %s namespace" % ns_type
@@ -163,23 +168,45 @@ def create(view, name, spec, parent_record=None, python=None):
     mount namespace's id comes out older than ours, make it again on each CPU in turn: the
     CPU whose id batch holds our own namespace's id hands out newer ones.
     """
+    cgroup = _cgroup_for(view, name, spec, parent_record)
     allowed = sorted(os.sched_getaffinity(0))
     for cpu in [None] + allowed:
         try:
-            return _create_once(view, name, spec, parent_record, python or sys.executable, cpu, allowed)
+            return _create_once(view, name, spec, parent_record, python or sys.executable, cpu, allowed, cgroup)
         except _MountNamespaceOutOfOrder as exc:
             refused = exc
     raise SandboxError("the kernel refused the handle of every new mount namespace (%s); the module "
                        "runs in a mount namespace it cannot pin newer ones from" % refused)
 
 
-def _create_once(view, name, spec, parent_record, python, cpu, allowed):
+def _cgroup_for(view, name, spec, parent_record):
+    """The cgroup the new sandbox gets (below its parent's), or None where the host offers none
+    and nothing needs one. Asking for limits or a pause there fails here, before anything is made."""
+    hierarchies = view.hierarchies
+    problems = hierarchies.supports(spec["limits"])
+    if spec["paused"] and hierarchies.problem:
+        problems.append("paused: the sandbox cannot have a cgroup here (%s)" % hierarchies.problem)
+    if problems:
+        raise SandboxError("; ".join(problems))
+    if hierarchies.problem:
+        return None
+    parent_cgroup = (parent_record.get("_state") or {}).get("cgroup") if parent_record else None
+    return _cgroup.sandbox_cgroup(hierarchies, name, parent_cgroup["relative"] if parent_cgroup else None)
+
+
+def _create_once(view, name, spec, parent_record, python, cpu, allowed, cgroup):
     state_dir = view.state_dir
     folder = state_dir.path(name)
     os.mkdir(folder, 0o700)
     os.mkdir(os.path.join(folder, "ns"), 0o700)
     supervisor = pidfd = pid_ns = None
     try:
+        if cgroup is not None:
+            if cgroup.exists():
+                # Left by a creation that was killed half way: nothing of it may survive.
+                cgroup.kill()
+                cgroup.remove()
+            cgroup.create()
         script = state_dir.install_supervisor()
         parent_fds = {}
         if parent_record is not None:
@@ -193,7 +220,7 @@ def _create_once(view, name, spec, parent_record, python, cpu, allowed):
         launcher = os.fork()
         if launcher == 0:
             sock.close()
-            _launch(spec, state_dir.root, parent_fds, fds, theirs, python, name, cpu, allowed)
+            _launch(spec, state_dir.root, parent_fds, fds, theirs, python, name, cpu, allowed, cgroup)
         theirs.close()
         for fd in list(parent_fds.values()) + fds[:2]:
             os.close(fd)
@@ -226,6 +253,12 @@ def _create_once(view, name, spec, parent_record, python, cpu, allowed):
         if wait_exit(pidfd, 0) or namespaces["pid"] != pid_ns:
             raise SandboxError("the supervisor (host PID %d) exited while its namespaces were being pinned; "
                                "see %s" % (pid, os.path.join(folder, "supervisor.log")))
+        if cgroup is not None:
+            # Limits once the supervisor is up: a tight pids or memory limit bounds what runs
+            # inside, not the three processes that start it.
+            cgroup.set_limits(spec["limits"])
+            if spec["paused"]:
+                cgroup.freeze(True)
         status = _procfs.read_status(state_dir.proc_root, pid)
         state = {
             "schema": STATE_SCHEMA,
@@ -236,11 +269,16 @@ def _create_once(view, name, spec, parent_record, python, cpu, allowed):
             "boot_id": view.boot_id,
             "level": len(_procfs.nspid_chain(status)) - 1 if status else None,
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "cgroup": None if cgroup is None else {"relative": cgroup.relative, "paths": cgroup.paths()},
+            "cgroup_problem": view.hierarchies.problem,
         }
         state_dir.write_state(name, state)
     except BaseException:
         if supervisor is not None:
             stop_supervisor(state_dir, supervisor, 0, pid_ns)
+        if cgroup is not None and cgroup.exists():
+            cgroup.kill()
+            cgroup.remove()
         remove_folder(state_dir, name)
         raise
     finally:

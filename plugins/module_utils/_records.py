@@ -14,8 +14,9 @@ __metaclass__ = type
 
 import os
 
+from ansible_collections.linuxns.pidns.plugins.module_utils import _cgroup
 from ansible_collections.linuxns.pidns.plugins.module_utils import _procfs
-from ansible_collections.linuxns.pidns.plugins.module_utils._spec import NAMESPACE_TYPES
+from ansible_collections.linuxns.pidns.plugins.module_utils._spec import NAMESPACE_TYPES, NO_LIMITS
 
 
 def problems_of(state, handles, supervisor_stat, boot_id, supervisor_pid_ns):
@@ -62,10 +63,15 @@ def inspect_sandbox(view, name):
         problems = ["its state file is missing or unreadable (an interrupted creation, or a damaged file)"]
         if "pid" in held:
             problems.append("its PID namespace is still held by a handle: state=absent stops what runs in it")
+        cgroup = _cgroup.find_by_name(view.hierarchies, name) if not view.hierarchies.problem else None
+        if cgroup is not None:
+            problems.append("its cgroup %s is still there: state=absent kills what runs in it" % cgroup.relative)
         return {"name": name, "state": "present", "health": "broken", "problems": problems,
                 "spec": None, "supervisor": None, "namespaces": held,
                 "handles": dict((ns, state_dir.handle_path(name, ns)) for ns in held), "hostname": None,
-                "parent": None, "level": None, "created": None, "_state": None}
+                "parent": None, "level": None, "created": None, "cgroup": _public_cgroup(cgroup),
+                "cgroup_problem": view.hierarchies.problem, "limits": None, "paused": None,
+                "_state": None, "_cgroup": cgroup}
     mounted = {}
     for ns_type in state["namespaces"]:
         found = view.handles.get(state_dir.handle_path(name, ns_type))
@@ -74,7 +80,10 @@ def inspect_sandbox(view, name):
     pid = state["supervisor"]["pid"]
     problems = problems_of(state, mounted, _procfs.read_stat(state_dir.proc_root, pid), view.boot_id,
                            _procfs.ns_link_inode(state_dir.proc_root, pid, "pid"))
-    spec = state["spec"]
+    cgroup = cgroup_of(view, state)
+    paused = bool(cgroup.frozen()) if cgroup is not None else False
+    # Frozen or not as the cgroup says now (someone may have thawed it by hand).
+    spec = dict(state["spec"], paused=paused)
     return {
         "name": name,
         "state": "present",
@@ -88,8 +97,26 @@ def inspect_sandbox(view, name):
         "parent": spec.get("parent"),
         "level": state.get("level"),
         "created": state.get("created"),
+        "cgroup": _public_cgroup(cgroup),
+        "cgroup_problem": state.get("cgroup_problem") if cgroup is None else None,
+        "limits": dict(spec.get("limits") or NO_LIMITS),
+        "paused": paused,
         "_state": state,
+        "_cgroup": cgroup,
     }
+
+
+def cgroup_of(view, state):
+    """The SandboxCgroup a state file records, or None (made before cgroups, or where the host
+    offered none)."""
+    recorded = state.get("cgroup")
+    if not recorded or view.hierarchies.problem:
+        return None
+    return _cgroup.SandboxCgroup(view.hierarchies, recorded["relative"])
+
+
+def _public_cgroup(cgroup):
+    return None if cgroup is None else {"path": "/" + cgroup.relative, "paths": cgroup.paths()}
 
 
 def public_view(record):

@@ -17,7 +17,7 @@ from ansible_collections.linuxns.pidns.plugins.module_utils import _decision
 from ansible_collections.linuxns.pidns.plugins.module_utils._launch import create
 from ansible_collections.linuxns.pidns.plugins.module_utils._records import dependents, inspect_sandbox, public_view
 from ansible_collections.linuxns.pidns.plugins.module_utils._spec import (
-    DEFAULT_STOP_TIMEOUT, SandboxError, normalize_spec, validate_name)
+    DEFAULT_STOP_TIMEOUT, LIMIT_KEYS, SandboxError, normalize_spec, validate_name)
 from ansible_collections.linuxns.pidns.plugins.module_utils._statedir import HostView, StateDir, require_root
 from ansible_collections.linuxns.pidns.plugins.module_utils._stop import destroy_all
 
@@ -36,7 +36,8 @@ class _Entry(object):
         if params.get("state", "present") == "present":
             self.wanted, self.warnings = normalize_spec(
                 self.name, params.get("namespaces"), params.get("hostname"), params.get("mount_proc", True),
-                params.get("parent"), _default(params.get("stop_timeout"), DEFAULT_STOP_TIMEOUT))
+                params.get("parent"), _default(params.get("stop_timeout"), DEFAULT_STOP_TIMEOUT),
+                limits=dict((key, params.get(key)) for key in LIMIT_KEYS), paused=params.get("paused") or False)
 
 
 def _default(value, default):
@@ -123,6 +124,8 @@ def _apply(view, entry, check_mode, planned):
         return result
     if not decision.changes:
         return result
+    if decision.action == _decision.UPDATE:
+        return _update_in_place(view, current, wanted, decision, check_mode, result)
     result.update(changed=True, removed=decision.removes)
     if decision.action == _decision.RECREATE:
         result["recreated_because"] = decision.reasons
@@ -137,12 +140,40 @@ def _apply(view, entry, check_mode, planned):
         planned[name] = "present"
     if check_mode:
         if wanted is not None:
+            problems = view.hierarchies.supports(wanted["limits"])
+            if problems:
+                raise SandboxError("; ".join(problems))
             result["sandbox"] = _predicted(view.state_dir, name, wanted, parent_record)
         return result
     destroy_all(view, decision.removes)
     view.refresh()
     if wanted is not None:
         result["sandbox"] = public_view(create(view, name, wanted, parent_record))
+    return result
+
+
+def _update_in_place(view, current, wanted, decision, check_mode, result):
+    """New limits, or a pause or thaw, on the running sandbox: its processes keep running."""
+    name = current["name"]
+    cgroup = current["_cgroup"]
+    if cgroup is None:
+        raise SandboxError("%s: sandbox %s has no cgroup (%s); recreate it (recreate: true) to give it one"
+                           % ("/".join(decision.reasons), name,
+                              current.get("cgroup_problem") or "it was made before sandboxes had cgroups"))
+    problems = view.hierarchies.supports(wanted["limits"])
+    if problems:
+        raise SandboxError("; ".join(problems))
+    result.update(changed=True, updated=decision.reasons)
+    if check_mode:
+        result["sandbox"] = dict(public_view(current), spec=wanted, limits=wanted["limits"], paused=wanted["paused"])
+        return result
+    if "limits" in decision.reasons:
+        cgroup.set_limits(wanted["limits"])
+    view.state_dir.write_state(name, dict(current["_state"], spec=wanted))
+    if "paused" in decision.reasons:
+        cgroup.freeze(wanted["paused"])
+    view.refresh()
+    result["sandbox"] = public_view(inspect_sandbox(view, name))
     return result
 
 
@@ -178,5 +209,5 @@ def _predicted(state_dir, name, spec, parent_record):
         "handles": dict((ns, state_dir.handle_path(name, ns)) for ns in spec["namespaces"]),
         "hostname": spec["hostname"], "parent": spec["parent"],
         "level": (parent_record["level"] + 1) if parent_record and parent_record.get("level") else None,
-        "created": None,
+        "created": None, "cgroup": None, "cgroup_problem": None, "limits": spec["limits"], "paused": spec["paused"],
     }

@@ -22,8 +22,17 @@ NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 NAME_RULE = "1 to 64 characters from A-Z a-z 0-9 _ . -, starting with a letter or digit"
 NAMESPACE_TYPES = ("pid", "mnt", "uts", "ipc", "net", "cgroup", "time")
 DEFAULT_NAMESPACES = ("pid", "mnt", "uts", "ipc")
-# Spec keys whose change means the sandbox must be recreated, in display order.
-SPEC_KEYS = ("namespaces", "hostname", "mount_proc", "parent", "stop_timeout")
+# Spec keys, in display order. "limits" and "paused" change in place (_decision.UPDATABLE_KEYS);
+# a change of any other means the sandbox is recreated.
+SPEC_KEYS = ("namespaces", "hostname", "mount_proc", "parent", "stop_timeout", "limits", "paused")
+LIMIT_KEYS = ("pids_limit", "memory", "memory_swap", "cpus", "cpu_shares")
+NO_LIMITS = dict((key, None) for key in LIMIT_KEYS)
+# What a spec recorded before a key existed means by its absence.
+SPEC_DEFAULTS = {"limits": NO_LIMITS, "paused": False}
+PID_MAX_LIMIT = 4194304
+# Docker's floor: below it a sandbox cannot even start its supervisor.
+MIN_MEMORY = 6 * 1024 * 1024
+_SIZE_UNITS = {"": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3, "t": 1024 ** 4}
 DEFAULT_STOP_TIMEOUT = 10.0
 # A grace period longer than this is a typo, not a plan (and keeps every deadline finite).
 MAX_STOP_TIMEOUT = 3600.0
@@ -62,7 +71,7 @@ def validate_name(name, option="name"):
 
 
 def normalize_spec(name, namespaces=None, hostname=None, mount_proc=True, parent=None,
-                   stop_timeout=DEFAULT_STOP_TIMEOUT):
+                   stop_timeout=DEFAULT_STOP_TIMEOUT, limits=None, paused=False):
     """Check the requested options and return (spec, warnings); raise SandboxError on bad input."""
     validate_name(name)
     requested = list(DEFAULT_NAMESPACES if namespaces is None else namespaces)
@@ -98,8 +107,80 @@ def normalize_spec(name, namespaces=None, hostname=None, mount_proc=True, parent
         "mount_proc": bool(mount_proc),
         "parent": parent,
         "stop_timeout": stop_timeout,
+        "limits": normalize_limits(limits or {}),
+        "paused": bool(paused),
     }
     return spec, warnings
+
+
+def normalize_limits(given):
+    """{pids_limit, memory, memory_swap, cpus, cpu_shares}, each checked, None for no limit."""
+    limits = dict(NO_LIMITS)
+    if given.get("pids_limit") is not None:
+        limits["pids_limit"] = _whole(given["pids_limit"], "pids_limit", 1, PID_MAX_LIMIT)
+    for key in ("memory", "memory_swap"):
+        if given.get(key) is not None:
+            limits[key] = size(given[key], key)
+            if limits[key] < MIN_MEMORY:
+                raise SandboxError("%s: at least 6M, got %r" % (key, given[key]))
+    if limits["memory_swap"] is not None:
+        if limits["memory"] is None:
+            raise SandboxError("memory_swap: needs memory (memory_swap is memory plus swap, as docker counts it)")
+        if limits["memory_swap"] < limits["memory"]:
+            raise SandboxError("memory_swap: must be at least memory (it is memory plus swap), got %r"
+                               % given["memory_swap"])
+    if given.get("cpus") is not None:
+        cpus = _number(given["cpus"], "cpus")
+        if not 0.01 <= cpus <= 1024:
+            raise SandboxError("cpus: a number of CPUs from 0.01 to 1024, got %r" % (given["cpus"],))
+        limits["cpus"] = cpus
+    if given.get("cpu_shares") is not None:
+        limits["cpu_shares"] = _whole(given["cpu_shares"], "cpu_shares", 2, 262144)
+    return limits
+
+
+def size(value, option):
+    """Bytes from a size: a whole number of bytes, or a number with a unit k, m, g or t (1024-based,
+    an optional trailing b), as docker takes them: 512M, 1g, 1.5G, 4096."""
+    if isinstance(value, bool):
+        raise SandboxError("%s: %r is not a size" % (option, value))
+    if isinstance(value, int):
+        number, unit = value, ""
+    else:
+        text = str(value).strip().lower()
+        if text.endswith("b"):
+            text = text[:-1]
+        unit = text[-1:] if text[-1:] in _SIZE_UNITS else ""
+        digits = text[:-1] if unit else text
+        try:
+            number = float(digits) if "." in digits else int(digits)
+        except ValueError:
+            raise SandboxError("%s: %r is not a size such as 512M or 1G" % (option, value))
+    result = int(number * _SIZE_UNITS[unit])
+    if number < 0 or result > 2 ** 62 or (isinstance(number, float) and not math.isfinite(number)):
+        raise SandboxError("%s: %r is out of range" % (option, value))
+    return result
+
+
+def _whole(value, option, lowest, highest):
+    if isinstance(value, bool) or not isinstance(value, int):
+        try:
+            value = int(str(value))
+        except ValueError:
+            raise SandboxError("%s: %r is not a whole number" % (option, value))
+    if not lowest <= value <= highest:
+        raise SandboxError("%s: a whole number from %d to %d, got %r" % (option, lowest, highest, value))
+    return value
+
+
+def _number(value, option):
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise SandboxError("%s: %r is not a number" % (option, value))
+    if isinstance(value, bool) or not math.isfinite(number):
+        raise SandboxError("%s: %r is not a finite number" % (option, value))
+    return number
 
 
 def seconds(value, option, maximum, allow_zero=True):

@@ -23,10 +23,11 @@ import fcntl
 import json
 import os
 
+from ansible_collections.linuxns.pidns.plugins.module_utils import _cgroup
 from ansible_collections.linuxns.pidns.plugins.module_utils import _procfs
 from ansible_collections.linuxns.pidns.plugins.module_utils import _syscalls
 from ansible_collections.linuxns.pidns.plugins.module_utils._spec import (
-    MAX_STOP_TIMEOUT, NAMESPACE_TYPES, STATE_DIR, SandboxError, is_valid_name, seconds)
+    MAX_STOP_TIMEOUT, NAMESPACE_TYPES, STATE_DIR, SandboxError, is_valid_name, normalize_limits, seconds)
 
 STATE_SCHEMA = 1
 CAP_SYS_ADMIN = 21
@@ -69,6 +70,16 @@ def parse_state(text):
         raise ValueError("state: spec.parent is not a sandbox name")
     if not isinstance(spec.get("mount_proc"), bool) or not (state.get("level") is None or _is_int(state["level"])):
         raise ValueError("state: spec.mount_proc must be a boolean and level a number")
+    cgroup = state.get("cgroup")
+    if cgroup is not None and not (
+            isinstance(cgroup, dict) and isinstance(cgroup.get("relative"), str) and ".." not in cgroup["relative"]
+            and isinstance(cgroup.get("paths"), dict)
+            and all(isinstance(path, str) for path in cgroup["paths"].values())):
+        raise ValueError("state: cgroup must name the sandbox's cgroup")
+    try:
+        normalize_limits(spec.get("limits") or {})
+    except SandboxError:
+        raise ValueError("state: spec.limits are not limits")
     return state
 
 
@@ -185,7 +196,9 @@ class HostView(object):
 
     def __init__(self, state_dir):
         self.state_dir = state_dir
-        self.handles = _procfs.nsfs_mounts(_procfs.read_mountinfo(state_dir.proc_root))
+        mounts = _procfs.read_mountinfo(state_dir.proc_root)
+        self.handles = _procfs.nsfs_mounts(mounts)
+        self.hierarchies = _cgroup.Hierarchies.detect(mounts)
         self.boot_id = _procfs.read_boot_id(state_dir.proc_root)
 
     def refresh(self):

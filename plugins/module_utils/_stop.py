@@ -18,7 +18,7 @@ import signal
 from ansible_collections.linuxns.pidns.plugins.module_utils import _procfs
 from ansible_collections.linuxns.pidns.plugins.module_utils import _syscalls
 from ansible_collections.linuxns.pidns.plugins.module_utils._records import find_init, inspect_sandbox
-from ansible_collections.linuxns.pidns.plugins.module_utils._spec import DEFAULT_STOP_TIMEOUT
+from ansible_collections.linuxns.pidns.plugins.module_utils._spec import DEFAULT_STOP_TIMEOUT, SandboxError
 
 # Extra time, beyond stop_timeout, for the supervisor to finish before it gets SIGKILL.
 STOP_MARGIN = 5.0
@@ -82,8 +82,12 @@ def remove_folder(state_dir, name):
 
 
 def destroy(view, record):
-    """Stop a sandbox's supervisor (its processes die with it) and remove its handles and folder."""
+    """Stop a sandbox's supervisor (its processes die with it), kill whatever is left in its cgroup,
+    and remove its cgroup, handles and folder."""
     state = record.get("_state")
+    cgroup = record.get("_cgroup")
+    if cgroup is not None and cgroup.frozen():
+        cgroup.freeze(False)  # a frozen supervisor could not take its SIGTERM
     # Even a sandbox judged broken (say, its handles were unmounted by hand) may still have a
     # supervisor running; stop_supervisor checks the process before it signals anything.
     if state is not None and state["boot_id"] == view.boot_id:
@@ -96,6 +100,11 @@ def destroy(view, record):
         init = find_init(view.state_dir.proc_root, pid_ns)
         if init is not None:
             stop_supervisor(view.state_dir, {"pid": init[0], "start_time": init[1]}, DEFAULT_STOP_TIMEOUT, pid_ns)
+    if cgroup is not None:
+        # Whatever escaped the PID namespace's end (nothing should) or ran with no supervisor left.
+        if not cgroup.kill():
+            raise SandboxError("sandbox %s: processes in its cgroup %s did not die" % (record["name"], cgroup.relative))
+        cgroup.remove()
     remove_folder(view.state_dir, record["name"])
 
 

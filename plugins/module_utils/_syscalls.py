@@ -56,6 +56,8 @@ NS_GET_PARENT = 0xB702
 
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
+PR_CAPBSET_DROP = 24
+CAP_SYS_BOOT = 22
 
 # Generic syscall numbers (pidfd_* are the same on every architecture since 5.3).
 SYS_PIDFD_SEND_SIGNAL = 424

@@ -87,6 +87,42 @@ options:
       - Recreate the sandbox even if it is running with the requested options.
     type: bool
     default: false
+  pids_limit:
+    description:
+      - Most processes (and threads) the sandbox may hold at once, nested sandboxes included (the
+        cgroup C(pids) controller, as C(docker run --pids-limit)). Unset, no limit.
+      - "Limits, and O(paused), change in place: the running processes keep running. Leaving a limit
+        out takes it away."
+    type: int
+  memory:
+    description:
+      - Most memory the sandbox may use, as a size such as V(512M) or V(1G) (1024-based, as
+        C(docker run --memory)); at least V(6M). Past it the kernel's OOM killer ends a process inside.
+      - cgroup v2 C(memory.max), v1 C(memory.limit_in_bytes).
+    type: str
+  memory_swap:
+    description:
+      - Memory plus swap the sandbox may use, as docker counts it (at least O(memory), which it needs).
+      - cgroup v2 C(memory.swap.max) (the swap part), v1 C(memory.memsw.limit_in_bytes).
+    type: str
+  cpus:
+    description:
+      - How many CPUs' worth of time the sandbox may use, as C(docker run --cpus) (V(0.5) is half a CPU).
+      - cgroup v2 C(cpu.max), v1 C(cpu.cfs_quota_us) over a C(cpu.cfs_period_us) of 100 ms.
+    type: float
+  cpu_shares:
+    description:
+      - Relative CPU weight against other cgroups, in docker's and cgroup v1's units (C(cpu.shares),
+        2 to 262144, 1024 is the default).
+      - On cgroup v2 it is mapped to C(cpu.weight) as runc and crun map it
+        (1 + (shares - 2) * 9999 / 262142; 1024 becomes 39).
+    type: int
+  paused:
+    description:
+      - Freeze (V(true)) or thaw (V(false)) every process of the sandbox (cgroup v2 C(cgroup.freeze),
+        else the v1 freezer), as C(docker pause). M(linuxns.pidns.sandbox_exec) refuses a paused sandbox.
+    type: bool
+    default: false
   sandboxes:
     description:
       - Several sandboxes in one task, each an entry with the options above (O(sandboxes[].name)
@@ -135,7 +171,40 @@ options:
         description: As O(recreate).
         type: bool
         default: false
+      pids_limit:
+        description: As O(pids_limit).
+        type: int
+      memory:
+        description: As O(memory).
+        type: str
+      memory_swap:
+        description: As O(memory_swap).
+        type: str
+      cpus:
+        description: As O(cpus).
+        type: float
+      cpu_shares:
+        description: As O(cpu_shares).
+        type: int
+      paused:
+        description: As O(paused).
+        type: bool
+        default: false
 notes:
+  - "Every sandbox has a cgroup of its own from before its PID 1 exists until its last process is gone:
+    C(<hierarchy>/linuxns-pidns/<name>) in every hierarchy the host has (cgroup v2 and the v1 pids,
+    memory, cpu, cpuacct and freezer ones), with PID 1 in the leaf C(_supervisor), detached workloads
+    in C(_workloads) and each M(linuxns.pidns.sandbox_exec) command in a C(_exec.<id>) leaf of its own.
+    A nested sandbox's cgroup is below its parent's, so the parent's limits bound it."
+  - Where the host offers no writable cgroup (a container without delegation), a sandbox without limits
+    is still made, and M(linuxns.pidns.sandbox_info) says why it has no cgroup; asking for a limit or a
+    pause there fails and makes nothing.
+  - "Removal kills through the cgroup what the graceful stop left (cgroup v2 C(cgroup.kill), else freeze,
+    kill each through a pidfd, thaw) and removes the cgroup once it is empty; a sandbox whose state file
+    is lost is found through its cgroup and stopped the same way."
+  - Without the C(cgroup) namespace type, root inside the sandbox can still see the host's cgroup tree
+    and move its processes out of the sandbox's cgroup (root inside is root on the host). With it,
+    processes inside see their sandbox's cgroup as the root.
   - State lives in C(/run/linuxns-pidns), owned by root with mode C(0700) and made a private bind
     mount of itself, because a mount-namespace handle cannot be bound onto a shared mount.
   - Inside a sandbox the state directory is detached, so a sandbox does not keep other sandboxes'
@@ -250,12 +319,32 @@ sandbox:
     spec:
       description: The options it was created with, normalized.
       type: dict
+    cgroup:
+      description: Its cgroup, or null where it has none (see RV(sandbox.cgroup_problem)).
+      type: dict
+      sample: {path: /linuxns-pidns/web, paths: {v2: /sys/fs/cgroup/unified/linuxns-pidns/web, pids: /sys/fs/cgroup/pids/linuxns-pidns/web}}
+    cgroup_problem:
+      description: Why it has no cgroup (the host offers none it may write), or null.
+      type: str
+    limits:
+      description: Its limits (V(pids_limit), V(memory) and V(memory_swap) in bytes, V(cpus), V(cpu_shares)); null where none.
+      type: dict
+      sample: {pids_limit: 64, memory: 67108864, memory_swap: null, cpus: 0.5, cpu_shares: null}
+    paused:
+      description: Whether its processes are frozen.
+      type: bool
 removed:
   description: Sandboxes removed by this task, nested ones first.
   returned: when O(name) is given
   type: list
   elements: str
   sample: [inner, web]
+updated:
+  description: The options changed in place on a running sandbox (V(limits), V(paused)).
+  returned: when an existing sandbox was changed in place
+  type: list
+  elements: str
+  sample: [limits]
 recreated_because:
   description: Why an existing sandbox was recreated (options that differ, or why it was broken).
   returned: when an existing sandbox was recreated
@@ -281,6 +370,12 @@ def main():
         parent=dict(type="str"),
         stop_timeout=dict(type="float", default=10),
         recreate=dict(type="bool", default=False),
+        pids_limit=dict(type="int"),
+        memory=dict(type="str"),
+        memory_swap=dict(type="str"),
+        cpus=dict(type="float"),
+        cpu_shares=dict(type="int"),
+        paused=dict(type="bool", default=False),
     )
     module = AnsibleModule(
         argument_spec=dict(

@@ -92,6 +92,16 @@ options:
     type: list
     elements: str
     choices: [pid, mnt, uts, ipc, net, cgroup, time]
+  allow_reboot:
+    description:
+      - Let the command (and what it starts) keep C(CAP_SYS_BOOT). In a PID namespace, C(reboot(2)) does
+        not reboot the host but kills the sandbox's PID 1 at once, with no graceful stop, and so ends the
+        sandbox. Without this option the command runs with C(CAP_SYS_BOOT) dropped from its bounding
+        set, so C(reboot -f) inside fails with C(EPERM).
+      - A sandbox is stopped from outside (M(linuxns.pidns.sandbox) with O(linuxns.pidns.sandbox#module:state=absent));
+        its supervisor ignores stop signals sent from inside.
+    type: bool
+    default: false
   output_limit:
     description:
       - Bytes of standard output, and of standard error, kept for the result; a size such as V(512K)
@@ -249,6 +259,7 @@ def main():
             namespaces=dict(type="list", elements="str", choices=list(NAMESPACE_TYPES)),
             detach=dict(type="bool", default=False),
             output_limit=dict(type="bytes", default="1M"),
+            allow_reboot=dict(type="bool", default=False),
         ),
         mutually_exclusive=[("argv", "cmd")],
         required_one_of=[("argv", "cmd")],

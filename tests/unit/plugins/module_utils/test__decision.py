@@ -62,9 +62,18 @@ def test_keys_that_can_change_in_place_are_updated_not_recreated():
     assert decide("web", current, wanted, updatable={"stop_timeout"}).action == "recreate"
 
 
-def test_every_key_is_fixed_at_creation_for_now():
-    assert _decision.UPDATABLE_KEYS == frozenset()
+def test_limits_and_pause_change_in_place_everything_else_recreates():
+    assert _decision.UPDATABLE_KEYS == frozenset(["limits", "paused"])
+    assert decide("web", alive(spec()), spec(limits={"pids_limit": 64})) == Decision("update", ["limits"])
+    assert decide("web", alive(spec()), spec(paused=True)) == Decision("update", ["paused"])
+    assert decide("web", alive(spec(limits={"cpus": 1})), spec()) == Decision("update", ["limits"])
     assert decide("web", alive(spec(stop_timeout=5)), spec(stop_timeout=7)).action == "recreate"
+
+
+def test_a_spec_recorded_before_limits_existed_has_none():
+    old = spec()
+    del old["limits"], old["paused"]
+    assert decide("web", alive(old), spec()) == Decision("keep")
 
 
 def entry(name, parent=None, present=True):

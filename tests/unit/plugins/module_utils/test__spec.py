@@ -31,7 +31,9 @@ def test_invalid_names_say_which_option(name):
 def test_default_spec():
     spec, warnings = _spec.normalize_spec("web")
     assert spec == {"namespaces": ["pid", "mnt", "uts", "ipc"], "hostname": "web", "mount_proc": True,
-                    "parent": None, "stop_timeout": 10}
+                    "parent": None, "stop_timeout": 10, "paused": False,
+                    "limits": {"pids_limit": None, "memory": None, "memory_swap": None, "cpus": None,
+                               "cpu_shares": None}}
     assert warnings == []
 
 
@@ -107,3 +109,36 @@ def test_bad_hostnames_are_refused_naming_the_option(hostname):
 @pytest.mark.parametrize("hostname", ["web", "web.sandbox", "db-1_a", "a" * 64, "9lives"])
 def test_good_hostnames(hostname):
     assert _spec.normalize_spec("web", hostname=hostname)[0]["hostname"] == hostname
+
+
+@pytest.mark.parametrize("given, expected", [
+    ("512M", 512 * 1024 ** 2), ("1g", 1024 ** 3), ("1.5G", int(1.5 * 1024 ** 3)), (4096 * 4096, 4096 * 4096),
+    ("64MB", 64 * 1024 ** 2), ("7000000", 7000000), ("8k", 8192),
+])
+def test_sizes(given, expected):
+    assert _spec.size(given, "memory") == expected
+
+
+@pytest.mark.parametrize("given", ["", "M", "-5M", "1e400", "nan", "inf", "12Q", True, [], "1.2.3"])
+def test_bad_sizes_name_the_option(given):
+    with pytest.raises(SandboxError, match="^memory: "):
+        _spec.size(given, "memory")
+
+
+def test_limits_are_checked_and_normalized():
+    limits = _spec.normalize_limits({"pids_limit": "64", "memory": "64M", "memory_swap": "128M", "cpus": 0.5,
+                                     "cpu_shares": 512})
+    assert limits == {"pids_limit": 64, "memory": 64 * 1024 ** 2, "memory_swap": 128 * 1024 ** 2, "cpus": 0.5,
+                      "cpu_shares": 512}
+
+
+@pytest.mark.parametrize("given, option", [
+    ({"pids_limit": 0}, "pids_limit"), ({"pids_limit": 2 ** 40}, "pids_limit"), ({"pids_limit": "many"}, "pids_limit"),
+    ({"memory": "1M"}, "memory"), ({"memory_swap": "64M"}, "memory_swap"),
+    ({"memory": "64M", "memory_swap": "32M"}, "memory_swap"), ({"cpus": 0}, "cpus"), ({"cpus": float("nan")}, "cpus"),
+    ({"cpus": "inf"}, "cpus"), ({"cpus": 5000}, "cpus"), ({"cpu_shares": 1}, "cpu_shares"),
+    ({"cpu_shares": 10 ** 6}, "cpu_shares"),
+])
+def test_bad_limits_name_the_option(given, option):
+    with pytest.raises(SandboxError, match="^%s: " % option):
+        _spec.normalize_limits(given)
