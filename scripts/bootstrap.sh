@@ -4,7 +4,11 @@
 #   - Debian packages the tests need (installed only when missing; apt-get update only then);
 #     (the shellcheck package: ansible-test sanity's shellcheck test is skipped, with a warning, without it)
 #   - .venv (python3 -m venv) with requirements-test.txt
-#   - ansible-test's pip bootstrap script in its cache, so `ansible-test sanity` works offline
+#   - one venv per other ansible-core version of the test matrix (tests/matrix.txt), at
+#     .build/matrix/ansible-X.Y, with requirements-matrix.txt and ansible-core==X.Y.*, made with that
+#     line's controller Python from pyenv (or /usr/local/bin, /usr/bin); in parallel, each with a stamp
+#   - ansible-test's pip bootstrap script in its cache (for every ansible-core version: each wants its
+#     own pip version), so `ansible-test sanity` works offline
 #   - .build/pybin: python3.X links for every Python ansible-test checks modules with
 #   - the .build/collections link (scripts/env.sh)
 # A stamp (.venv/.bootstrap-stamp) holds a hash of the inputs; when it matches, pip is skipped.
@@ -51,11 +55,54 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
     echo "$want" > "$STAMP"
 fi
 
+# ---- ansible-core test matrix: one venv per version (tests/matrix.txt) ---------------------------
+find_python() {  # X.Y -> path of a working pythonX.Y with venv + ensurepip, or nothing
+    local v="$1" cand
+    for cand in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$v".*/bin/"python$v" "/usr/local/bin/python$v" "/usr/bin/python$v"; do
+        if [ -x "$cand" ] && "$cand" -c 'import venv, ensurepip' >/dev/null 2>&1; then
+            echo "$cand"
+            return 0
+        fi
+    done
+    return 1
+}
+matrix_venv() {  # version controller-python: make or refresh .build/matrix/ansible-<version>
+    local version="$1" pyver="$2" dir=".build/matrix/ansible-$1" py want
+    py="$(find_python "$pyver")" || { log "ansible-core $version: no python$pyver with venv+ensurepip (pyenv install $pyver)"; return 1; }
+    want="$({ "$py" -c 'import sys; print(sys.version)'; echo "ansible-core==$version.*"; cat requirements-matrix.txt; } | sha256sum | cut -d' ' -f1)"
+    if [ -x "$dir/bin/python" ] && [ "$(cat "$dir/.bootstrap-stamp" 2>/dev/null)" = "$want" ]; then
+        return 0
+    fi
+    log "creating $dir (ansible-core $version.*, $py)"
+    rm -rf "$dir"
+    "$py" -m venv "$dir" || return 1
+    "$dir/bin/python" -m pip install -q --disable-pip-version-check -r requirements-matrix.txt "ansible-core==$version.*" \
+        >"$dir.log" 2>&1 || { log "ansible-core $version: pip install failed:"; cat "$dir.log" >&2; return 1; }
+    echo "$want" >"$dir/.bootstrap-stamp"
+}
+MATRIX_VENVS=(.venv)
+mkdir -p .build/matrix
+pids=()
+while read -r kind version pyver _; do
+    if [ "$kind" != version ] || [ "$pyver" = main ]; then continue; fi
+    MATRIX_VENVS+=(".build/matrix/ansible-$version")
+    matrix_venv "$version" "$pyver" &
+    pids+=($!)
+done <tests/matrix.txt
+matrix_failed=0
+for pid in "${pids[@]}"; do wait "$pid" || matrix_failed=1; done
+[ "$matrix_failed" -eq 0 ] || { log "a matrix venv could not be made"; exit 1; }
+
 # ---- ansible-test offline: pip bootstrap script + interpreters --------------------------------
 # ansible-test bootstraps pip in its sanity virtualenvs with get-pip-<ver>.py from
 # ci-files.testing.ansible.com, unless ~/.ansible/test/cache/get_pip_<ver_with_underscores>.py exists.
-# The version is ansible-test's default_packages['pip'] (24.2 for ansible-core 2.19).
-read -r PIP_VERSION PY_VERSIONS < <(.venv/bin/python - <<'PYEOF'
+# The version is ansible-test's default_packages['pip'] (23.1.2 for ansible-core 2.16, 24.2 for 2.19,
+# 25.2 for 2.21): one script per version of every venv.
+# The interpreters: every Python the main ansible-test checks modules with, and every target Python of
+# the matrix (tests/matrix.txt).
+PY_VERSIONS=""
+ansible_test_info() {  # venv -> "<pip version> <python versions>" of its ansible-test
+    "$1/bin/python" - <<'PYEOF'
 import pathlib, re
 import ansible_test
 root = pathlib.Path(ansible_test.__file__).parent
@@ -65,34 +112,40 @@ ns = {}
 exec((root / "_util" / "target" / "common" / "constants.py").read_text(), ns)
 print(pip, ",".join(ns["REMOTE_ONLY_PYTHON_VERSIONS"] + ns["CONTROLLER_PYTHON_VERSIONS"]))
 PYEOF
-)
-GET_PIP="$HOME/.ansible/test/cache/get_pip_${PIP_VERSION//./_}.py"
-if ! cmp -s scripts/get_pip_offline.py "$GET_PIP"; then
-    log "writing $GET_PIP"
-    mkdir -p "$(dirname "$GET_PIP")"
-    cp scripts/get_pip_offline.py "$GET_PIP"
-fi
+}
+for venv in "${MATRIX_VENVS[@]}"; do
+    # cached beside the venv's stamp: reading it costs ~0.1 s per venv
+    info="$venv/.ansible-test-info"
+    if [ "$(head -n1 "$info" 2>/dev/null)" != "$(cat "$venv/.bootstrap-stamp")" ]; then
+        { cat "$venv/.bootstrap-stamp"; ansible_test_info "$venv"; } >"$info.tmp" && mv "$info.tmp" "$info"
+    fi
+    read -r PIP_VERSION versions_of_venv < <(sed -n 2p "$info")
+    if [ "$venv" = .venv ]; then PY_VERSIONS="$versions_of_venv"; fi
+    GET_PIP="$HOME/.ansible/test/cache/get_pip_${PIP_VERSION//./_}.py"
+    if ! cmp -s scripts/get_pip_offline.py "$GET_PIP"; then
+        log "writing $GET_PIP"
+        mkdir -p "$(dirname "$GET_PIP")"
+        cp scripts/get_pip_offline.py "$GET_PIP"
+    fi
+done
+PY_VERSIONS="$PY_VERSIONS,$(awk '$1 == "version" { for (i = 4; i <= NF; i++) print $i }' tests/matrix.txt | sort -u | paste -sd,)"
 
 # ansible-test sanity --local runs compile/import on every python3.X it finds on PATH. pyenv shims
 # for versions that are installed but not selected exist and fail (exit 127), which is fatal; so
 # the sanity step puts .build/pybin first on PATH, with links to real interpreters only.
 mkdir -p .build/pybin
 IFS=, read -r -a versions <<<"$PY_VERSIONS"
+declare -A seen_version=()
 for v in "${versions[@]}"; do
+    [ -n "${seen_version[$v]:-}" ] && continue
+    seen_version[$v]=1
     link=".build/pybin/python$v"
     [ -x "$link" ] && "$link" -c 'import venv, ensurepip' >/dev/null 2>&1 && continue
     rm -f "$link"
-    found=""
-    for cand in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$v".*/bin/"python$v" "/usr/local/bin/python$v" "/usr/bin/python$v"; do
-        if [ -x "$cand" ] && "$cand" -c 'import venv, ensurepip' >/dev/null 2>&1; then
-            found="$cand"
-            break
-        fi
-    done
-    if [ -n "$found" ]; then
+    if found="$(find_python "$v")"; then
         ln -s "$found" "$link"
     else
-        log "note: no python$v with venv+ensurepip; ansible-test sanity will skip it"
+        log "note: no python$v with venv+ensurepip; ansible-test sanity will skip it (and a matrix target python$v fails)"
     fi
 done
 

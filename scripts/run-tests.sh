@@ -9,6 +9,11 @@
 #   docs         antsibull-docs lint-collection-docs, then the docsite (plugin docs + docs/docsite/)
 #                built with Sphinx into .build/docsite/build/html, offline
 #   molecule     molecule test for each molecule/*/molecule.yml (delegated driver, no Docker)
+#   matrix       every ansible-core minor meta/runtime.yml claims (2.16 ... 2.21, tests/matrix.txt), each in
+#                its own venv (.build/matrix/, made by bootstrap.sh): tests/unit on its controller Python,
+#                the integration subset of tests/matrix.txt with the modules on the oldest and on the newest
+#                target Python it supports (3.8+), and ansible-test sanity on the oldest and newest version;
+#                PIDNS_MATRIX_JOBS jobs at a time (default 2), one summary line per version
 # Every step runs even if an earlier one failed; the exit status is non-zero if any failed.
 # Run a subset by naming steps:  scripts/run-tests.sh unit sanity
 # Extra pytest options: PYTEST_ADDOPTS='-x -k name' scripts/run-tests.sh unit
@@ -24,7 +29,7 @@ fi
 # shellcheck source=scripts/env.sh
 . scripts/env.sh
 
-ALL_STEPS=(unit integration packaging sanity lint docs molecule)
+ALL_STEPS=(unit integration packaging sanity lint docs molecule matrix)
 if [ "$#" -gt 0 ]; then STEPS=("$@"); else STEPS=("${ALL_STEPS[@]}"); fi
 
 # Plain output in CI logs.
@@ -66,25 +71,29 @@ step_integration() {
 
 step_packaging() { run_pytest tests/packaging; }
 
+copy_checkout() {  # dest: this checkout's files (tracked and untracked, not ignored), in a repository of its own
+    local dest="$1"
+    mkdir -p "$dest"
+    git -C "$REPO" ls-files -z -co --exclude-standard \
+        | while IFS= read -r -d '' f; do
+              if [ -e "$REPO/$f" ] || [ -L "$REPO/$f" ]; then printf '%s\0' "$f"; fi
+          done \
+        | (cd "$REPO" && xargs -0 -r cp -P --parents -t "$dest")
+    git -C "$dest" init -q
+}
+
 step_sanity() {
     local dest="$REPO/.build/sanity/ansible_collections/linuxns/pidns" rc=0
     # ansible-test wants the collection at .../ansible_collections/<ns>/<name>. It lists files with git
     # when it finds a .git at or above that directory, so without its own repository the copy would
     # be seen through this checkout's .git (where .build/ is ignored) as empty: hence `git init`.
     rm -rf "$REPO/.build/sanity"
-    mkdir -p "$dest"
-    git ls-files -z -co --exclude-standard \
-        | while IFS= read -r -d '' f; do
-              if [ -e "$f" ] || [ -L "$f" ]; then printf '%s\0' "$f"; fi
-          done \
-        | xargs -0 -r cp -P --parents -t "$dest"
-    git -C "$dest" init -q
+    copy_checkout "$dest"
     (
         cd "$dest"
         unset ANSIBLE_COLLECTIONS_PATH
         # .build/pybin: real python3.8 ... python3.13 (see bootstrap.sh) for compile/import.
-        export PATH="$REPO/.build/pybin:$PATH"
-        ansible-test sanity --local --requirements --color no "${SANITY_ARGS[@]}" 2>&1 \
+        PATH="$REPO/.build/pybin:$PATH" ansible-test sanity --local --requirements --color no "${SANITY_ARGS[@]}" 2>&1 \
             | grep --line-buffered -v -E "$PIP_NOISE"
         exit "${PIPESTATUS[0]}"
     ) || rc=$?
@@ -153,6 +162,182 @@ step_molecule() {
     for s in "${scenarios[@]}"; do
         echo "--- molecule scenario: $s"
         molecule test -s "$s" || rc=1
+    done
+    return "$rc"
+}
+
+# ---- matrix: every ansible-core version meta/runtime.yml claims x the target Pythons it supports ----------
+# tests/matrix.txt lists the versions (with controller and target Pythons), the integration subset and
+# the versions that also get sanity. Jobs: per version the unit tests (controller Python), the subset once
+# per target Python (PIDNS_TARGET_PYTHON: tests/ansible_cli.py, tests/integration/fleet.py), and sanity;
+# PIDNS_MATRIX_JOBS at a time (default 2: the machine has 2 cores). Logs: .build/matrix/logs/.
+MATRIX_DIR="$REPO/.build/matrix"
+
+matrix_venv_of() {  # version -> its venv
+    if [ "$2" = main ]; then echo "$REPO/.venv"; else echo "$MATRIX_DIR/ansible-$1"; fi
+}
+
+# pytest's junit XML -> "<passed> <failed> <errors> <skipped>"
+junit_counts() {
+    python - "$1" <<'PYEOF'
+import sys, xml.etree.ElementTree as ET
+try:
+    root = ET.parse(sys.argv[1]).getroot()
+except (OSError, ET.ParseError):
+    print("0 0 1 0")
+    sys.exit()
+suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
+tests, failures, errors, skipped = (sum(int(s.get(k, 0)) for s in suites) for k in ("tests", "failures", "errors", "skipped"))
+print(tests - failures - errors - skipped, failures, errors, skipped)
+PYEOF
+}
+
+matrix_job() {  # kind version venv [target]: one job; writes logs/<id>.log and logs/<id>.result
+    local kind="$1" version="$2" venv="$3" target="${4:-}" id rc=0 counts tmp
+    id="$version-$kind${target:+-py$target}"
+    local log="$MATRIX_DIR/logs/$id.log" result="$MATRIX_DIR/logs/$id.result" xml="$MATRIX_DIR/logs/$id.xml"
+    local t0=$SECONDS
+    rm -f "$xml"
+    tmp="$(mktemp -d "/tmp/pidns-matrix-$id-XXXXXX")"
+    case "$kind" in
+        unit)
+            "$venv/bin/python" -m pytest -p no:cacheprovider -ra --basetemp "$tmp/pytest" --junitxml "$xml" \
+                tests/unit >"$log" 2>&1 || rc=$?
+            ;;
+        integration)
+            local python="$REPO/.build/pybin/python$target" seen
+            # the override must reach the modules: ask a module which Python it runs on
+            seen="$(PIDNS_TARGET_PYTHON="$python" "$venv/bin/python" -c '
+import json, subprocess, sys
+sys.path.insert(0, "tests")
+from ansible_cli import ansible_env
+proc = subprocess.run([sys.executable.rsplit("/", 1)[0] + "/ansible", "localhost", "-c", "local", "-i", "localhost,",
+                       "-m", "ansible.builtin.setup", "-a", "filter=ansible_python_version"],
+                      env=ansible_env(), capture_output=True, text=True, check=False)
+out = proc.stdout
+print(json.loads(out[out.index("{"):])["ansible_facts"]["ansible_python_version"] if "{" in out else "?")
+' 2>>"$log")" || true
+            if [ "${seen%.*}" != "$target" ]; then
+                echo "modules ran on Python $seen, not $target ($python)" >>"$log"
+                rc=1
+            else
+                PIDNS_TARGET_PYTHON="$python" "$venv/bin/python" -m pytest -p no:cacheprovider -ra --basetemp "$tmp/pytest" \
+                    --junitxml "$xml" "${MATRIX_DESELECT[@]}" "${MATRIX_TESTS[@]}" >>"$log" 2>&1 || rc=$?
+            fi
+            ;;
+        sanity)
+            local dest="$tmp/ansible_collections/linuxns/pidns"
+            copy_checkout "$dest"
+            (
+                cd "$dest"
+                unset ANSIBLE_COLLECTIONS_PATH
+                PATH="$REPO/.build/pybin:$venv/bin:$PATH" ansible-test sanity --local --requirements --color no "${SANITY_ARGS[@]}" 2>&1 \
+                    | grep --line-buffered -v -E "$PIP_NOISE"
+                exit "${PIPESTATUS[0]}"
+            ) >"$log" 2>&1 || rc=$?
+            ;;
+    esac
+    rm -rf "$tmp"
+    if [ "$kind" = sanity ]; then
+        local ran failed
+        ran="$(grep -c "^Running sanity test '" "$log" || true)"
+        failed="$(sed -n -E 's/^(ERROR|FATAL): The ([0-9]+) sanity test\(s\) listed below \(out of [0-9]+\) failed.*/\2/p' "$log" | tail -n1)"
+        failed="${failed:-$([ "$rc" -eq 0 ] && echo 0 || echo "?")}"
+        counts="$((ran - ${failed//\?/0})) ${failed} 0 0"
+    elif [ -f "$xml" ]; then
+        counts="$(junit_counts "$xml")"
+    else
+        counts="0 0 1 0"
+    fi
+    # a skipped test proves nothing about this version: it fails the job
+    read -r _ f e s <<<"$counts"
+    if [ "$rc" -eq 0 ] && { [ "$s" != 0 ] || [ "$f" != 0 ] || [ "$e" != 0 ]; }; then rc=1; fi
+    echo "$rc $((SECONDS - t0)) $counts" >"$result"
+}
+
+step_matrix() {
+    local jobs="${PIDNS_MATRIX_JOBS:-2}" kind a b c d rc=0
+    local -a versions=() sanity=() queue=()
+    local -A controller=() tpy=()
+    MATRIX_TESTS=()
+    MATRIX_DESELECT=()
+    while read -r kind a b c d; do
+        case "$kind" in
+            version) versions+=("$a"); controller[$a]="$b"; tpy[$a]="$c $d" ;;
+            sanity) sanity+=("$a") ;;
+            test) MATRIX_TESTS+=("$a") ;;
+            deselect) MATRIX_DESELECT+=(--deselect "$a") ;;
+        esac
+    done < <(grep -v -E '^\s*(#|$)' tests/matrix.txt)
+    rm -rf "$MATRIX_DIR/logs"
+    mkdir -p "$MATRIX_DIR/logs"
+
+    # the table must agree with what each ansible-core supports (ansible-test's constants)
+    local v venv t supported
+    for v in "${versions[@]}"; do
+        venv="$(matrix_venv_of "$v" "${controller[$v]}")"
+        if ! "$venv/bin/python" -c "import ansible, sys; sys.exit(not ansible.__version__.startswith('$v.'))" 2>/dev/null; then
+            echo "ansible-core $v: $venv is missing or has another version (run scripts/bootstrap.sh)"
+            return 1
+        fi
+        supported="$(sed -n 2p "$venv/.ansible-test-info" | cut -d' ' -f2)"
+        for t in ${tpy[$v]}; do
+            if [[ ",$supported," != *",$t,"* ]]; then
+                echo "tests/matrix.txt: ansible-core $v does not support target Python $t (it does: $supported)"
+                return 1
+            fi
+            [ -x "$REPO/.build/pybin/python$t" ] || { echo "no .build/pybin/python$t (scripts/bootstrap.sh)"; return 1; }
+        done
+    done
+
+    # longest first: sanity, then the integration runs, then the unit runs
+    for v in "${sanity[@]}"; do queue+=("sanity $v $(matrix_venv_of "$v" "${controller[$v]}")"); done
+    for v in "${versions[@]}"; do
+        for t in ${tpy[$v]}; do queue+=("integration $v $(matrix_venv_of "$v" "${controller[$v]}") $t"); done
+    done
+    for v in "${versions[@]}"; do
+        [ "${controller[$v]}" = main ] && continue  # the unit step runs them with .venv
+        queue+=("unit $v $(matrix_venv_of "$v" "${controller[$v]}")")
+    done
+    echo "${#queue[@]} jobs, $jobs at a time; logs in $MATRIX_DIR/logs/"
+    local job running=0
+    for job in "${queue[@]}"; do
+        if [ "$running" -ge "$jobs" ]; then
+            wait -n || true  # a job's status is in its .result file
+            running=$((running - 1))
+        fi
+        # shellcheck disable=SC2086  # job is "kind version venv [target]"
+        matrix_job $job &
+        running=$((running + 1))
+    done
+    wait
+
+    # one line per version; the log's end for every failed job
+    local id res jrc dt p f e s parts failed_ids=()
+    for v in "${versions[@]}"; do
+        venv="$(matrix_venv_of "$v" "${controller[$v]}")"
+        parts=""
+        for id in "$v-unit" $(for t in ${tpy[$v]}; do echo "$v-integration-py$t"; done) "$v-sanity"; do
+            res="$MATRIX_DIR/logs/$id.result"
+            if [ ! -f "$res" ]; then
+                [ "$id" = "$v-unit" ] && [ "${controller[$v]}" = main ] && parts+="  unit: in the unit step;"
+                continue
+            fi
+            read -r jrc dt p f e s <"$res"
+            parts+="$(printf '  %s %s passed, %s failed' "${id#"$v"-}" "$p" "$f")"
+            [ "$e" = 0 ] || parts+=", $e errors"
+            [ "$s" = 0 ] || parts+=", $s skipped"
+            parts+=" (${dt}s)$([ "$jrc" -eq 0 ] || echo ' FAILED');"
+            [ "$jrc" -eq 0 ] || { failed_ids+=("$id"); rc=1; }
+        done
+        printf 'ansible-core %s (controller Python %s) targets %s:%s\n' \
+            "$("$venv/bin/python" -c 'import ansible; print(ansible.__version__)')" \
+            "$("$venv/bin/python" -c 'import platform; print(platform.python_version())')" \
+            "${tpy[$v]// /, }" "${parts%;}"
+    done
+    for id in "${failed_ids[@]}"; do
+        printf '\n---- %s FAILED; the end of %s:\n' "$id" "$MATRIX_DIR/logs/$id.log"
+        tail -n 60 "$MATRIX_DIR/logs/$id.log"
     done
     return "$rc"
 }

@@ -13,6 +13,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 COLLECTIONS = REPO / ".build" / "collections"
+# The Python that modules run with on the managed hosts the tests use (localhost, the SSH test hosts):
+# the tests' own interpreter unless PIDNS_TARGET_PYTHON names another one (`scripts/run-tests.sh matrix`
+# sets it to the oldest and newest target Python of each ansible-core version).
+TARGET_PYTHON = os.environ.get("PIDNS_TARGET_PYTHON") or sys.executable
 
 
 def ansible_env(**extra: str) -> dict:
@@ -22,7 +26,7 @@ def ansible_env(**extra: str) -> dict:
     env.update({
         "PATH": bindir + os.pathsep + env.get("PATH", ""),
         "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS),
-        "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+        "ANSIBLE_PYTHON_INTERPRETER": TARGET_PYTHON,
         "ANSIBLE_LOCALHOST_WARNING": "False",
         "ANSIBLE_INVENTORY_UNPARSED_WARNING": "False",
         "ANSIBLE_DEPRECATION_WARNINGS": "False",

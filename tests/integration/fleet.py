@@ -37,7 +37,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-from ansible_cli import REPO, ansible_env  # noqa: E402
+from ansible_cli import REPO, TARGET_PYTHON, ansible_env  # noqa: E402
 from sandboxes import force_remove, pid_ns_of, state_of  # noqa: E402
 
 SSHD = "/usr/sbin/sshd"
@@ -267,7 +267,7 @@ STOP_PLAYBOOK = """\
 
 def _local_inventory(path: Path, hosts: dict) -> Path:
     """hosts: name -> vars. Local connection, one fork per host."""
-    document = {"all": {"vars": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable},
+    document = {"all": {"vars": {"ansible_connection": "local", "ansible_python_interpreter": TARGET_PYTHON},
                         "hosts": hosts}}
     path.write_text(json.dumps(document, indent=1))
     return path
@@ -385,7 +385,7 @@ def _write_inventory(fleet: Fleet, groups: dict) -> None:
                 "ansible_user": "root",
                 "ansible_ssh_private_key_file": str(fleet.key),
                 "ansible_ssh_common_args": common_args,
-                "ansible_python_interpreter": sys.executable,
+                "ansible_python_interpreter": TARGET_PYTHON,
                 "ansible_become_method": become_method(),
             },
             "children": {
