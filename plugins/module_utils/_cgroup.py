@@ -36,6 +36,7 @@ import time
 from ansible_collections.linuxns.pidns.plugins.module_utils._spec import SandboxError
 
 TREE = "linuxns-pidns"
+SYSTEMD_SLICE = "linuxns-pidns.slice"  # _systemd.SLICE
 SUPERVISOR_LEAF = "_supervisor"
 WORKLOADS_LEAF = "_workloads"
 EXEC_PREFIX = "_exec."
@@ -421,11 +422,19 @@ def sandbox_cgroup(hierarchies, name, parent_relative=None):
 def find_by_name(hierarchies, name):
     """The cgroup of sandbox `name` found by walking the collection's tree (its state file lost)."""
     for mount in hierarchies.mounts()[:1]:
-        top = os.path.join(hierarchies._real(mount), TREE)
-        for directory, subdirs, _files in os.walk(top):
-            if os.path.basename(directory) == name and SUPERVISOR_LEAF in subdirs:
-                return SandboxCgroup(hierarchies, os.path.relpath(directory, hierarchies._real(mount)))
-            subdirs[:] = [d for d in subdirs if not d.startswith("_")]
+        # The collection's own tree, and systemd's slice where it asked systemd for scopes.
+        for base in (TREE, SYSTEMD_SLICE):
+            found = _walk_for(hierarchies, mount, os.path.join(hierarchies._real(mount), base), name)
+            if found is not None:
+                return found
+    return None
+
+
+def _walk_for(hierarchies, mount, top, name):
+    for directory, subdirs, _files in os.walk(top):
+        if os.path.basename(directory) == name and SUPERVISOR_LEAF in subdirs:
+            return SandboxCgroup(hierarchies, os.path.relpath(directory, hierarchies._real(mount)))
+        subdirs[:] = [d for d in subdirs if not d.startswith("_")]
     return None
 
 

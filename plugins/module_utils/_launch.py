@@ -28,7 +28,9 @@ import time
 from ansible_collections.linuxns.pidns.plugins.module_utils import _cgroup
 from ansible_collections.linuxns.pidns.plugins.module_utils import _procfs
 from ansible_collections.linuxns.pidns.plugins.module_utils import _syscalls
-from ansible_collections.linuxns.pidns.plugins.module_utils._control import control_socket, receive_message, send_error
+from ansible_collections.linuxns.pidns.plugins.module_utils import _systemd
+from ansible_collections.linuxns.pidns.plugins.module_utils._control import (
+    control_socket, receive_message, send_error, send_message)
 from ansible_collections.linuxns.pidns.plugins.module_utils._records import inspect_sandbox
 from ansible_collections.linuxns.pidns.plugins.module_utils._spec import DEFAULT_PATH, SandboxError
 from ansible_collections.linuxns.pidns.plugins.module_utils._statedir import NEEDS_ROOT, STATE_SCHEMA
@@ -85,7 +87,7 @@ def _become_init(spec, root, fds, python, name):
     os.execve(python, [python, "-I", "-S", "-", name, str(spec["stop_timeout"])], SUPERVISOR_ENVIRONMENT)
 
 
-def _launch(spec, root, parent_fds, fds, sock, python, name, cpu, allowed, cgroup):
+def _launch(spec, root, parent_fds, fds, sock, python, name, cpu, allowed, hierarchies):
     """Runs in a forked child; never returns.
 
     launcher (new session, joined to the parent sandbox) -> mid (unshares) -> init (PID 1).
@@ -95,10 +97,14 @@ def _launch(spec, root, parent_fds, fds, sock, python, name, cpu, allowed, cgrou
     stage = "setsid"
     try:
         os.setsid()
-        if cgroup is not None:
+        stage = "waiting for the sandbox's cgroup"
+        fields, _sender = receive_message(sock)
+        if not fields or fields[0] != "cgroup":
+            os._exit(1)  # the module gave up
+        if fields[1]:
             # Before joining the parent's namespaces: the cgroup paths are the host's.
             stage = "moving into the sandbox's cgroup"
-            cgroup.place(0)
+            _cgroup.SandboxCgroup(hierarchies, fields[1]).place(0)
         for ns_type in _syscalls.JOIN_ORDER:
             if ns_type in parent_fds:
                 stage = "joining the parent's %s namespace" % ns_type
@@ -161,27 +167,38 @@ class _MountNamespaceOutOfOrder(Exception):
     """
 
 
-def create(view, name, spec, parent_record=None, python=None):
+def create(view, name, spec, parent_record=None, python=None, run_command=None):
     """Start a supervisor in fresh namespaces and pin them with handles; return the record.
 
     Either the sandbox exists completely afterwards or nothing of it is left. When the new
     mount namespace's id comes out older than ours, make it again on each CPU in turn: the
     CPU whose id batch holds our own namespace's id hands out newer ones.
     """
-    cgroup = _cgroup_for(view, name, spec, parent_record)
+    planned = _cgroup_for(view, name, spec, parent_record, run_command)
     allowed = sorted(os.sched_getaffinity(0))
     for cpu in [None] + allowed:
         try:
-            return _create_once(view, name, spec, parent_record, python or sys.executable, cpu, allowed, cgroup)
+            return _create_once(view, name, spec, parent_record, python or sys.executable, cpu, allowed, planned)
         except _MountNamespaceOutOfOrder as exc:
             refused = exc
     raise SandboxError("the kernel refused the handle of every new mount namespace (%s); the module "
                        "runs in a mount namespace it cannot pin newer ones from" % refused)
 
 
-def _cgroup_for(view, name, spec, parent_record):
-    """The cgroup the new sandbox gets (below its parent's), or None where the host offers none
-    and nothing needs one. Asking for limits or a pause there fails here, before anything is made."""
+class _SystemdScope(object):
+    """A top-level sandbox on a systemd host: its cgroup is known once systemd has made its scope
+    around the launcher (see _place_launcher)."""
+
+    def __init__(self, hierarchies, name, run_command):
+        self.hierarchies = hierarchies
+        self.name = name
+        self.run_command = run_command
+
+
+def _cgroup_for(view, name, spec, parent_record, run_command):
+    """The cgroup the new sandbox gets (below its parent's; in a systemd scope of its own on a
+    systemd host: a _SystemdScope), or None where the host offers none and nothing needs one.
+    Asking for limits or a pause there fails here, before anything is made."""
     hierarchies = view.hierarchies
     problems = hierarchies.supports(spec["limits"])
     if spec["paused"] and hierarchies.problem:
@@ -191,22 +208,34 @@ def _cgroup_for(view, name, spec, parent_record):
     if hierarchies.problem:
         return None
     parent_cgroup = (parent_record.get("_state") or {}).get("cgroup") if parent_record else None
+    if parent_cgroup is None and _systemd.booted():
+        return _SystemdScope(hierarchies, name, run_command)
     return _cgroup.sandbox_cgroup(hierarchies, name, parent_cgroup["relative"] if parent_cgroup else None)
 
 
-def _create_once(view, name, spec, parent_record, python, cpu, allowed, cgroup):
+def _place_launcher(view, name, planned, launcher):
+    """Make the sandbox's cgroup and return it (None: none). On a systemd host, systemd first puts
+    the launcher in a new delegated scope, and the cgroup is built below that scope."""
+    cgroup = planned
+    if isinstance(planned, _SystemdScope):
+        scope = _systemd.start_scope(planned.run_command, name, launcher, view.state_dir.proc_root)
+        cgroup = _cgroup.SandboxCgroup(planned.hierarchies, scope + "/" + name)
+    if cgroup is not None:
+        if cgroup.exists():
+            # Left by a creation that was killed half way: nothing of it may survive.
+            cgroup.kill()
+            cgroup.remove()
+        cgroup.create()
+    return cgroup
+
+
+def _create_once(view, name, spec, parent_record, python, cpu, allowed, planned):
     state_dir = view.state_dir
     folder = state_dir.path(name)
     os.mkdir(folder, 0o700)
     os.mkdir(os.path.join(folder, "ns"), 0o700)
-    supervisor = pidfd = pid_ns = None
+    supervisor = pidfd = pid_ns = cgroup = None
     try:
-        if cgroup is not None:
-            if cgroup.exists():
-                # Left by a creation that was killed half way: nothing of it may survive.
-                cgroup.kill()
-                cgroup.remove()
-            cgroup.create()
         script = state_dir.install_supervisor()
         parent_fds = {}
         if parent_record is not None:
@@ -220,11 +249,14 @@ def _create_once(view, name, spec, parent_record, python, cpu, allowed, cgroup):
         launcher = os.fork()
         if launcher == 0:
             sock.close()
-            _launch(spec, state_dir.root, parent_fds, fds, theirs, python, name, cpu, allowed, cgroup)
+            _launch(spec, state_dir.root, parent_fds, fds, theirs, python, name, cpu, allowed, view.hierarchies)
         theirs.close()
         for fd in list(parent_fds.values()) + fds[:2]:
             os.close(fd)
         try:
+            cgroup = _place_launcher(view, name, planned, launcher)
+            # The launcher waits for this before it starts anything: where to move itself.
+            send_message(sock, "cgroup", cgroup.relative if cgroup is not None else "")
             pid = _await_ready(sock, READY_TIMEOUT)
         finally:
             sock.close()

@@ -17,15 +17,15 @@ __metaclass__ = type
 from ansible_collections.linuxns.pidns.plugins.module_utils._spec import SandboxError
 
 
-def run_module(module, run, subject=None):
-    """Call run(module.params, check_mode=...) and exit the module with its result; never returns.
+def run_module(module, run, subject=None, **extra):
+    """Call run(module.params, check_mode=..., **extra) and exit the module with its result; never returns.
 
     subject: how to name what failed when a system call refuses in a way nobody foresaw
     (say "sandbox web"), so the user gets that and the error, not a traceback.
     """
     failure = None
     try:
-        result = run(module.params, check_mode=module.check_mode)
+        result = run(module.params, check_mode=module.check_mode, **extra)
     except SandboxError as exc:
         failure = str(exc)
     except OSError as exc:

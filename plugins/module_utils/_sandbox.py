@@ -44,8 +44,9 @@ def _default(value, default):
     return default if value is None else value
 
 
-def run(params, check_mode=False, state_dir=None):
-    """The module result (without `failed` unless a listed sandbox failed)."""
+def run(params, check_mode=False, state_dir=None, run_command=None):
+    """The module result (without `failed` unless a listed sandbox failed). run_command
+    (AnsibleModule.run_command) asks systemd for a scope on hosts whose init it is."""
     state_dir = state_dir or StateDir()
     listed = params.get("sandboxes")
     if listed is None:
@@ -58,8 +59,8 @@ def run(params, check_mode=False, state_dir=None):
     try:
         view = HostView(state_dir)
         if listed is None:
-            return _apply(view, entries[0], check_mode, {})
-        return _apply_list(view, entries, check_mode)
+            return _apply(view, entries[0], check_mode, {}, run_command)
+        return _apply_list(view, entries, check_mode, run_command)
     finally:
         state_dir.unlock()
 
@@ -72,7 +73,7 @@ def _labelled(index, item):
         raise SandboxError("%s: %s" % (label, exc))
 
 
-def _apply_list(view, entries, check_mode):
+def _apply_list(view, entries, check_mode, run_command):
     alive = [name for name in view.state_dir.names()
              if (inspect_sandbox(view, name) or {}).get("health") == "alive"]
     problems, removals, creations = _decision.order(
@@ -86,7 +87,7 @@ def _apply_list(view, entries, check_mode):
     for index in removals + creations:
         entry = entries[index]
         try:
-            result = _apply(view, entry, check_mode, planned)
+            result = _apply(view, entry, check_mode, planned, run_command)
         except (SandboxError, OSError) as exc:
             outcome.update(failed=True, msg="%s: %s" % (entry.label, exc))
             break
@@ -101,7 +102,7 @@ def _apply_list(view, entries, check_mode):
     return outcome
 
 
-def _apply(view, entry, check_mode, planned):
+def _apply(view, entry, check_mode, planned, run_command=None):
     """Bring one sandbox to its state. planned: {name: "present"/"absent"} that earlier entries of
     the same call brought about (in check mode only predicted, so the host does not show them)."""
     name, wanted = entry.name, entry.wanted
@@ -148,7 +149,7 @@ def _apply(view, entry, check_mode, planned):
     destroy_all(view, decision.removes)
     view.refresh()
     if wanted is not None:
-        result["sandbox"] = public_view(create(view, name, wanted, parent_record))
+        result["sandbox"] = public_view(create(view, name, wanted, parent_record, run_command=run_command))
     return result
 
 

@@ -388,7 +388,7 @@ def main():
         required_one_of=[("name", "sandboxes")],
         supports_check_mode=True,
     )
-    run_module(module, run, "sandbox %s" % (module.params["name"] or "list"))
+    run_module(module, run, "sandbox %s" % (module.params["name"] or "list"), run_command=module.run_command)
 
 
 if __name__ == "__main__":
