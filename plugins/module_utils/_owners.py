@@ -3,8 +3,9 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Who owns a PID namespace: a linuxns.pidns sandbox (by its handle under the state directory),
-or a container runtime and container/pod id recognised from the cgroup path of its PID 1.
+"""Who owns a PID namespace: a linuxns.pidns sandbox (by its handle under the state directory, or
+by this collection's own cgroup layout, ``.../linuxns-pidns/[<parent>/]<name>/_supervisor``), or a
+container runtime and container/pod id recognised from the cgroup path of its PID 1.
 
 Pure: plain data in, owner dictionaries out. Regular expressions are compiled on first use, and
 only for cgroup paths that name a runtime at all, so that a scan of a host without containers
@@ -36,9 +37,17 @@ _CGROUP_PATTERNS = [
 ]
 _CGROUP_RULES = []
 
+# This collection's own layout (_cgroup): PID 1 of sandbox <name> lives in the `_supervisor` leaf of
+# <name>'s cgroup, which is below <tree>/ (nested: below its parent's cgroup), where <tree> is the
+# collection's tree `linuxns-pidns` or systemd's `linuxns-pidns.slice` (then a scope in between).
+# Sandbox names never start with "_" (leaf names do). Tried before the runtimes' rules and in every
+# hierarchy: a sandbox made inside a container has the container's path before ours.
+_SANDBOX_LEAF = "/_supervisor"
+_SANDBOX_TREES = ("/linuxns-pidns/", "/linuxns-pidns.slice/")
+
 # Every pattern above needs one of these substrings: paths without any are not tried (no regex).
 _CGROUP_HINTS = ("kubepods", "cri-containerd-", "crio-", "libpod-", "docker", "/lxc", "/machine.slice/")
-_CGROUP_HINTS_BYTES = tuple(hint.encode("ascii") for hint in _CGROUP_HINTS)
+_CGROUP_HINTS_BYTES = tuple(hint.encode("ascii") for hint in _CGROUP_HINTS + (_SANDBOX_LEAF,))
 
 
 def _cgroup_rules():
@@ -55,11 +64,35 @@ def _systemd_unescape(name):
     return re.sub(r"\\x([0-9a-fA-F]{2})", lambda m: chr(int(m.group(1), 16)), name)
 
 
-def owner_from_cgroup(entries):
-    """Runtime and container/pod id from an init's cgroup entries [(id, controllers, path)], or None.
+def sandbox_from_cgroup_path(path):
+    """Name of the linuxns.pidns sandbox whose supervisor leaf `path` is, or None.
 
-    The unified (v2) entry is tried first, then the systemd named hierarchy, then the others.
+    No regex: string checks on the last two components and a tree marker before them."""
+    if not path.endswith(_SANDBOX_LEAF):
+        return None
+    head = path[:-len(_SANDBOX_LEAF)]
+    cut = head.rfind("/")
+    name = head[cut + 1:]
+    if not name or name.startswith("_"):
+        return None
+    tree = head[:cut + 1]
+    if not any(marker in tree for marker in _SANDBOX_TREES):
+        return None
+    return name
+
+
+def owner_from_cgroup(entries):
+    """The owner from an init's cgroup entries [(id, controllers, path)], or None: a linuxns.pidns
+    sandbox by this collection's layout (any hierarchy), else a runtime and container/pod id.
+
+    For the runtimes the unified (v2) entry is tried first, then the systemd named hierarchy,
+    then the others.
     """
+    for _hier, _controllers, path in entries or []:
+        name = sandbox_from_cgroup_path(path)
+        if name is not None:
+            return dict(sandbox_owner(name), cgroup=path)
+
     def rank(entry):
         hier, controllers, _path = entry
         if hier == "0" and controllers == "":

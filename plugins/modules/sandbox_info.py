@@ -16,6 +16,8 @@ description:
   - Lists the sandboxes made by M(linuxns.pidns.sandbox) on a host, or one of them, with whether
     each is alive or broken (and why), its supervisor, namespaces, handles, nesting, and process
     and zombie counts; optionally every process inside.
+  - For each sandbox also its cgroup (paths in every hierarchy), its limits, whether it is paused,
+    and what its cgroup has counted (RV(sandboxes[].cgroup_usage)) - or, where it has no cgroup, why.
   - A host without the state directory has no sandboxes; the list is empty, not an error.
 author:
   - linuxns.pidns contributors (@linuxns)
@@ -99,6 +101,59 @@ sandboxes:
     spec:
       description: The options it was created with.
       type: dict
+    cgroup:
+      description:
+        - Its cgroup, or null where it has none (see RV(sandboxes[].cgroup_problem)).
+        - V(path) is its path below the root of every hierarchy; V(paths) maps V(v2) (the unified
+          hierarchy) and each cgroup v1 controller (V(pids), V(memory), V(cpu), V(cpuacct), V(freezer))
+          the host has mounted to the directory on the host.
+      type: dict
+      sample: {path: /linuxns-pidns/web, paths: {v2: /sys/fs/cgroup/unified/linuxns-pidns/web, pids: /sys/fs/cgroup/pids/linuxns-pidns/web}}
+    cgroup_problem:
+      description:
+        - Why it has no cgroup (the host offers none it may write, it was made before sandboxes had
+          cgroups, or its cgroup was removed by hand), or null.
+      type: str
+    limits:
+      description:
+        - Its limits as set with M(linuxns.pidns.sandbox) (V(pids_limit), V(memory) and V(memory_swap)
+          in bytes, V(cpus), V(cpu_shares)); null values are no limit. Null for a sandbox whose state
+          file is lost.
+      type: dict
+      sample: {pids_limit: 64, memory: 67108864, memory_swap: null, cpus: 0.5, cpu_shares: null}
+    paused:
+      description: Whether its processes are frozen, as its cgroup says now. Null for a sandbox whose state file is lost.
+      type: bool
+    cgroup_usage:
+      description:
+        - What the kernel has counted in its cgroup (nested sandboxes and M(linuxns.pidns.sandbox_exec)
+          commands included, as they run below it), read when the module runs.
+        - Null when it is broken or has no cgroup (see RV(sandboxes[].cgroup_problem)).
+        - A figure the host's cgroups do not provide is null. Memory figures come from cgroup v2 where
+          its memory controller is enabled, else from the v1 memory hierarchy; CPU time from v2 (which
+          counts it without a controller), else from the v1 cpuacct hierarchy.
+      type: dict
+      sample: {pids: 3, memory_current: 1536000, memory_peak: 70463488, oom_kills: 1, cpu_seconds: 12.5}
+      contains:
+        pids:
+          description: Processes in its cgroup now (the supervisor included), counted from V(cgroup.procs).
+          type: int
+        memory_current:
+          description: Memory charged to it now, in bytes, page cache included (v2 V(memory.current), v1 V(memory.usage_in_bytes)).
+          type: int
+        memory_peak:
+          description: The most memory ever charged to it, in bytes (v2 V(memory.peak), v1 V(memory.max_usage_in_bytes)).
+          type: int
+        oom_kills:
+          description:
+            - Processes the OOM killer killed in it since it was created (v2 V(oom_kill) of V(memory.events)).
+            - On cgroup v1 the kernel counts a kill only in the victim's own cgroup, so this is the sum
+              over its cgroup and every cgroup below it that still exists; a kill in a
+              M(linuxns.pidns.sandbox_exec) command's cgroup, removed when the command ends, is not counted.
+          type: int
+        cpu_seconds:
+          description: CPU time used by its processes since it was created, user and system, in seconds.
+          type: float
     nprocs:
       description: Processes in its PID namespace, including nested sandboxes' processes and zombies.
       type: int

@@ -57,3 +57,51 @@ def test_owner_needs_no_regex_for_plain_cgroups(monkeypatch):
 def test_sandbox_owner_names_the_sandbox():
     assert _owners.sandbox_owner("web") == {"type": "sandbox", "runtime": "linuxns.pidns", "name": "web",
                                             "id": None, "pod": None, "cgroup": None}
+
+
+@pytest.mark.parametrize("path, name", [
+    ("/linuxns-pidns/web/_supervisor", "web"),
+    ("/linuxns-pidns/outer/inner/_supervisor", "inner"),  # nested below its parent's cgroup
+    ("/linuxns-pidns/a/b/c/_supervisor", "c"),
+    ("/linuxns-pidns/linuxns-pidns/_supervisor", "linuxns-pidns"),  # a sandbox may be named so
+    ("/linuxns-pidns.slice/linuxns-pidns-web.scope/web/_supervisor", "web"),  # systemd's delegated scope
+    ("/linuxns-pidns.slice/linuxns-pidns-web.scope/web/db.1/_supervisor", "db.1"),
+    ("/docker/%s/linuxns-pidns/web/_supervisor" % ("ab" * 32), "web"),  # made inside a container
+    ("/linuxns-pidns/web/_workloads", None),  # a workload that made a PID namespace of its own
+    ("/linuxns-pidns/web/_exec.123.456", None),
+    ("/linuxns-pidns/web", None),
+    ("/linuxns-pidns/_supervisor", None),
+    ("/linuxns-pidns/web/_workloads/_supervisor", None),  # leaf names are not sandbox names
+    ("/other/web/_supervisor", None),
+    ("/linuxns-pidnsx/web/_supervisor", None),
+    ("/_supervisor", None),  # seen from inside a cgroup namespace: no layout to recognise
+])
+def test_owner_from_our_own_cgroup_layout(path, name):
+    owner = _owners.owner_from_cgroup([("0", "", path)])
+    if name is None:
+        assert owner is None or owner["type"] != "sandbox"
+    else:
+        assert owner == {"type": "sandbox", "runtime": "linuxns.pidns", "name": name, "id": None, "pod": None,
+                         "cgroup": path}
+
+
+def test_our_layout_wins_in_any_hierarchy_and_over_a_runtime():
+    # Hybrid host: v2 and the v1 controllers carry our path, name=systemd the caller's (a container's).
+    docker = "/docker/%s" % ("9" * 64)
+    hybrid = [("12", "pids", "/linuxns-pidns/web/_supervisor"), ("1", "name=systemd", docker),
+              ("0", "", "/linuxns-pidns/web/_supervisor")]
+    assert _owners.owner_from_cgroup(hybrid)["name"] == "web"
+    # Pure v1, our tree in pids only, the container's path in name=systemd ranked first for runtimes.
+    v1_only = [("1", "name=systemd", docker), ("5", "pids", docker + "/linuxns-pidns/db/_supervisor")]
+    assert _owners.owner_from_cgroup(v1_only)["name"] == "db"
+
+
+def test_our_layout_needs_no_regex(monkeypatch):
+    def no_regex():
+        raise AssertionError("regexes used for this collection's own cgroup layout")
+
+    monkeypatch.setattr(_owners, "_cgroup_rules", no_regex)
+    data = (b"12:pids:/linuxns-pidns/web/_supervisor\n1:name=systemd:/\n"
+            b"0::/linuxns-pidns/web/_supervisor\n")
+    assert _owners.owner_from_cgroup_bytes(data)["name"] == "web"
+    assert _owners.owner_from_cgroup_bytes(b"0::/linuxns-pidns/web/_exec.1.2\n") is None
