@@ -96,7 +96,7 @@ def limit_files(limits, version):
             files.append(("memory", "memory.memsw.limit_in_bytes", "-1"))
             files.append(("memory", "memory.limit_in_bytes", "-1" if memory is None else str(memory)))
         else:
-            files.append(("memory", "memory.limit_in_bytes", "-1"))
+            # Lift memsw first: the kernel refuses (EINVAL) a memory limit above the current memsw one.
             files.append(("memory", "memory.memsw.limit_in_bytes", "-1"))
             files.append(("memory", "memory.limit_in_bytes", str(memory)))
             files.append(("memory", "memory.memsw.limit_in_bytes", str(swap)))
