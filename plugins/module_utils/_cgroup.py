@@ -231,14 +231,31 @@ class SandboxCgroup(object):
             for leaf in (SUPERVISOR_LEAF, WORKLOADS_LEAF):
                 _mkdir(self.path(mount, leaf))
 
+    def _leaf_in(self, mount, leaf):
+        """The leaf that stands for `leaf` in the hierarchy at `mount`. v1 counts an OOM kill only
+        in the victim's own memory cgroup (not in its ancestors, unlike v2): an exec's leaf, removed
+        after the command, would take the count with it. So in a v1 memory hierarchy of its own,
+        exec commands run in the long-lived _workloads leaf (their kill goes through v2 or the
+        freezer, not memory)."""
+        memory = self.hierarchies.v1.get("memory")
+        if (leaf and leaf.startswith(EXEC_PREFIX) and mount == memory
+                and "memory" not in self.hierarchies.v2_controllers()
+                and [c for c in V1_CONTROLLERS if self.hierarchies.v1.get(c) == memory] == ["memory"]):
+            return WORKLOADS_LEAF
+        return leaf
+
+    def _exact_mounts(self, leaf):
+        """The mounts where `leaf` is a cgroup of its own (see _leaf_in)."""
+        return [mount for mount in self.hierarchies.mounts() if self._leaf_in(mount, leaf) == leaf]
+
     def place(self, pid, leaf=SUPERVISOR_LEAF):
         """Move process `pid` (0: the caller) into `leaf` of every hierarchy."""
         for mount in self.hierarchies.mounts():
-            _write(self.path(mount, leaf, "cgroup.procs"), str(pid))
+            _write(self.path(mount, self._leaf_in(mount, leaf), "cgroup.procs"), str(pid))
 
     def make_leaf(self, leaf):
         for mount in self.hierarchies.mounts():
-            _mkdir(self.path(mount, leaf))
+            _mkdir(self.path(mount, self._leaf_in(mount, leaf)))
 
     # ---- limits and pause
 
@@ -295,7 +312,7 @@ class SandboxCgroup(object):
     def pids(self, leaf=None):
         """Host PIDs of every process in the sandbox's cgroup (or one leaf), its subtree included."""
         found = set()
-        for mount in self.hierarchies.mounts()[:1]:
+        for mount in self._exact_mounts(leaf)[:1]:
             top = self.path(mount, leaf) if leaf else self.path(mount)
             for directory, _subdirs, files in os.walk(top):
                 if "cgroup.procs" in files:
@@ -363,13 +380,13 @@ class SandboxCgroup(object):
             if not left:
                 break
             for pid in left:
-                for mount in self.hierarchies.mounts():
+                for mount in self._exact_mounts(leaf):
                     try:
                         _write(self.path(mount, into, "cgroup.procs"), str(pid))
                     except OSError as exc:
                         if exc.errno != errno.ESRCH:
                             raise
-        for mount in self.hierarchies.mounts():
+        for mount in self._exact_mounts(leaf):
             try:
                 _rmdir(self.path(mount, leaf))
             except OSError as exc:
