@@ -38,6 +38,8 @@ from ansible_collections.linuxns.pidns.plugins.module_utils._spec import Sandbox
 TREE = "linuxns-pidns"
 SYSTEMD_SLICE = "linuxns-pidns.slice"  # _systemd.SLICE
 SUPERVISOR_LEAF = "_supervisor"
+# Below a sandbox's cgroup: the sandboxes made by processes inside it.
+NESTED = "_sandboxes"
 WORKLOADS_LEAF = "_workloads"
 EXEC_PREFIX = "_exec."
 V1_CONTROLLERS = ("pids", "memory", "cpu", "cpuacct", "freezer")
@@ -431,16 +433,34 @@ class SandboxCgroup(object):
         return report
 
 
-def sandbox_cgroup(hierarchies, name, parent_relative=None):
-    """The cgroup a new sandbox gets: below its parent sandbox's, else in the collection's tree."""
-    return SandboxCgroup(hierarchies, os.path.join(parent_relative or TREE, name))
+def sandbox_cgroup(hierarchies, name, parent_relative=None, base=TREE):
+    """The cgroup a new sandbox gets: below its parent sandbox's, else below `base`."""
+    return SandboxCgroup(hierarchies, os.path.join(parent_relative or base, name))
 
 
-def find_by_name(hierarchies, name):
-    """The cgroup of sandbox `name` found by walking the collection's tree (its state file lost)."""
+def own_base(cgroup_text):
+    """Where this process's own new sandboxes go when it runs inside a sandbox (say, over SSH to a
+    sandboxed sshd): ``<that sandbox's cgroup>/_sandboxes``, so that they stay below it (its limits
+    bound them) and never meet the host's sandboxes of the same name. None outside any sandbox.
+
+    `cgroup_text` is /proc/self/cgroup; the unified line (``0::``) is read, else the first."""
+    lines = [line.split(":", 2) for line in cgroup_text.splitlines() if line.count(":") >= 2]
+    chosen = [fields for fields in lines if fields[0] == "0"] or lines
+    if not chosen:
+        return None
+    parts = chosen[0][2].strip("/").split("/")
+    for index, part in enumerate(parts):
+        if part in (SUPERVISOR_LEAF, WORKLOADS_LEAF) or part.startswith(EXEC_PREFIX):
+            if TREE in parts[:index] or any(p.startswith("linuxns-pidns-") for p in parts[:index]):
+                return "/".join(parts[:index] + [NESTED])
+    return None
+
+
+def find_by_name(hierarchies, name, base=TREE):
+    """The cgroup of sandbox `name` found by walking below `base` (its state file lost)."""
     for mount in hierarchies.mounts()[:1]:
-        # The collection's own tree, and systemd's slice where it asked systemd for scopes.
-        for base in (TREE, SYSTEMD_SLICE):
+        # The tree this process builds in, and systemd's slice where it asked systemd for scopes.
+        for base in ((base, SYSTEMD_SLICE) if base == TREE else (base,)):
             found = _walk_for(hierarchies, mount, os.path.join(hierarchies._real(mount), base), name)
             if found is not None:
                 return found
@@ -451,6 +471,7 @@ def _walk_for(hierarchies, mount, top, name):
     for directory, subdirs, _files in os.walk(top):
         if os.path.basename(directory) == name and SUPERVISOR_LEAF in subdirs:
             return SandboxCgroup(hierarchies, os.path.relpath(directory, hierarchies._real(mount)))
+        # Not into leaves, nor into what processes inside a sandbox made (their names are theirs).
         subdirs[:] = [d for d in subdirs if not d.startswith("_")]
     return None
 

@@ -27,6 +27,7 @@ import time
 
 from ansible_collections.linuxns.pidns.plugins.module_utils import _cgroup
 from ansible_collections.linuxns.pidns.plugins.module_utils import _procfs
+from ansible_collections.linuxns.pidns.plugins.module_utils import _rootfs
 from ansible_collections.linuxns.pidns.plugins.module_utils import _syscalls
 from ansible_collections.linuxns.pidns.plugins.module_utils import _systemd
 from ansible_collections.linuxns.pidns.plugins.module_utils._control import (
@@ -51,9 +52,12 @@ def _loopback_up():
         sock.close()
 
 
-def _become_init(spec, root, fds, python, name):
-    """In the new PID namespace's PID 1: set the namespaces up, then exec the supervisor."""
+def _become_init(spec, root, fds, python, name, prepared=None):
+    """In the new PID namespace's PID 1: set the namespaces up, then exec the supervisor.
+
+    prepared: the host resources of a root filesystem of its own or of binds (_rootfs.Prepared)."""
     types = spec["namespaces"]
+    new_root = None
     if "mnt" in types:
         _syscalls.mount(None, "/", None, _syscalls.MS_REC | _syscalls.MS_PRIVATE)
         # Drop the state directory from the sandbox's view: its handle mounts would otherwise
@@ -69,7 +73,10 @@ def _become_init(spec, root, fds, python, name):
         if os.path.isdir(root):
             _syscalls.mount("tmpfs", root, "tmpfs", _syscalls.MS_NOSUID | _syscalls.MS_NODEV | _syscalls.MS_NOEXEC,
                             "mode=0700")
-        if spec["mount_proc"]:
+        if prepared is not None:
+            # A root of its own (with its own /proc), or binds on the host's tree: see _rootfs.
+            new_root = _rootfs.enter(spec, root, prepared)
+        if spec["mount_proc"] and new_root is None:
             _syscalls.mount("proc", "/proc", "proc",
                             _syscalls.MS_NOSUID | _syscalls.MS_NODEV | _syscalls.MS_NOEXEC)
     if "uts" in types:
@@ -77,6 +84,11 @@ def _become_init(spec, root, fds, python, name):
     if "net" in types:
         _loopback_up()
     os.chdir("/")
+    argv = [python, "-I", "-S", "-", name, str(spec["stop_timeout"])]
+    if new_root is not None:
+        # fd 4: the supervisor chroots into it before it says ready (_rootfs.enter).
+        fds = list(fds) + [new_root]
+        argv.append(_rootfs.ENTER_ROOT_FLAG)
     # Move the inherited fds above the targets first so no dup2 clobbers another source.
     high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 64) for fd in fds]
     for target, fd in enumerate(high):
@@ -84,10 +96,10 @@ def _become_init(spec, root, fds, python, name):
     os.closerange(len(high), 65536)
     # A minimal environment: PID 1 lives for as long as the sandbox, and root inside can read its
     # environ; the module's own (Ansible's `environment:`, tokens, SUDO_*) stays out.
-    os.execve(python, [python, "-I", "-S", "-", name, str(spec["stop_timeout"])], SUPERVISOR_ENVIRONMENT)
+    os.execve(python, argv, SUPERVISOR_ENVIRONMENT)
 
 
-def _launch(spec, root, parent_fds, fds, sock, python, name, cpu, allowed, hierarchies):
+def _launch(spec, root, parent_fds, fds, sock, python, name, cpu, allowed, hierarchies, prepared=None):
     """Runs in a forked child; never returns.
 
     launcher (new session, joined to the parent sandbox) -> mid (unshares) -> init (PID 1).
@@ -125,7 +137,7 @@ def _launch(spec, root, parent_fds, fds, sock, python, name, cpu, allowed, hiera
                 stage = "setting up the sandbox"
                 if cpu is not None:
                     os.sched_setaffinity(0, allowed)
-                _become_init(spec, root, fds, python, name)
+                _become_init(spec, root, fds, python, name, prepared)
             os._exit(0)
         _pid, status = os.waitpid(mid, 0)
         os._exit(0 if status == 0 else 1)
@@ -208,9 +220,10 @@ def _cgroup_for(view, name, spec, parent_record, run_command):
     if hierarchies.problem:
         return None
     parent_cgroup = (parent_record.get("_state") or {}).get("cgroup") if parent_record else None
-    if parent_cgroup is None and _systemd.booted():
+    if parent_cgroup is None and not view.inside_sandbox and _systemd.booted():
         return _SystemdScope(hierarchies, name, run_command)
-    return _cgroup.sandbox_cgroup(hierarchies, name, parent_cgroup["relative"] if parent_cgroup else None)
+    return _cgroup.sandbox_cgroup(hierarchies, name, parent_cgroup["relative"] if parent_cgroup else None,
+                                  view.cgroup_base)
 
 
 def _place_launcher(view, name, planned, launcher):
@@ -234,9 +247,13 @@ def _create_once(view, name, spec, parent_record, python, cpu, allowed, planned)
     folder = state_dir.path(name)
     os.mkdir(folder, 0o700)
     os.mkdir(os.path.join(folder, "ns"), 0o700)
-    supervisor = pidfd = pid_ns = cgroup = None
+    supervisor = pidfd = pid_ns = cgroup = prepared = None
     try:
         script = state_dir.install_supervisor()
+        if _rootfs.needs_preparing(spec):
+            # Host paths as detached mount trees and the module's root, before anything joins the
+            # parent's mount namespace (where the host's paths are not visible).
+            prepared = _rootfs.prepare(spec, name)
         parent_fds = {}
         if parent_record is not None:
             for ns_type, path in parent_record["handles"].items():
@@ -249,8 +266,11 @@ def _create_once(view, name, spec, parent_record, python, cpu, allowed, planned)
         launcher = os.fork()
         if launcher == 0:
             sock.close()
-            _launch(spec, state_dir.root, parent_fds, fds, theirs, python, name, cpu, allowed, view.hierarchies)
+            _launch(spec, state_dir.root, parent_fds, fds, theirs, python, name, cpu, allowed, view.hierarchies,
+                    prepared)
         theirs.close()
+        if prepared is not None:
+            prepared.close()
         for fd in list(parent_fds.values()) + fds[:2]:
             os.close(fd)
         try:
@@ -316,5 +336,7 @@ def _create_once(view, name, spec, parent_record, python, cpu, allowed, planned)
     finally:
         if pidfd is not None:
             os.close(pidfd)
+        if prepared is not None:
+            prepared.close()
     view.refresh()
     return inspect_sandbox(view, name)

@@ -16,6 +16,7 @@ import os
 
 from ansible_collections.linuxns.pidns.plugins.module_utils import _cgroup
 from ansible_collections.linuxns.pidns.plugins.module_utils import _procfs
+from ansible_collections.linuxns.pidns.plugins.module_utils import _rootfs
 from ansible_collections.linuxns.pidns.plugins.module_utils._spec import NAMESPACE_TYPES, NO_LIMITS
 
 
@@ -63,14 +64,14 @@ def inspect_sandbox(view, name):
         problems = ["its state file is missing or unreadable (an interrupted creation, or a damaged file)"]
         if "pid" in held:
             problems.append("its PID namespace is still held by a handle: state=absent stops what runs in it")
-        cgroup = _cgroup.find_by_name(view.hierarchies, name) if not view.hierarchies.problem else None
+        cgroup = _cgroup.find_by_name(view.hierarchies, name, view.cgroup_base) if not view.hierarchies.problem else None
         if cgroup is not None:
             problems.append("its cgroup %s is still there: state=absent kills what runs in it" % cgroup.relative)
         return {"name": name, "state": "present", "health": "broken", "problems": problems,
                 "spec": None, "supervisor": None, "namespaces": held,
                 "handles": dict((ns, state_dir.handle_path(name, ns)) for ns in held), "hostname": None,
                 "parent": None, "level": None, "created": None, "cgroup": _public_cgroup(cgroup),
-                "cgroup_problem": view.hierarchies.problem, "limits": None, "paused": None,
+                "cgroup_problem": view.hierarchies.problem, "limits": None, "paused": None, "rootfs": None,
                 "_state": None, "_cgroup": cgroup}
     mounted = {}
     for ns_type in state["namespaces"]:
@@ -101,6 +102,7 @@ def inspect_sandbox(view, name):
         "cgroup_problem": state.get("cgroup_problem") if cgroup is None else None,
         "limits": dict(spec.get("limits") or NO_LIMITS),
         "paused": paused,
+        "rootfs": _rootfs.describe(spec, name),
         "_state": state,
         "_cgroup": cgroup,
     }

@@ -199,6 +199,14 @@ class HostView(object):
         mounts = _procfs.read_mountinfo(state_dir.proc_root)
         self.handles = _procfs.nsfs_mounts(mounts)
         self.hierarchies = _cgroup.Hierarchies.detect(mounts)
+        try:
+            with open(os.path.join(state_dir.proc_root, "self", "cgroup")) as handle:
+                inside = _cgroup.own_base(handle.read())
+        except (IOError, OSError):
+            inside = None
+        # Inside a sandbox, new sandboxes go below its cgroup; on the host, in the collection's tree.
+        self.cgroup_base = inside or _cgroup.TREE
+        self.inside_sandbox = inside is not None
         self.boot_id = _procfs.read_boot_id(state_dir.proc_root)
 
     def refresh(self):
