@@ -3,18 +3,25 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Benchmark: linuxns.pidns.sandbox against util-linux `unshare` + `mount --bind`, side by side.
 
-Run as root from the repository root (about 1.5 minutes):
+Run as root from the repository root (about 2 minutes on an idle machine, more on a busy one):
 
     .venv/bin/python benchmarks/bench_sandbox.py [--count 50] [--e2e-runs 10]
 
 1. create/remove COUNT sandboxes through the module code path (_sandbox.run) and the same
    with util-linux: `unshare --fork --pid --mount-proc --uts --ipc sleep infinity` started
    detached, its pid/mnt/uts/ipc namespaces pinned with `mount --bind /proc/PID/ns/TYPE FILE`
-   under a private bind-mounted tmp dir; removal = kill + umount + rm.
+   under a private bind-mounted tmp dir; removal = kill + umount + rm. Each of them with and
+   without a cgroup (issue 11), interleaved in blocks: ours with the limits below, or made to see
+   no writable cgroup hierarchy (a benchmark-only patch of _cgroup.Hierarchies.detect: what a
+   container without delegation gives it); util-linux with `mkdir` of a cgroup in every hierarchy
+   ours uses (v2 and the v1 pids/memory/cpu/cpuacct/freezer ones), the limit files written, and
+   `echo $$ > cgroup.procs` in each before `exec unshare`; removal then also `rmdir`s them.
 2. memory of one idle supervisor (VmRSS, smaps_rollup Pss) beside `catatonit -P` (the floor) and
    a bare `python -I -S` interpreter; CPU used while idle (utime+stime over a few seconds).
 3. end to end: `ansible localhost -m linuxns.pidns.sandbox -a name=X` against an
-   `ansible localhost -m command` task doing the util-linux equivalent, interleaved.
+   `ansible localhost -m command` task doing the util-linux equivalent, interleaved, with and
+   without a cgroup (without: the same patch, loaded into the module's Python by a sitecustomize
+   on PYTHONPATH for those runs only).
 
 A benchmark, not a test: it prints figures and ratios and asserts nothing about timing.
 Everything it creates is removed on the way out, also on failure or Ctrl-C.
@@ -39,7 +46,7 @@ sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / ".build" / "collections"))
 
 from ansible_cli import ansible_env  # noqa: E402  pylint: disable=wrong-import-position
-from ansible_collections.linuxns.pidns.plugins.module_utils import _sandbox, _statedir  # noqa: E402
+from ansible_collections.linuxns.pidns.plugins.module_utils import _cgroup, _sandbox, _statedir  # noqa: E402
 
 NS_TYPES = ("pid", "mnt", "uts", "ipc")
 UNSHARE = ["unshare", "--fork", "--pid", "--mount-proc", "--uts", "--ipc", "sleep", "infinity"]
@@ -48,6 +55,55 @@ TAG = "bench-%d" % os.getpid()
 # whatever else uses the default one; part 3 goes through `ansible`, hence the default one.
 BENCH_STATE_DIR = "/run/linuxns-pidns-%s" % TAG
 UL_DIR = Path("/tmp/%s-util-linux" % TAG)
+# The limits of the "with a cgroup" runs, ours and util-linux alike.
+LIMITS = {"pids_limit": 256, "memory": "256M", "cpus": 1.0}
+LIMIT_FILES = (("pids", "pids.max", "256"), ("memory", "memory.limit_in_bytes", str(256 * 1024 * 1024)),
+               ("cpu", "cpu.cfs_quota_us", "100000"))
+V1_CONTROLLERS = ("pids", "memory", "cpu", "cpuacct", "freezer")
+# Loaded by the module's Python in the end-to-end runs "without a cgroup" (PYTHONPATH): the
+# collection's _cgroup module, once imported, sees no cgroup hierarchy at all.
+NO_CGROUP_SITECUSTOMIZE = r'''
+import sys
+
+_TARGET = "ansible_collections.linuxns.pidns.plugins.module_utils._cgroup"
+
+
+class _NoCgroup(object):
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != _TARGET:
+            return None
+        sys.meta_path.remove(self)
+        try:
+            import importlib.util
+            spec = importlib.util.find_spec(fullname)
+        finally:
+            sys.meta_path.insert(0, self)
+        if spec is None or spec.loader is None:
+            return spec
+        spec.loader = _Loader(spec.loader)
+        return spec
+
+
+class _Loader(object):
+    """The module's own loader (a zipimporter in AnsiballZ, shared by every module of the zip),
+    wrapped for this one module only."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def create_module(self, spec):
+        return self.inner.create_module(spec)
+
+    def exec_module(self, module):
+        self.inner.exec_module(module)
+        module.Hierarchies.detect = classmethod(lambda cls, mounts, sys_root="": cls({"v2": None, "v1": {}}))
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+sys.meta_path.insert(0, _NoCgroup())
+'''
 
 
 def log(message):
@@ -119,6 +175,37 @@ def mount_points_under(prefix):
     return points
 
 
+def cgroup_mounts():
+    """{"v2": mount point, controller: mount point} for the hierarchies the collection uses."""
+    with open("/proc/self/mountinfo") as handle:
+        found = _cgroup.parse_hierarchies([{"fstype": line.split(" - ")[1].split()[0],
+                                             "mount_point": line.split()[4],
+                                             "options": line.split()[5],
+                                             "super_options": line.split(" - ")[1].split()[2]}
+                                            for line in handle])
+    mounts = dict(found["v1"])
+    if found["v2"]:
+        mounts["v2"] = found["v2"]
+    return mounts
+
+
+def no_cgroup_hierarchies(cls, mounts, sys_root=""):
+    """What a host without any cgroup hierarchy gives: Hierarchies with a `problem`."""
+    return cls({"v2": None, "v1": {}}, sys_root)
+
+
+class NoCgroup:
+    """In this process, the library sees no cgroup hierarchy (the "without a cgroup" runs)."""
+
+    def __enter__(self):
+        self.saved = _cgroup.Hierarchies.__dict__["detect"]
+        _cgroup.Hierarchies.detect = classmethod(no_cgroup_hierarchies)
+        return self
+
+    def __exit__(self, *exc):
+        _cgroup.Hierarchies.detect = self.saved
+
+
 def ns_init_pids(handle_dir):
     """Host PIDs of the PID-1 processes of the PID namespaces pinned under handle_dir."""
     inodes = set()
@@ -147,22 +234,59 @@ def ns_init_pids(handle_dir):
 # ---------------------------------------------------------------- util-linux sandboxes
 
 class UtilLinux:
-    """Sandboxes made of `unshare ... sleep infinity` plus `mount --bind` handles."""
+    """Sandboxes made of `unshare ... sleep infinity` plus `mount --bind` handles; with
+    `cgroups`, each also in a cgroup of its own in every hierarchy, with limits."""
 
-    def __init__(self, root):
+    def __init__(self, root, cgroups=None):
         self.root = Path(root)
         self.started = {}  # name -> (Popen of unshare, host PID of sleep, its start time)
+        # {key: <mount>/<TAG>}: the cgroup tree of these sandboxes in every hierarchy, or None.
+        self.cgroups = dict((key, os.path.join(mount, TAG)) for key, mount in cgroups.items()) if cgroups else None
 
     def setup(self):
+        if self.cgroups:
+            for directory in self.cgroups.values():
+                os.mkdir(directory)
+            return
         self.root.mkdir(mode=0o700)
         # A mount-namespace handle cannot be bound onto a shared mount (EINVAL).
         run("mount", "--bind", str(self.root), str(self.root))
         run("mount", "--make-private", str(self.root))
 
+    def cgroup_dirs(self, name):
+        return dict((key, os.path.join(directory, name)) for key, directory in self.cgroups.items())
+
+    def make_cgroup(self, name):
+        """What a user does by hand: mkdir in every hierarchy, the limit files."""
+        dirs = self.cgroup_dirs(name)
+        for directory in dirs.values():
+            os.mkdir(directory)
+        for key, filename, text in LIMIT_FILES:
+            if key in dirs:
+                with open(os.path.join(dirs[key], filename), "w") as handle:
+                    handle.write(text)
+        return [os.path.join(directory, "cgroup.procs") for directory in dirs.values()]
+
+    def remove_cgroup(self, name):
+        for directory in self.cgroup_dirs(name).values():
+            for _attempt in range(1000):  # EBUSY until the killed processes are gone
+                try:
+                    os.rmdir(directory)
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.001)
+
     def create(self, name):
         folder = self.root / name
         folder.mkdir(mode=0o700)
-        proc = subprocess.Popen(UNSHARE, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        argv = UNSHARE
+        if self.cgroups:
+            # Join them before unshare forks PID 1 (the shell's own PID, kept by exec).
+            argv = ["sh", "-c", 'for f in "$@"; do echo $$ > "$f"; done; exec ' + " ".join(UNSHARE), "sh"]
+            argv += self.make_cgroup(name)
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, start_new_session=True)
         init = None
         deadline = time.monotonic() + 10
@@ -188,6 +312,8 @@ class UtilLinux:
         folder = self.root / name
         run("umount", *[str(folder / ns_type) for ns_type in NS_TYPES])
         shutil.rmtree(folder)
+        if self.cgroups:
+            self.remove_cgroup(name)
 
     def cleanup(self):
         for name in list(self.started):
@@ -195,6 +321,9 @@ class UtilLinux:
                 self.remove(name)
             except Exception as exc:  # pylint: disable=broad-except
                 log("cleanup of %s: %s" % (name, exc))
+        if self.cgroups:
+            self.cleanup_cgroups()
+            return
         if not self.root.exists():
             return
         # Sandboxes made by the e2e shell commands: their init PIDs are found from the handles.
@@ -209,17 +338,46 @@ class UtilLinux:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+    def cleanup_cgroups(self):
+        """Kill what is left in this run's cgroups (v2 cgroup.kill), then remove them, deepest first."""
+        v2 = self.cgroups.get("v2")
+        if v2 and os.path.isdir(v2) and os.path.exists(os.path.join(v2, "cgroup.kill")):
+            with open(os.path.join(v2, "cgroup.kill"), "w") as handle:
+                handle.write("1")
+        for directory in self.cgroups.values():
+            if not os.path.isdir(directory):
+                continue
+            for folder, _subdirs, _files in sorted(os.walk(directory), key=lambda entry: -entry[0].count("/")):
+                for _attempt in range(1000):
+                    try:
+                        os.rmdir(folder)
+                        break
+                    except OSError:
+                        time.sleep(0.005)
+                else:
+                    log("cleanup: could not remove %s" % folder)
+
+
 # ---------------------------------------------------------------- ours
 
 class Ours:
-    def __init__(self, state_dir=None):
+    """The module's code path in this process; `cgroup` False: the library sees no hierarchy."""
+
+    def __init__(self, state_dir=None, cgroup=True):
         self.state_dir = state_dir
+        self.cgroup = cgroup
         self.names = set()
 
     def apply(self, name, state):
         params = {"name": name, "state": state, "namespaces": list(NS_TYPES), "mount_proc": True,
                   "stop_timeout": 10}
-        return _sandbox.run(params, state_dir=_statedir.StateDir(self.state_dir) if self.state_dir else None)
+        if self.cgroup and state == "present":
+            params.update(LIMITS)
+        state_dir = _statedir.StateDir(self.state_dir) if self.state_dir else None
+        if self.cgroup:
+            return _sandbox.run(params, state_dir=state_dir)
+        with NoCgroup():
+            return _sandbox.run(params, state_dir=state_dir)
 
     def create(self, name):
         self.names.add(name)
@@ -254,22 +412,73 @@ def timed(function, *args):
     return time.perf_counter() - start
 
 
-def bench_create_remove(ours, util_linux, count):
-    results = {}
-    for label, impl in (("ours", ours), ("util-linux", util_linux)):
+def bench_create_remove(impls, count, blocks=5):
+    """{label: figures} for each of impls {label: implementation}: COUNT creates then removes,
+    in `blocks` interleaved rounds (the order rotating) so that a drift of the machine hits all."""
+    times = dict((label, {"create": [], "remove": []}) for label in impls)
+    labels = list(impls)
+    for label, impl in impls.items():
         # One untimed round first: page cache, the supervisor file, the state directory.
-        warm = "%s-warm-%s" % (TAG, label[0])
+        warm = "%s-warm-%d" % (TAG, labels.index(label))
         impl.create(warm)
         impl.remove(warm)
-        names = ["%s-%d" % (TAG, i) for i in range(count)]
-        create = [timed(impl.create, name) for name in names]
-        remove = [timed(impl.remove, name) for name in names]
+    per_block = max(1, count // blocks)
+    for block in range(blocks):
+        order = labels[block % len(labels):] + labels[:block % len(labels)]
+        for label in order:
+            impl = impls[label]
+            names = ["%s-%d-%d-%d" % (TAG, labels.index(label), block, i) for i in range(per_block)]
+            times[label]["create"] += [timed(impl.create, name) for name in names]
+            times[label]["remove"] += [timed(impl.remove, name) for name in names]
+    results = {}
+    for label in labels:
+        create, remove = times[label]["create"], times[label]["remove"]
         results[label] = {"create_ms": 1000 * statistics.mean(create),
                           "create_median_ms": 1000 * statistics.median(create),
                           "remove_ms": 1000 * statistics.mean(remove),
-                          "remove_median_ms": 1000 * statistics.median(remove)}
-        log("part 1: %-10s create %.1f ms, remove %.1f ms per sandbox (mean of %d)"
-            % (label, results[label]["create_ms"], results[label]["remove_ms"], count))
+                          "remove_median_ms": 1000 * statistics.median(remove),
+                          "n": len(create)}
+        log("part 1: %-22s create %.1f ms, remove %.1f ms per sandbox (mean of %d)"
+            % (label, results[label]["create_ms"], results[label]["remove_ms"], len(create)))
+    return results
+
+
+def bench_cgroup_steps(count):
+    """The library's cgroup steps alone, as a create and a remove run them (no namespaces): exists,
+    create (the sandbox's directory and its two leaves in every hierarchy), place a process in the
+    supervisor leaf, set the limits; then kill through the cgroup (waiting until it is empty) and
+    remove. The process is a `sleep` started beforehand, untimed. Less noisy than the difference of
+    two whole creates on a busy machine."""
+    hierarchies = _statedir.HostView(_statedir.StateDir(BENCH_STATE_DIR)).hierarchies
+    limits = {"pids_limit": LIMITS["pids_limit"], "memory": 256 * 1024 * 1024, "memory_swap": None,
+              "cpus": LIMITS["cpus"], "cpu_shares": None}
+    create, remove = [], []
+    for i in range(count + 1):
+        cgroup = _cgroup.sandbox_cgroup(hierarchies, "%s-steps-%d" % (TAG, i))
+        sleeper = subprocess.Popen(["sleep", "60"], stdin=subprocess.DEVNULL)
+        try:
+            start = time.perf_counter()
+            if cgroup.exists():
+                raise RuntimeError("%s exists already" % cgroup.relative)
+            cgroup.create()
+            cgroup.place(sleeper.pid)
+            cgroup.set_limits(limits)
+            middle = time.perf_counter()
+            if not cgroup.kill():
+                raise RuntimeError("%s: kill left processes" % cgroup.relative)
+            cgroup.remove()
+            end = time.perf_counter()
+        finally:
+            sleeper.kill()
+            sleeper.wait()
+        if i:  # the first one warms up
+            create.append(middle - start)
+            remove.append(end - middle)
+    results = {"create_ms": 1000 * statistics.mean(create), "create_median_ms": 1000 * statistics.median(create),
+               "remove_ms": 1000 * statistics.mean(remove), "remove_median_ms": 1000 * statistics.median(remove),
+               "n": count}
+    log("part 1: cgroup steps alone    create %.2f ms, remove %.2f ms (mean of %d)"
+        % (results["create_ms"], results["remove_ms"], count))
     return results
 
 
@@ -340,11 +549,12 @@ def bench_memory(ours, idle_seconds):
 
 # ---------------------------------------------------------------- part 3
 
-def ansible_adhoc(module, args):
+def ansible_adhoc(module, args, extra_env=None):
     cmd = [str(Path(sys.executable).parent / "ansible"), "localhost", "-c", "local", "-i", "localhost,",
            "-m", module, "-a", args]
     env = ansible_env(ANSIBLE_STDOUT_CALLBACK="raw_results", ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
                       ANSIBLE_CALLBACK_PLUGINS=str(REPO / "tests" / "callback_plugins"))
+    env.update(extra_env or {})
     start = time.perf_counter()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120,
                           check=False)
@@ -360,49 +570,79 @@ def ansible_adhoc(module, args):
     return seconds, document["result"]
 
 
-def util_linux_command(folder):
-    """One command line doing what the sandbox module does, the util-linux way."""
+def util_linux_command(folder, cgroup_dirs=None):
+    """One command line doing what the sandbox module does, the util-linux way; with cgroup_dirs
+    ({key: directory}), in a cgroup of its own in each hierarchy, limits written, joined before
+    unshare runs."""
+    start = "setsid %s" % " ".join(UNSHARE)
+    cgroup = ""
+    if cgroup_dirs:
+        dirs = " ".join(sorted(cgroup_dirs.values()))
+        cgroup = "for g in %s; do mkdir $g; done; " % dirs
+        for key, filename, text in LIMIT_FILES:
+            if key in cgroup_dirs:
+                cgroup += "echo %s > %s/%s; " % (text, cgroup_dirs[key], filename)
+        start = ("setsid sh -c \"for g in %s; do echo \\$\\$ > \\$g/cgroup.procs; done; exec %s\""
+                 % (dirs, " ".join(UNSHARE)))
     script = (
-        "set -e; d=%s; mkdir -m 700 $d; cd $d; touch pid mnt uts ipc; "
-        "setsid %s </dev/null >/dev/null 2>&1 & p=$!; "
+        "set -e; d=%s; mkdir -m 700 $d; cd $d; touch pid mnt uts ipc; %s"
+        "%s </dev/null >/dev/null 2>&1 & p=$!; "
         "n=0; until set -- $(cat /proc/$p/task/$p/children 2>/dev/null) && [ $# -gt 0 ] "
         "&& [ \"$(cat /proc/$1/comm 2>/dev/null)\" = sleep ]; do "
         "n=$((n+1)); [ $n -lt 1000 ] || { kill -9 $p; exit 1; }; sleep 0.005; done; c=$1; "
         "for t in pid mnt uts ipc; do mount --bind /proc/$c/ns/$t $t; done; echo $c"
-    ) % (folder, " ".join(UNSHARE))
+    ) % (folder, cgroup, start)
     return "sh -c '%s'" % script
 
 
-def remove_util_linux_e2e(folder, init):
+def remove_util_linux_e2e(folder, init, util_linux=None, name=None):
     if comm(init) == "sleep":
         os.kill(init, signal.SIGKILL)
     run("umount", *[str(Path(folder) / ns_type) for ns_type in NS_TYPES])
     shutil.rmtree(folder)
+    if util_linux is not None:
+        # The init is gone once its namespace's processes are: wait for its cgroup to be empty.
+        util_linux.remove_cgroup(name)
 
 
-def bench_end_to_end(ours_default, util_linux, runs):
-    times = {"ours": [], "util-linux": []}
+def bench_end_to_end(ours_default, util_linux, util_linux_cg, runs, sitecustomize_dir):
+    labels = ("ours", "util-linux", "ours (cgroup)", "util-linux (cgroup)")
+    times = dict((label, []) for label in labels)
+    no_cgroup = {"PYTHONPATH": str(sitecustomize_dir)}
 
     def one(label, i):
-        if label == "ours":
+        if label.startswith("ours"):
             name = "%s-e2e-%s" % (TAG, i)
             ours_default.names.add(name)
-            seconds, _result = ansible_adhoc("linuxns.pidns.sandbox", "name=%s" % name)
+            if label == "ours":
+                seconds, result = ansible_adhoc("linuxns.pidns.sandbox", "name=%s" % name, no_cgroup)
+                assert result["sandbox"]["cgroup"] is None, result["sandbox"]
+            else:
+                args = "name=%s pids_limit=%d memory=%s cpus=%s" % (name, LIMITS["pids_limit"], LIMITS["memory"],
+                                                                   LIMITS["cpus"])
+                seconds, result = ansible_adhoc("linuxns.pidns.sandbox", args)
+                assert result["sandbox"]["cgroup"] is not None, result["sandbox"]
             ours_default.remove(name)
         else:
             folder = util_linux.root / ("e2e-%s" % i)
-            seconds, result = ansible_adhoc("ansible.builtin.command", util_linux_command(folder))
-            remove_util_linux_e2e(folder, int(result["stdout"].strip()))
+            if label == "util-linux":
+                seconds, result = ansible_adhoc("ansible.builtin.command", util_linux_command(folder))
+                remove_util_linux_e2e(folder, int(result["stdout"].strip()))
+            else:
+                name = "e2e-%s" % i
+                seconds, result = ansible_adhoc("ansible.builtin.command",
+                                                util_linux_command(folder, util_linux_cg.cgroup_dirs(name)))
+                remove_util_linux_e2e(folder, int(result["stdout"].strip()), util_linux_cg, name)
         return seconds
 
-    one("ours", "warm")
-    one("util-linux", "warm")
+    for label in labels:
+        one(label, "warm-%d" % labels.index(label))
     for i in range(runs):
-        order = ("ours", "util-linux") if i % 2 == 0 else ("util-linux", "ours")
+        order = labels[i % len(labels):] + labels[:i % len(labels)]
         for label in order:
-            times[label].append(one(label, i))
+            times[label].append(one(label, "%d-%d" % (i, labels.index(label))))
     for label, values in times.items():
-        log("part 3: %-10s mean %.3f s, median %.3f s over %d runs"
+        log("part 3: %-20s mean %.3f s, median %.3f s over %d runs"
             % (label, statistics.mean(values), statistics.median(values), len(values)))
     return times
 
@@ -422,17 +662,39 @@ def machine():
     }
 
 
+P1_LABELS = ("ours", "ours (cgroup)", "util-linux", "util-linux (cgroup)")
+P3_LABELS = ("ours", "util-linux", "ours (cgroup)", "util-linux (cgroup)")
+
+
 def report(info, part1, part2, part3):
     out = []
     out.append("machine: " + ", ".join("%s %s" % item for item in info.items()))
+    out.append("cgroups: " + ", ".join("%s %s" % item for item in sorted(part1["cgroups"].items())))
     out.append("")
     out.append("1. create / remove %s sandboxes (pid+mnt+uts+ipc, /proc remounted, 4 nsfs handles), ms per sandbox"
-               % part1["count"])
-    out.append("   %-26s %10s %10s %10s" % ("", "ours", "util-linux", "ratio"))
+               % part1["ours"]["n"])
+    out.append("   (cgroup): in every hierarchy above, limits pids %(pids_limit)s, memory %(memory)s, cpus %(cpus)s"
+               % LIMITS)
+    out.append("   %-18s %8s %8s %8s %8s %8s %8s" % ("", "ours", "ours+cg", "u-l", "u-l+cg", "ours/u-l",
+                                                     "+cg/+cg"))
     for key, label in (("create_ms", "create (mean)"), ("create_median_ms", "create (median)"),
                        ("remove_ms", "remove (mean)"), ("remove_median_ms", "remove (median)")):
-        a, b = part1["ours"][key], part1["util-linux"][key]
-        out.append("   %-26s %10.1f %10.1f %9.2fx" % (label, a, b, a / b))
+        a, b, c, d = (part1[label_][key] for label_ in P1_LABELS)
+        out.append("   %-18s %8.1f %8.1f %8.1f %8.1f %7.2fx %7.2fx" % (label, a, b, c, d, a / c, b / d))
+    added = part1["ours (cgroup)"]["create_median_ms"] - part1["ours"]["create_median_ms"]
+    added_mean = part1["ours (cgroup)"]["create_ms"] - part1["ours"]["create_ms"]
+    by_hand = part1["util-linux (cgroup)"]["create_median_ms"] - part1["util-linux"]["create_median_ms"]
+    out.append("   the cgroup adds to a create: ours %+.1f ms (median; mean %+.1f ms), by hand %+.1f ms (median)"
+               % (added, added_mean, by_hand))
+    steps = part1["cgroup steps"]
+    out.append("   the library's cgroup steps alone (exists, mkdir x3 per hierarchy, place, limits / kill, rmdir),"
+               " %d times:" % steps["n"])
+    out.append("   create %.2f ms (median %.2f), remove %.2f ms (median %.2f)"
+               % (steps["create_ms"], steps["create_median_ms"], steps["remove_ms"], steps["remove_median_ms"]))
+    out.append("   goal <= 2 ms added per create in process: %s by the whole creates (%+.1f ms), %s by the steps"
+               " alone (%.2f ms)" % ("met" if added <= 2.0 else "NOT met", added,
+                                     "met" if steps["create_median_ms"] <= 2.0 else "NOT met",
+                                     steps["create_median_ms"]))
     out.append("")
     out.append("2. idle PID 1 memory (KiB; 1 MiB = 1024 KiB) and CPU while idle %.0f s" % part2["idle_seconds"])
     out.append("   %-30s %7s %8s %8s %7s %9s" % ("", "VmRSS", "RssAnon", "RssFile", "Pss", "CPU ticks"))
@@ -447,20 +709,24 @@ def report(info, part1, part2, part3):
                % ("met (%d KiB)" % idle["VmRSS"] if idle["VmRSS"] <= 8192 else "NOT met (%d KiB)" % idle["VmRSS"],
                   "0 (no ticks)" if idle["cpu_ticks_idle"] == 0 else "%d ticks" % idle["cpu_ticks_idle"]))
     out.append("")
-    ours, theirs = part3["ours"], part3["util-linux"]
-    out.append("3. end to end, `ansible localhost -c local`, %d interleaved runs each, seconds" % len(ours))
-    out.append("   %-26s %10s %10s %10s" % ("", "sandbox", "command", "ratio"))
+    runs = len(part3["ours"])
+    out.append("3. end to end, `ansible localhost -c local`, %d interleaved runs each, seconds" % runs)
+    out.append("   %-8s %8s %8s %8s %8s %8s %8s" % ("", "ours", "ours+cg", "u-l", "u-l+cg", "ours/u-l",
+                                                  "+cg/+cg"))
     for label, function in (("mean", statistics.mean), ("median", statistics.median), ("min", min)):
-        a, b = function(ours), function(theirs)
-        out.append("   %-26s %10.3f %10.3f %9.2fx" % (label, a, b, a / b))
-    ratio = statistics.median(ours) / statistics.median(theirs)
-    out.append("   goal median ratio <= 1.15: %s" % ("met" if ratio <= 1.15 else "NOT met"))
+        a, b, c, d = (function(part3[label_]) for label_ in ("ours", "ours (cgroup)", "util-linux",
+                                                               "util-linux (cgroup)"))
+        out.append("   %-8s %8.3f %8.3f %8.3f %8.3f %7.2fx %7.2fx" % (label, a, b, c, d, a / c, b / d))
+    ratio = statistics.median(part3["ours (cgroup)"]) / statistics.median(part3["util-linux (cgroup)"])
+    plain = statistics.median(part3["ours"]) / statistics.median(part3["util-linux"])
+    out.append("   goal median ratio <= 1.15 with a cgroup: %s (%.2fx); without: %s (%.2fx)"
+               % ("met" if ratio <= 1.15 else "NOT met", ratio, "met" if plain <= 1.15 else "NOT met", plain))
     return "\n".join(out)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
-    parser.add_argument("--count", type=int, default=50, help="sandboxes created/removed per tool (50)")
+    parser.add_argument("--count", type=int, default=50, help="sandboxes created/removed per variant (50)")
     parser.add_argument("--e2e-runs", type=int, default=10, help="ansible runs per side (10)")
     parser.add_argument("--idle-seconds", type=float, default=2.0, help="idle window for the CPU check (2)")
     parser.add_argument("--json", help="also write the figures to this file")
@@ -475,20 +741,34 @@ def main():
         signal.signal(signum, lambda signum, _frame: sys.exit(128 + signum))
 
     started = time.monotonic()
+    cgroups = cgroup_mounts()
+    if not cgroups:
+        sys.exit("no cgroup hierarchy found: nothing to compare")
     ours = Ours(BENCH_STATE_DIR)
+    ours_plain = Ours(BENCH_STATE_DIR, cgroup=False)
     ours_default = Ours()
     util_linux = UtilLinux(UL_DIR)
+    util_linux_cg = UtilLinux(UL_DIR, cgroups)
+    sitecustomize_dir = Path("/tmp/%s-no-cgroup" % TAG)
     try:
         info = machine()
+        sitecustomize_dir.mkdir(mode=0o700)
+        (sitecustomize_dir / "sitecustomize.py").write_text(NO_CGROUP_SITECUSTOMIZE)
         util_linux.setup()
-        part1 = bench_create_remove(ours, util_linux, args.count)
-        part1["count"] = args.count
+        util_linux_cg.setup()
+        part1 = bench_create_remove({"ours": ours_plain, "ours (cgroup)": ours, "util-linux": util_linux,
+                                     "util-linux (cgroup)": util_linux_cg}, args.count)
+        part1["cgroups"] = cgroups
+        part1["cgroup steps"] = bench_cgroup_steps(args.count)
         part2 = {"idle_seconds": args.idle_seconds, "rows": bench_memory(ours, args.idle_seconds)}
-        part3 = bench_end_to_end(ours_default, util_linux, args.e2e_runs)
+        part3 = bench_end_to_end(ours_default, util_linux, util_linux_cg, args.e2e_runs, sitecustomize_dir)
     finally:
         ours.cleanup()
+        ours_plain.cleanup()
         ours_default.cleanup()
+        util_linux_cg.cleanup()
         util_linux.cleanup()
+        shutil.rmtree(sitecustomize_dir, ignore_errors=True)
     print(report(info, part1, part2, part3))
     print("\n(total %.0f s)" % (time.monotonic() - started))
     if args.json:
