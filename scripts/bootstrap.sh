@@ -19,7 +19,7 @@ REPO="$(pwd)"
 log() { printf 'bootstrap: %s\n' "$*" >&2; }
 
 # ---- Debian packages -------------------------------------------------------------------------
-DEBS=(util-linux openssh-server sudo catatonit chromium git shellcheck)
+DEBS=(util-linux openssh-server sudo catatonit chromium git shellcheck busybox-static)
 missing=()
 for p in "${DEBS[@]}"; do
     if ! dpkg -s "$p" >/dev/null 2>&1 || ! dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed'; then

@@ -71,6 +71,7 @@ def describe(state_dir, name=None, processes=False):
             entry["cgroup_usage"], problem = cgroup_usage(record)
             entry["cgroup_problem"] = entry["cgroup_problem"] or problem
         entry["zombies"] = sum(1 for member in members if member["state"] == "Z")
+        entry["rootfs"] = rootfs_report(record)
         if processes:
             depth = record.get("level") or 0
             # host PID -> PID inside this sandbox's namespace
@@ -126,3 +127,13 @@ def _v1_oom_kills(cgroup):
             if count is not None:
                 total = (total or 0) + count
     return total
+
+
+def rootfs_report(record):
+    """The sandbox's root (see _rootfs.describe) with the disk use of its upper layers in bytes
+    (`upper_bytes`; null unless it is a persistent overlay whose layers are on the host)."""
+    from ansible_collections.linuxns.pidns.plugins.module_utils import _rootfs
+    rootfs = record.get("rootfs")
+    if rootfs is None:
+        return None
+    return dict(rootfs, upper_bytes=_rootfs.disk_usage(rootfs["upper"]) if rootfs.get("upper") else None)

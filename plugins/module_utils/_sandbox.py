@@ -13,7 +13,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+
 from ansible_collections.linuxns.pidns.plugins.module_utils import _decision
+from ansible_collections.linuxns.pidns.plugins.module_utils import _rootfs
 from ansible_collections.linuxns.pidns.plugins.module_utils._launch import create
 from ansible_collections.linuxns.pidns.plugins.module_utils._records import dependents, inspect_sandbox, public_view
 from ansible_collections.linuxns.pidns.plugins.module_utils._spec import (
@@ -37,7 +40,10 @@ class _Entry(object):
             self.wanted, self.warnings = normalize_spec(
                 self.name, params.get("namespaces"), params.get("hostname"), params.get("mount_proc", True),
                 params.get("parent"), _default(params.get("stop_timeout"), DEFAULT_STOP_TIMEOUT),
-                limits=dict((key, params.get(key)) for key in LIMIT_KEYS), paused=params.get("paused") or False)
+                limits=dict((key, params.get(key)) for key in LIMIT_KEYS), paused=params.get("paused") or False,
+                rootfs=params.get("rootfs"), binds=params.get("binds"))
+            # Before anything is removed or made: a missing tree or bind source fails here.
+            _rootfs.check_host(self.wanted)
 
 
 def _default(value, default):
@@ -117,6 +123,12 @@ def _apply(view, entry, check_mode, planned, run_command=None):
                                 entry.params.get("recreate", False))
     if wanted is None:
         result["sandbox"] = {"name": name, "state": "absent"}
+        if decision.action == _decision.NOTHING and os.path.lexists(_rootfs.layers_path(name)):
+            # Upper layers left by a sandbox that is gone (removed with its parent, say): absent takes them.
+            result.update(changed=True, removed_layers=[name])
+            if not check_mode:
+                _rootfs.remove_layers(name)
+            return result
     else:
         result["diff"]["after"] = dict(wanted, state="present", health="alive")
     if decision.action == _decision.KEEP:
@@ -148,6 +160,11 @@ def _apply(view, entry, check_mode, planned, run_command=None):
         return result
     destroy_all(view, decision.removes)
     view.refresh()
+    if wanted is None:
+        # state absent: the upper layers go with the sandboxes (a recreation keeps them).
+        result["removed_layers"] = [gone for gone in decision.removes if _rootfs.remove_layers(gone)]
+    elif entry.params.get("reset_rootfs") or not _rootfs.keeps_layers(wanted):
+        _rootfs.remove_layers(name)
     if wanted is not None:
         result["sandbox"] = public_view(create(view, name, wanted, parent_record, run_command=run_command))
     return result
@@ -211,4 +228,5 @@ def _predicted(state_dir, name, spec, parent_record):
         "hostname": spec["hostname"], "parent": spec["parent"],
         "level": (parent_record["level"] + 1) if parent_record and parent_record.get("level") else None,
         "created": None, "cgroup": None, "cgroup_problem": None, "limits": spec["limits"], "paused": spec["paused"],
+        "rootfs": _rootfs.describe(spec, name),
     }

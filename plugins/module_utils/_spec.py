@@ -24,11 +24,12 @@ NAMESPACE_TYPES = ("pid", "mnt", "uts", "ipc", "net", "cgroup", "time")
 DEFAULT_NAMESPACES = ("pid", "mnt", "uts", "ipc")
 # Spec keys, in display order. "limits" and "paused" change in place (_decision.UPDATABLE_KEYS);
 # a change of any other means the sandbox is recreated.
-SPEC_KEYS = ("namespaces", "hostname", "mount_proc", "parent", "stop_timeout", "limits", "paused")
+SPEC_KEYS = ("namespaces", "hostname", "mount_proc", "parent", "stop_timeout", "rootfs", "binds", "limits", "paused")
 LIMIT_KEYS = ("pids_limit", "memory", "memory_swap", "cpus", "cpu_shares")
 NO_LIMITS = dict((key, None) for key in LIMIT_KEYS)
 # What a spec recorded before a key existed means by its absence.
-SPEC_DEFAULTS = {"limits": NO_LIMITS, "paused": False}
+HOST_ROOTFS = {"type": "host", "path": None, "read_only": False, "ephemeral": False}
+SPEC_DEFAULTS = {"limits": NO_LIMITS, "paused": False, "rootfs": HOST_ROOTFS, "binds": []}
 PID_MAX_LIMIT = 4194304
 # Docker's floor: below it a sandbox cannot even start its supervisor.
 MIN_MEMORY = 6 * 1024 * 1024
@@ -71,8 +72,9 @@ def validate_name(name, option="name"):
 
 
 def normalize_spec(name, namespaces=None, hostname=None, mount_proc=True, parent=None,
-                   stop_timeout=DEFAULT_STOP_TIMEOUT, limits=None, paused=False):
-    """Check the requested options and return (spec, warnings); raise SandboxError on bad input."""
+                   stop_timeout=DEFAULT_STOP_TIMEOUT, limits=None, paused=False, rootfs=None, binds=None):
+    """Check the requested options and return (spec, warnings); raise SandboxError on bad input.
+    rootfs and binds are checked by _rootfs (the shapes only; _rootfs.check_host looks at the host)."""
     validate_name(name)
     requested = list(DEFAULT_NAMESPACES if namespaces is None else namespaces)
     unknown = [ns for ns in requested if ns not in NAMESPACE_TYPES]
@@ -101,12 +103,18 @@ def normalize_spec(name, namespaces=None, hostname=None, mount_proc=True, parent
         if parent == name:
             raise SandboxError("parent: a sandbox cannot be its own parent")
     stop_timeout = seconds(stop_timeout, "stop_timeout", MAX_STOP_TIMEOUT)
+    # Imported here: _rootfs imports this file.
+    from ansible_collections.linuxns.pidns.plugins.module_utils import _rootfs
+    rootfs = _rootfs.normalize_rootfs(rootfs, ordered)
+    binds = _rootfs.normalize_binds(binds, ordered)
     spec = {
         "namespaces": ordered,
         "hostname": hostname,
         "mount_proc": bool(mount_proc),
         "parent": parent,
         "stop_timeout": stop_timeout,
+        "rootfs": rootfs,
+        "binds": binds,
         "limits": normalize_limits(limits or {}),
         "paused": bool(paused),
     }

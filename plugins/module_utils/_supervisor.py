@@ -13,7 +13,8 @@ Standard library only; it must stay importable on Python 3.8.
 
 Inherited: fd 1/2 a log file, fd 3 a socket on which it says "ready" once its
 signals are in place (the module reads the supervisor's host PID from the
-socket's credentials).
+socket's credentials); with a third argument "enter-root", fd 4 is the sandbox's own
+root filesystem, which it chroots into before saying ready.
 
 Duties of PID 1 in a PID namespace:
 - reap every zombie: orphans of the namespace are reparented to it;
@@ -47,6 +48,8 @@ except ImportError:  # not CPython
     import signal
 
 READY_FD = 3
+# With the argument "enter-root": fd 4 is the sandbox's own root (see _rootfs.enter).
+ROOT_FD = 4
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
 HANDLED = set(STOP_SIGNALS) | {signal.SIGCHLD, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2}
 # While stopping, how often to look whether the namespace is empty yet.
@@ -174,6 +177,13 @@ def main(argv):
         sys.stderr.write("the sandbox supervisor must run as PID 1 of a new PID namespace\n")
         return 2
     name, stop_timeout = argv[1], float(argv[2])
+    if argv[3:4] == ["enter-root"]:
+        # PID 1 execed this interpreter from the module's root (a prepared tree may have no Python);
+        # into the sandbox's own root now, before "ready": no other process can see the old one.
+        os.fchdir(ROOT_FD)
+        os.chroot(".")
+        os.chdir("/")
+        os.close(ROOT_FD)
     signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED)
     # stdin was this program's source.
     devnull = os.open(os.devnull, os.O_RDONLY)

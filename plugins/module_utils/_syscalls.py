@@ -41,9 +41,11 @@ NAMESPACE_FLAGS = {
 # others), mnt late (it changes what paths mean), like nsenter(1).
 JOIN_ORDER = ("user", "cgroup", "ipc", "uts", "net", "pid", "time", "mnt")
 
+MS_RDONLY = 0x1
 MS_NOSUID = 0x2
 MS_NODEV = 0x4
 MS_NOEXEC = 0x8
+MS_REMOUNT = 0x20
 MS_BIND = 0x1000
 MS_REC = 0x4000
 MS_PRIVATE = 1 << 18
@@ -58,6 +60,17 @@ PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_CAPBSET_DROP = 24
 CAP_SYS_BOOT = 22
+
+# open_tree(2) / move_mount(2) (Linux 5.2+): the same number on every architecture.
+SYS_OPEN_TREE = 428
+SYS_MOVE_MOUNT = 429
+OPEN_TREE_CLONE = 1
+AT_RECURSIVE = 0x8000
+MOVE_MOUNT_F_EMPTY_PATH = 0x4
+AT_FDCWD = -100
+# pivot_root has no glibc wrapper and differs per architecture.
+SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "ppc64le": 203, "ppc64": 203,
+                  "s390x": 217, "i686": 217, "i386": 217, "armv7l": 218}
 
 # Generic syscall numbers (pidfd_* are the same on every architecture since 5.3).
 SYS_PIDFD_SEND_SIGNAL = 424
@@ -147,3 +160,23 @@ def pidfd_open(pid):
 def pidfd_send_signal(pidfd, sig):
     _check(_lib().syscall(ctypes.c_long(SYS_PIDFD_SEND_SIGNAL), ctypes.c_int(pidfd), ctypes.c_int(sig),
                           None, ctypes.c_uint(0)), "pidfd_send_signal")
+
+
+def pivot_root(new_root, put_old):
+    number = SYS_PIVOT_ROOT.get(os.uname().machine)
+    if number is None:
+        raise OSError(38, "pivot_root: the system call number is not known for %s" % os.uname().machine)
+    _check(_lib().syscall(ctypes.c_long(number), _path(new_root), _path(put_old)), "pivot_root")
+
+
+def open_tree(path, flags):
+    """A file descriptor for a detached copy of the mount tree at `path` (OPEN_TREE_CLONE, with
+    AT_RECURSIVE for its submounts too): it can be attached in another mount namespace."""
+    return _check(_lib().syscall(ctypes.c_long(SYS_OPEN_TREE), ctypes.c_int(AT_FDCWD), _path(path),
+                                 ctypes.c_uint(flags | os.O_CLOEXEC)), "open_tree %s" % path)
+
+
+def move_mount(fd, target):
+    """Attach the detached tree of `fd` (from open_tree) at `target`."""
+    _check(_lib().syscall(ctypes.c_long(SYS_MOVE_MOUNT), ctypes.c_int(fd), b"", ctypes.c_int(AT_FDCWD),
+                          _path(target), ctypes.c_uint(MOVE_MOUNT_F_EMPTY_PATH)), "move_mount %s" % target)

@@ -87,6 +87,89 @@ options:
       - Recreate the sandbox even if it is running with the requested options.
     type: bool
     default: false
+  rootfs:
+    description:
+      - The sandbox's root filesystem. Needs V(mnt) in O(namespaces) unless V(type=host).
+      - Unset, or V(type=host), the sandbox shares the host's root (as before this option existed), and
+        whatever runs inside writes to the host's files.
+      - Inside a sandbox with a root of its own, it gets a fresh C(/proc) of its PID namespace (the
+        host's with O(mount_proc=false)), C(/sys) read-only, a minimal C(/dev) (C(null), C(zero), C(full),
+        C(random), C(urandom), C(tty) bound from the host, a C(devpts) instance of its own at C(/dev/pts),
+        a C(/dev/shm) tmpfs), fresh tmpfs at C(/run) and C(/tmp), and C(/etc/hostname) holding its
+        hostname (when it has a UTS namespace). The state directory and the host's root are not
+        mounted anywhere inside (C(pivot_root), the old root detached).
+      - Changing it recreates the sandbox (the diff names V(rootfs)).
+    type: dict
+    suboptions:
+      type:
+        description:
+          - V(host) shares the host's root.
+          - "V(overlay): the host's root (for a sandbox nested in one with a root of its own, the parent's
+            root) as the read-only lower layer of an overlayfs, with a writable upper layer of the sandbox's
+            own, like C(systemd-nspawn --volatile=overlay) or C(bwrap --overlay). Reads see the host's files
+            as they are now; writes, deletions and new files stay in the sandbox. The upper layer is kept in
+            C(/var/lib/linuxns-pidns/<name>) (on disk, not in C(/run)): it survives a recreation of the
+            sandbox (a broken one, or one whose options changed) unless O(reset_rootfs) is set, and is
+            deleted with O(state=absent)."
+          - "Host submounts of disk filesystems (a separate C(/home), C(/var), C(/boot)) are overlaid the
+            same way, each with its own upper layer, so a package install that writes C(/var) stays in
+            the sandbox too. Memory and kernel filesystems (tmpfs, proc, sysfs, cgroup, autofs...) mounted
+            elsewhere are not carried over: their mount points show as the empty directories beneath."
+          - V(directory) uses a prepared root tree at O(rootfs.path) (a debootstrap result, an unpacked
+            image), like C(systemd-nspawn --directory). Its own submounts come along.
+        type: str
+        choices: [host, overlay, directory]
+        default: host
+      path:
+        description:
+          - For V(type=directory), the root tree's absolute path on the host. It must exist.
+        type: path
+      read_only:
+        description:
+          - For V(type=directory), mount the tree read-only (as C(systemd-nspawn --read-only)). The tree must
+            then already hold C(/proc), C(/sys) and C(/dev), and the destinations of O(binds).
+        type: bool
+        default: false
+      ephemeral:
+        description:
+          - For V(type=overlay), keep the upper layer in memory (a tmpfs of the sandbox's mount namespace),
+            as C(systemd-nspawn --volatile=overlay) does; every creation starts from the host's files, and
+            nothing is written to disk. Its pages count against the sandbox's O(memory) limit.
+        type: bool
+        default: false
+  binds:
+    description:
+      - Host paths bound into the sandbox, like C(docker run --mount type=bind), C(systemd-nspawn --bind)
+        and C(bwrap --bind/--ro-bind). Needs V(mnt) in O(namespaces).
+      - Each O(binds[].dest) is made (an empty directory or file) in a root of the sandbox's own when it is
+        missing and the root is writable. In a sandbox that shares the host's root nothing is created on the
+        host, so the destination must exist, and the bind is seen only inside the sandbox.
+      - Destinations must not overlap (one inside another), and must not be C(/), C(/dev) or under C(/proc) or
+        C(/sys). A symbolic link in a destination is followed inside the sandbox's root, never out of it.
+        Sources must not hold or lie in the state directory or C(/var/lib/linuxns-pidns).
+      - Changing them recreates the sandbox (the diff names V(binds)).
+    type: list
+    elements: dict
+    suboptions:
+      src:
+        description: Absolute path on the host, a directory (bound with its submounts) or a file. It must exist.
+        type: path
+        required: true
+      dest:
+        description: Absolute path inside the sandbox. Defaults to O(binds[].src).
+        type: path
+      read_only:
+        description: Bind read-only (its submounts too). Writes inside fail with C(EROFS).
+        type: bool
+        default: false
+  reset_rootfs:
+    description:
+      - When this task creates or recreates a sandbox with an V(overlay) O(rootfs), start from an empty upper
+        layer (the host's files as they are), dropping what earlier incarnations of the sandbox wrote.
+      - Not part of the sandbox's options (changing it alone recreates nothing); combine with O(recreate) to
+        reset a running sandbox.
+    type: bool
+    default: false
   pids_limit:
     description:
       - Most processes (and threads) the sandbox may hold at once, nested sandboxes included (the
@@ -190,6 +273,46 @@ options:
         description: As O(paused).
         type: bool
         default: false
+      rootfs:
+        description: As O(rootfs).
+        type: dict
+        suboptions:
+          type:
+            description: As O(rootfs.type).
+            type: str
+            choices: [host, overlay, directory]
+            default: host
+          path:
+            description: As O(rootfs.path).
+            type: path
+          read_only:
+            description: As O(rootfs.read_only).
+            type: bool
+            default: false
+          ephemeral:
+            description: As O(rootfs.ephemeral).
+            type: bool
+            default: false
+      binds:
+        description: As O(binds).
+        type: list
+        elements: dict
+        suboptions:
+          src:
+            description: As O(binds[].src).
+            type: path
+            required: true
+          dest:
+            description: As O(binds[].dest).
+            type: path
+          read_only:
+            description: As O(binds[].read_only).
+            type: bool
+            default: false
+      reset_rootfs:
+        description: As O(reset_rootfs).
+        type: bool
+        default: false
 notes:
   - "Every sandbox has a cgroup of its own from before its PID 1 exists until its last process is gone:
     C(<hierarchy>/linuxns-pidns/<name>) in every hierarchy the host has (cgroup v2 and the v1 pids,
@@ -210,6 +333,13 @@ notes:
   - Inside a sandbox the state directory is detached, so a sandbox does not keep other sandboxes'
     namespaces alive.
   - A sandbox is an isolation of views, not a security boundary; root inside is root on the host.
+  - "With a root of its own, the supervisor (a Python program the root need not contain) is started from
+    the host's root and enters the sandbox's root before anything else runs inside; C(/proc/1/exe) inside
+    still names the host's Python binary."
+  - "Overlay limits: overlayfs stacks at most two levels, so a sandbox with an V(overlay) root nested in one
+    with an V(overlay) root works, one more level does not. An upper layer is kept across host changes to
+    the lower layer (the host's files), which overlayfs calls undefined but which is how such layers are
+    used; O(reset_rootfs) starts afresh."
 seealso:
   - module: linuxns.pidns.sandbox_exec
   - module: linuxns.pidns.sandbox_info
@@ -239,6 +369,29 @@ EXAMPLES = r"""
   linuxns.pidns.sandbox:
     name: web
     recreate: true
+  become: true
+
+- name: Try a role's changes on a copy-on-write view of the host; nothing it writes reaches the host
+  linuxns.pidns.sandbox:
+    name: trial
+    rootfs:
+      type: overlay
+    binds:
+      - src: /srv/shared
+        dest: /mnt/shared
+        read_only: true
+  become: true
+
+- name: A prepared tree (debootstrap) as root, read-only, with one writable host folder
+  linuxns.pidns.sandbox:
+    name: bookworm
+    rootfs:
+      type: directory
+      path: /srv/trees/bookworm
+      read_only: true
+    binds:
+      - src: /srv/bookworm-data
+        dest: /data
   become: true
 
 - name: Several sandboxes in one task, parents first whatever the order; one module run
@@ -333,6 +486,14 @@ sandbox:
     paused:
       description: Whether its processes are frozen.
       type: bool
+    rootfs:
+      description:
+        - Its root filesystem (null for a sandbox whose state file is lost).
+        - V(type), V(path), V(read_only) and V(ephemeral) as requested; V(upper) the host folder of a
+          persistent overlay's upper layers (null otherwise); V(binds) as requested.
+      type: dict
+      sample:
+        {type: overlay, path: null, read_only: false, ephemeral: false, upper: /var/lib/linuxns-pidns/web, binds: []}
 removed:
   description: Sandboxes removed by this task, nested ones first.
   returned: when O(name) is given
@@ -345,6 +506,12 @@ updated:
   type: list
   elements: str
   sample: [limits]
+removed_layers:
+  description: Sandboxes whose overlay upper layers this task deleted (with O(state=absent)).
+  returned: when upper layers were deleted
+  type: list
+  elements: str
+  sample: [web]
 recreated_because:
   description: Why an existing sandbox was recreated (options that differ, or why it was broken).
   returned: when an existing sandbox was recreated
@@ -376,6 +543,18 @@ def main():
         cpus=dict(type="float"),
         cpu_shares=dict(type="int"),
         paused=dict(type="bool", default=False),
+        rootfs=dict(type="dict", options=dict(
+            type=dict(type="str", default="host", choices=["host", "overlay", "directory"]),
+            path=dict(type="path"),
+            read_only=dict(type="bool", default=False),
+            ephemeral=dict(type="bool", default=False),
+        )),
+        binds=dict(type="list", elements="dict", options=dict(
+            src=dict(type="path", required=True),
+            dest=dict(type="path"),
+            read_only=dict(type="bool", default=False),
+        )),
+        reset_rootfs=dict(type="bool", default=False),
     )
     module = AnsibleModule(
         argument_spec=dict(

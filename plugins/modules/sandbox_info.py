@@ -154,6 +154,17 @@ sandboxes:
         cpu_seconds:
           description: CPU time used by its processes since it was created, user and system, in seconds.
           type: float
+    rootfs:
+      description:
+        - Its root filesystem as M(linuxns.pidns.sandbox) made it, null for a sandbox whose state file is lost.
+        - V(type) is V(host) (shares the host's root), V(overlay) or V(directory); V(path) the tree of a
+          V(directory) root; V(read_only); V(ephemeral) (an overlay's upper layer in memory); V(binds).
+        - V(upper) is the host folder of a persistent overlay's upper layers and V(upper_bytes) the disk
+          space the files in it take (what the sandbox wrote), null where there is none.
+      type: dict
+      sample:
+        {type: overlay, path: null, read_only: false, ephemeral: false, upper: /var/lib/linuxns-pidns/web,
+         upper_bytes: 1228800, binds: [{src: /srv/data, dest: /data, read_only: true}]}
     nprocs:
       description: Processes in its PID namespace, including nested sandboxes' processes and zombies.
       type: int

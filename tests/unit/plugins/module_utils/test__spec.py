@@ -32,6 +32,7 @@ def test_default_spec():
     spec, warnings = _spec.normalize_spec("web")
     assert spec == {"namespaces": ["pid", "mnt", "uts", "ipc"], "hostname": "web", "mount_proc": True,
                     "parent": None, "stop_timeout": 10, "paused": False,
+                    "rootfs": {"type": "host", "path": None, "read_only": False, "ephemeral": False}, "binds": [],
                     "limits": {"pids_limit": None, "memory": None, "memory_swap": None, "cpus": None,
                                "cpu_shares": None}}
     assert warnings == []
