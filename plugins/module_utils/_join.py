@@ -60,7 +60,7 @@ class JoinRequest(object):
 
     def __init__(self, argv, chdir=None, env=None, stdin=None, user=None, group=None,
                  namespaces=None, detach=False, timeout=None, term=None, output_limit=DEFAULT_OUTPUT_LIMIT,
-                 allow_reboot=False):
+                 allow_reboot=False, passthrough=False):
         self.argv = argv
         self.chdir = chdir
         self.env = env or {}
@@ -73,6 +73,8 @@ class JoinRequest(object):
         self.term = term
         self.output_limit = output_limit
         self.allow_reboot = allow_reboot
+        # The command uses this process's own stdin, stdout and stderr (the connection plugin).
+        self.passthrough = passthrough
 
 
 class CappedOutput(object):
@@ -379,7 +381,7 @@ class Outcome(object):
     @property
     def rc(self):
         if self.error is not None:
-            return 126 if self.error[1] in (errno.EACCES, errno.EPERM) and self.error[0] == "exec" else 127
+            return 126 if self.error[1] in (errno.EACCES, errno.EPERM) and self.error[0] == "argv: exec" else 127
         if self.status is None:
             return None
         if os.WIFSIGNALED(self.status):
@@ -419,6 +421,9 @@ def join_and_run(view, record, request):
     if request.detach:
         ours = {}
         stdio = [devnull, devnull, devnull]
+    elif request.passthrough:
+        ours = {}
+        stdio = [0, 1, 2]
     else:
         stdin_r, stdin_w = os.pipe() if request.stdin is not None else (devnull, None)
         out_r, out_w = os.pipe()
@@ -456,7 +461,7 @@ def join_and_run(view, record, request):
     if pidfd is not None:
         os.close(pidfd)
     for fd in set(stdio):
-        if fd != devnull:
+        if fd not in (devnull, 0, 1, 2):
             os.close(fd)
     os.close(devnull)
     deadline = began + request.timeout if request.timeout else None
@@ -786,6 +791,30 @@ def run(params, check_mode=False, state_dir=None):
         result["msg"] = "started detached inside sandbox %s as PID %s (host PID %s)" % (
             name, outcome.ns_pid, outcome.pid)
     return result
+
+
+def exec_for_connection(state_dir, name, command):
+    """The linuxns.pidns.sandbox connection's work on the machine: run ``/bin/sh -c command`` inside
+    sandbox `name`, on this process's stdin, stdout and stderr; return its exit status (128 + N for
+    signal N, as a shell says). SandboxError when the sandbox cannot be joined (missing, broken,
+    paused): the connection reports that as unreachable."""
+    state_dir = StateDir(state_dir)
+    validate_name(name, "sandbox")
+    require_root(state_dir.proc_root)
+    view = HostView(state_dir)
+    record = find_alive(view, name)
+    if record["paused"]:
+        raise SandboxError("sandbox %r is paused (its processes are frozen)" % name)
+    # HOME and TERM as a login inside would have them; the rest comes with the command.
+    request = JoinRequest(["/bin/sh", "-c", command], term=os.environ.get("TERM"), passthrough=True)
+    outcome = join_and_run(view, record, request)
+    if outcome.error is not None:
+        stage, _code, text = outcome.error
+        os.write(2, ("%s inside sandbox %s failed: %s\n" % (stage, name, text)).encode("utf-8", "replace"))
+        return outcome.rc
+    if outcome.signal is not None:
+        return 128 + outcome.signal
+    return outcome.rc
 
 
 def _check_text_options(params):

@@ -1,0 +1,83 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) linuxns.pidns contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The program the sandbox connection runs on a machine to join a sandbox: a zip of the
+collection's own module_utils and a __main__ calling _join.exec_for_connection, run by the
+machine's Python (3.8+, standard library only). Built once per controller run; its name carries
+its hash, so a machine keeps one copy per version of the collection."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import io
+import os
+import pkgutil
+import zipfile
+
+PACKAGE = "ansible_collections.linuxns.pidns.plugins.module_utils"
+# Exit status of the program when the sandbox cannot be joined (its message on stderr).
+NOT_JOINABLE = 97
+
+MAIN = '''\
+import os
+import sys
+
+from ansible_collections.linuxns.pidns.plugins.module_utils import _join
+from ansible_collections.linuxns.pidns.plugins.module_utils._spec import SandboxError
+
+
+def main():
+    state_dir, name, command = sys.argv[1:4]
+    try:
+        status = _join.exec_for_connection(state_dir, name, command)
+    except (SandboxError, OSError) as exc:
+        os.write(2, ("linuxns.pidns.sandbox: %s\\n" % exc).encode("utf-8", "replace"))
+        return {not_joinable}
+    return 1 if status is None else status
+
+
+sys.exit(main())
+'''.format(not_joinable=NOT_JOINABLE)
+
+_built = {}
+
+
+def payload():
+    """(zip bytes, short hash) of the joiner program."""
+    if "zip" not in _built:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for package in ("ansible_collections", "ansible_collections.linuxns", "ansible_collections.linuxns.pidns",
+                            "ansible_collections.linuxns.pidns.plugins", PACKAGE):
+                archive.writestr(_entry(package.replace(".", "/") + "/__init__.py"), "")
+            module_utils = importlib.import_module(PACKAGE)
+            for info in sorted(pkgutil.iter_modules(module_utils.__path__), key=lambda module: module.name):
+                if info.name.startswith("_") and info.name != "_supervisor":
+                    archive.writestr(_entry(PACKAGE.replace(".", "/") + "/%s.py" % info.name),
+                                     _source(module_utils, info.name))
+            archive.writestr(_entry("__main__.py"), MAIN)
+        data = buffer.getvalue()
+        _built["zip"] = (data, hashlib.sha256(data).hexdigest()[:16])
+    return _built["zip"]
+
+
+def _source(package, name):
+    """A module_utils file's source: through the package's loader where it serves data (Ansible's
+    collection loader does), else from the package's directory."""
+    data = pkgutil.get_data(PACKAGE, name + ".py")
+    if data is None:
+        for directory in package.__path__:
+            path = os.path.join(directory, name + ".py")
+            if os.path.isfile(path):
+                with open(path, "rb") as handle:
+                    data = handle.read()
+                break
+    return data
+
+
+def _entry(name):
+    # A fixed timestamp: the same sources give the same bytes, so the same hash and file name.
+    return zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))

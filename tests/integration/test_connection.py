@@ -1,0 +1,213 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The linuxns.pidns.sandbox connection plugin: a sandbox as an Ansible host, on this machine and on an
+SSH test host (tests/integration/fleet.py), through real ansible-playbook runs.
+
+The checks follow ansible-core's own connection test target (exec; put and fetch of text, binary and
+large files, names with spaces and unicode; pipelining on and off; become), and the oracles are outside
+the plugin: util-linux nsenter on the handles, hashes of the files, psutil.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ansible_cli import TARGET_PYTHON, ansible_env, run_module, run_playbook
+from fleet import raw_results_env, results_by_host
+from sandboxes import exited, nsenter, wait_for
+
+PIPELINING = [pytest.param(True, id="pipelining"), pytest.param(False, id="no-pipelining")]
+ANSIBLE = str(Path(sys.executable).parent / "ansible")
+NAMES = ["plain.txt", "with space.bin", "ünï cödé ✓.dat"]
+
+
+def write_files(directory: Path) -> dict:
+    """Text, binary and large (24 MB) files with awkward names; {name: sha256}."""
+    directory.mkdir(parents=True, exist_ok=True)
+    contents = {NAMES[0]: b"line one\nline two\n", NAMES[1]: bytes(range(256)) * 4096, NAMES[2]: os.urandom(24 << 20)}
+    for name, data in contents.items():
+        (directory / name).write_bytes(data)
+    return {name: hashlib.sha256(data).hexdigest() for name, data in contents.items()}
+
+
+PLAY = """\
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: Where the commands run
+      ansible.builtin.command: sh -c 'hostname; cat /proc/1/comm; readlink /proc/self/ns/pid'
+      register: where
+
+    - name: A place inside
+      ansible.builtin.file:
+        path: "{{{{ inside }}}}"
+        state: directory
+        mode: "0755"
+
+    - name: Files in
+      ansible.builtin.copy:
+        src: "{src}/{{{{ item }}}}"
+        dest: "{{{{ inside }}}}/{{{{ item }}}}"
+        mode: "0644"
+      loop: {names}
+
+    - name: Their hashes inside
+      ansible.builtin.stat:
+        path: "{{{{ inside }}}}/{{{{ item }}}}"
+        checksum_algorithm: sha256
+      loop: {names}
+      register: hashes
+
+    - name: Files out
+      ansible.builtin.fetch:
+        src: "{{{{ inside }}}}/{{{{ item }}}}"
+        dest: "{back}/"
+        flat: true
+      loop: {names}
+
+    - name: A line in a file
+      ansible.builtin.lineinfile:
+        path: "{{{{ inside }}}}/plain.txt"
+        line: line three
+
+    - name: Become another user inside
+      ansible.builtin.command: id -un
+      become: true
+      become_user: nobody
+      register: someone
+      vars:
+        # One that nobody may run (the tests' own interpreter lives under /root).
+        ansible_python_interpreter: /usr/bin/python3
+"""
+
+
+def run_connection_play(tmp_path: Path, inventory: dict, pipelining: bool, env: dict | None = None,
+                        inside: str | None = None) -> dict:
+    src = tmp_path / "src"
+    expected = write_files(src)
+    back = tmp_path / "back"
+    back.mkdir()
+    inside = inside or "/tmp/%s-inside" % tmp_path.name
+    (tmp_path / "inventory.json").write_text(json.dumps(inventory))
+    (tmp_path / "play.yml").write_text(PLAY.format(src=src, back=back, names=json.dumps(NAMES)))
+    run_env = raw_results_env()
+    run_env.update(env or {})
+    run_env["ANSIBLE_PIPELINING"] = "True" if pipelining else "False"
+    proc = run_playbook(tmp_path / "play.yml", "-i", str(tmp_path / "inventory.json"), "-e", "inside=%s" % inside,
+                        env=run_env, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+    documents = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    found = {}
+    for host in inventory["all"]["hosts"]:
+        mine = dict((d["task"], d["result"]) for d in documents if d["host"] == host)
+        assert "Where the commands run" in mine, proc.stdout[-3000:]
+        found[host] = {"where": mine["Where the commands run"]["stdout_lines"],
+                       "hashes": [r["stat"]["checksum"] for r in mine["Their hashes inside"]["results"]],
+                       "someone": mine["Become another user inside"]["stdout"]}
+        assert found[host]["hashes"] == [expected[name] for name in NAMES]
+        for name in NAMES:
+            assert hashlib.sha256((back / name).read_bytes()).hexdigest() == expected[name] or name == "plain.txt"
+        assert (back / "plain.txt").read_bytes() == b"line one\nline two\n"
+        assert found[host]["someone"] == "nobody"
+    return found
+
+
+def local_inventory(*names: str) -> dict:
+    return {"all": {"hosts": {name: {} for name in names},
+                    "vars": {"ansible_connection": "linuxns.pidns.sandbox",
+                             "ansible_python_interpreter": TARGET_PYTHON}}}
+
+
+@pytest.mark.parametrize("pipelining", PIPELINING)
+def test_tasks_run_inside_a_local_sandbox(tmp_path, names, pipelining):
+    box = names("conn")
+    made = run_module("sandbox", {"name": box, "hostname": "conn-box"})
+    assert not made["failed"], made
+    inside = "/tmp/%s-inside" % tmp_path.name
+    found = run_connection_play(tmp_path, local_inventory(box), pipelining, inside=inside)
+    hostname, init, pid_ns = found[box]["where"]
+    assert hostname == "conn-box" and init == ("pidns:" + box)[:15]
+    assert pid_ns == "pid:[%d]" % made["sandbox"]["namespaces"]["pid"]
+    # The oracle: util-linux nsenter on the sandbox's handles sees the line added inside.
+    seen = nsenter(box, "cat", "%s/plain.txt" % inside)
+    assert seen.stdout == "line one\nline two\nline three\n", seen.stderr
+    nsenter(box, "rm", "-rf", inside)
+
+
+def test_setup_reports_the_sandbox(tmp_path, names):
+    box = names("connf")
+    run_module("sandbox", {"name": box, "hostname": "facts-box"})
+    (tmp_path / "inventory.json").write_text(json.dumps(local_inventory(box)))
+    proc = subprocess.run(
+        [ANSIBLE, box, "-i", str(tmp_path / "inventory.json"), "-m", "ansible.builtin.setup", "-a", "gather_subset=min"],
+        env=dict(ansible_env(), **raw_results_env()), capture_output=True, text=True, timeout=300, check=False)
+    result = results_by_host(proc.stdout)[box]
+    assert result["_status"] == "ok", proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert result["ansible_facts"]["ansible_hostname"] == "facts-box"
+
+
+def test_a_missing_or_broken_sandbox_is_unreachable_and_says_why(tmp_path, names):
+    box = names("connb")
+    made = run_module("sandbox", {"name": box})
+    (tmp_path / "inventory.json").write_text(json.dumps(local_inventory(box, "no-such-" + box)))
+    env = dict(ansible_env(), **raw_results_env())
+
+    def ping():
+        proc = subprocess.run([ANSIBLE, "all", "-i", str(tmp_path / "inventory.json"), "-m", "ansible.builtin.ping"],
+                              env=env, capture_output=True, text=True, timeout=300, check=False)
+        return results_by_host(proc.stdout)
+
+    results = ping()
+    assert results[box]["_status"] == "ok"
+    missing = results["no-such-" + box]
+    assert missing["_status"] == "unreachable" and "there is no sandbox named" in missing["msg"]
+    os.kill(made["sandbox"]["supervisor"]["pid"], signal.SIGKILL)  # by PID, the one this test made
+    assert wait_for(lambda: exited(made["sandbox"]["supervisor"]["pid"]), 20)
+    broken = ping()[box]
+    assert broken["_status"] == "unreachable" and "is broken" in broken["msg"]
+
+
+def test_an_unreachable_machine_is_unreachable(tmp_path):
+    inventory = local_inventory("somebox")
+    inventory["all"]["vars"].update(ansible_sandbox_machine="127.0.0.1", ansible_sandbox_machine_port=1,
+                                    ansible_sandbox_machine_ssh_common_args="-o ConnectTimeout=5 -o BatchMode=yes")
+    (tmp_path / "inventory.json").write_text(json.dumps(inventory))
+    proc = subprocess.run([ANSIBLE, "all", "-i", str(tmp_path / "inventory.json"), "-m", "ansible.builtin.ping"],
+                          env=dict(ansible_env(), **raw_results_env()), capture_output=True, text=True, timeout=120,
+                          check=False)
+    result = results_by_host(proc.stdout)["somebox"]
+    assert result["_status"] == "unreachable" and "port 1" in result["msg"], result
+
+
+@pytest.mark.parametrize("pipelining", PIPELINING)
+def test_tasks_run_inside_a_sandbox_on_an_ssh_host(tmp_path, fleet_factory, pipelining):
+    fleet = fleet_factory(1)
+    [host] = fleet.hosts
+    box = "remote-box"
+    proc, results = fleet.ansible_json(host.name, "linuxns.pidns.sandbox", {"name": box, "hostname": "far-box"},
+                                       timeout=120)
+    assert results[host.name]["_status"] == "ok", proc.stdout[-3000:] + proc.stderr[-2000:]
+    inventory = json.loads(fleet.inventory.read_text())
+    machine = inventory["all"]["vars"]
+    boxes = {"all": {"hosts": {box: {}}, "vars": {
+        "ansible_connection": "linuxns.pidns.sandbox",
+        "ansible_sandbox_machine": "127.0.0.1",
+        "ansible_sandbox_machine_port": host.port,
+        "ansible_sandbox_machine_user": "root",
+        "ansible_sandbox_machine_private_key_file": machine["ansible_ssh_private_key_file"],
+        "ansible_sandbox_machine_ssh_common_args": machine["ansible_ssh_common_args"],
+        "ansible_python_interpreter": TARGET_PYTHON,
+        "ansible_sandbox_machine_python": TARGET_PYTHON,
+    }}}
+    env = {"ANSIBLE_SSH_CONTROL_PATH_DIR": str(fleet.control_dir)}
+    found = run_connection_play(tmp_path, boxes, pipelining, env=env)
+    hostname, init, _pid_ns = found[box]["where"]
+    assert hostname == "far-box" and init == ("pidns:" + box)[:15]
