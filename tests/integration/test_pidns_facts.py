@@ -231,12 +231,13 @@ def test_pids_and_processes_translate_like_the_kernel(needs_root, unshare_tree):
     leaf = [p for p in psutil.Process(unshare_tree["top_init"]).children(recursive=True)
             if p.name() == "sleep" and p.status() != psutil.STATUS_ZOMBIE]
     leaf_pid = leaf[0].pid
-    result = gather({"processes": True, "pids": [leaf_pid, 2 ** 22 + 7]})
+    absent = next(pid for pid in range(4194303, 4190000, -1) if not os.path.exists("/proc/%d" % pid))
+    result = gather({"processes": True, "pids": [leaf_pid, absent]})
     facts = result["ansible_facts"]["pidns"]
     with open("/proc/%d/status" % leaf_pid) as handle:
         nspid = [int(x) for x in [line for line in handle if line.startswith("NSpid:")][0].split()[1:]]
     found, missing = facts["pids"]
-    assert missing == {"pid": 2 ** 22 + 7, "found": False, "ns": None, "levels": []}
+    assert missing == {"pid": absent, "found": False, "ns": None, "levels": []}
     assert [level["pid"] for level in found["levels"]] == nspid
     assert found["levels"][0] == {"level": 0, "ns": HOST_PID_NS, "pid": leaf_pid}
     assert found["levels"][-1]["ns"] == pid_ns(leaf_pid)
