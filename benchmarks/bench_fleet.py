@@ -264,7 +264,7 @@ def print_tables(args, figures: dict) -> None:
               "run next to it")
         for result in figures["sizes"]:
             print("  %d hosts: %.2f, pairs %.2f" % (result["hosts"], med(result, "rerun") / med(result, "ping"),
-                                                   pair_ratio(result)))
+                                                    pair_ratio(result)))
     if len(figures["sizes"]) > 1:
         small, large = figures["sizes"][0], figures["sizes"][-1]
         growth = {op: (med(large, op) / large["hosts"]) / (med(small, op) / small["hosts"]) for op in ops}

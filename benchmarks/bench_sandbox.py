@@ -179,10 +179,10 @@ def cgroup_mounts():
     """{"v2": mount point, controller: mount point} for the hierarchies the collection uses."""
     with open("/proc/self/mountinfo") as handle:
         found = _cgroup.parse_hierarchies([{"fstype": line.split(" - ")[1].split()[0],
-                                             "mount_point": line.split()[4],
-                                             "options": line.split()[5],
-                                             "super_options": line.split(" - ")[1].split()[2]}
-                                            for line in handle])
+                                            "mount_point": line.split()[4],
+                                            "options": line.split()[5],
+                                            "super_options": line.split(" - ")[1].split()[2]}
+                                           for line in handle])
     mounts = dict(found["v1"])
     if found["v2"]:
         mounts["v2"] = found["v2"]
@@ -336,7 +336,6 @@ class UtilLinux:
         for point in sorted(mount_points_under(str(self.root)), key=len, reverse=True):
             run("umount", "-l", point, check=False)
         shutil.rmtree(self.root, ignore_errors=True)
-
 
     def cleanup_cgroups(self):
         """Kill what is left in this run's cgroups (v2 cgroup.kill), then remove them, deepest first."""
@@ -619,7 +618,7 @@ def bench_end_to_end(ours_default, util_linux, util_linux_cg, runs, sitecustomiz
                 assert result["sandbox"]["cgroup"] is None, result["sandbox"]
             else:
                 args = "name=%s pids_limit=%d memory=%s cpus=%s" % (name, LIMITS["pids_limit"], LIMITS["memory"],
-                                                                   LIMITS["cpus"])
+                                                                    LIMITS["cpus"])
                 seconds, result = ansible_adhoc("linuxns.pidns.sandbox", args)
                 assert result["sandbox"]["cgroup"] is not None, result["sandbox"]
             ours_default.remove(name)
@@ -712,10 +711,10 @@ def report(info, part1, part2, part3):
     runs = len(part3["ours"])
     out.append("3. end to end, `ansible localhost -c local`, %d interleaved runs each, seconds" % runs)
     out.append("   %-8s %8s %8s %8s %8s %8s %8s" % ("", "ours", "ours+cg", "u-l", "u-l+cg", "ours/u-l",
-                                                  "+cg/+cg"))
+                                                    "+cg/+cg"))
     for label, function in (("mean", statistics.mean), ("median", statistics.median), ("min", min)):
         a, b, c, d = (function(part3[label_]) for label_ in ("ours", "ours (cgroup)", "util-linux",
-                                                               "util-linux (cgroup)"))
+                                                             "util-linux (cgroup)"))
         out.append("   %-8s %8.3f %8.3f %8.3f %8.3f %7.2fx %7.2fx" % (label, a, b, c, d, a / c, b / d))
     ratio = statistics.median(part3["ours (cgroup)"]) / statistics.median(part3["util-linux (cgroup)"])
     plain = statistics.median(part3["ours"]) / statistics.median(part3["util-linux"])

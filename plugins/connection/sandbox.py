@@ -184,8 +184,8 @@ class Connection(ConnectionBase):
         path = self._joiner_path()
         sudo = "sudo -n " if self.get_option("machine_become") else ""
         run = "%s%s %s %s %s %s%s" % (sudo, shlex.quote(self.get_option("machine_python")), shlex.quote(path),
-                                     shlex.quote(self.get_option("state_dir")), shlex.quote(self.get_option("sandbox")),
-                                     shlex.quote(command), redirect)
+                                      shlex.quote(self.get_option("state_dir")), shlex.quote(self.get_option("sandbox")),
+                                      shlex.quote(command), redirect)
         # sudo cannot see a file the login user may not read: ask it to test for the program.
         test = "%stest -f %s" % (sudo, shlex.quote(path))
         return "%sif %s; then %s; else exit %d; fi" % ("umask 077; " if umask else "", test, run, MISSING)

@@ -369,7 +369,7 @@ def _mount(source, target, fstype, flags=0, data=None, what=None):
         _sys().mount(source, target, fstype, flags, data)
     except OSError as exc:
         raise OSError(exc.errno, "%s: mounting %s on %s: %s" % (what or "rootfs", fstype or source, target,
-                                                                  os.strerror(exc.errno)))
+                                                                os.strerror(exc.errno)))
 
 
 def _remount_read_only(target, mounts_below):
@@ -528,7 +528,7 @@ def _apply_binds(sc, new_root, binds, fds, writable):
             sc.move_mount(fd, target)
         except OSError as exc:
             raise OSError(exc.errno, "%s: binding %s on %s: %s" % (what, bind["src"], bind["dest"],
-                                                                     os.strerror(exc.errno)))
+                                                                   os.strerror(exc.errno)))
         if bind["read_only"]:
             _remount_read_only(target, _mounts_at_or_below(target))
 

@@ -153,7 +153,7 @@ def test_changing_rootfs_recreates_and_ephemeral_keeps_nothing(boxes, host_dir):
                                          binds=[{"src": str(host_dir), "dest": "/mnt/b"}]), diff=True)
     assert rebound["recreated_because"] == ["binds"], rebound
     unchanged = sandbox(name, rootfs={"type": "overlay", "ephemeral": True}, binds=[{"src": str(host_dir),
-                                                                                  "dest": "/mnt/b"}])
+                                                                                     "dest": "/mnt/b"}])
     assert unchanged["changed"] is False
 
 

@@ -368,7 +368,6 @@ def test_the_joiner_and_the_command_die_with_the_module(box):
     assert wait_for(lambda: others_in(box) == [], 5)
 
 
-
 def test_a_command_outside_the_pid_namespace_knows_its_parent(box):
     # The command checks its parent right after PR_SET_PDEATHSIG: the joiner, seen from the host's
     # PID namespace this time.

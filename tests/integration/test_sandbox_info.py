@@ -210,7 +210,7 @@ def test_paused_is_what_the_freezer_says(make):
         assert read(os.path.join(paths["freezer"], "freezer.state")).strip() == "FROZEN"
     assert entry["paused"] is True and entry["cgroup_usage"]["pids"] == 1
     assert psutil.Process(entry["supervisor"]["pid"]).status() in (psutil.STATUS_STOPPED, "frozen",
-                                                                     psutil.STATUS_SLEEPING, "D")
+                                                                   psutil.STATUS_SLEEPING, "D")
     thawed = run_module("sandbox", {"name": name, "paused": False})
     assert not thawed["failed"], thawed
     assert info(name)["paused"] is False

@@ -50,7 +50,7 @@ def test_recreate_requested():
 
 def test_absent_removes_nested_first():
     assert decide("web", alive(spec()), None, dependents=["child"]) == Decision("remove", ["state absent"],
-                                                                                 ["child", "web"])
+                                                                                ["child", "web"])
 
 
 def test_keys_that_can_change_in_place_are_updated_not_recreated():
