@@ -14,12 +14,20 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
+from ansible.module_utils.common.validation import check_type_bool, check_type_float, check_type_int
 
-from ansible_collections.linuxns.pidns.plugins.module_utils._decision import decide, order
-from ansible_collections.linuxns.pidns.plugins.module_utils._spec import SandboxError, normalize_spec, validate_name
+from ansible_collections.linuxns.pidns.plugins.module_utils._decision import CREATE, RECREATE, decide, order
+from ansible_collections.linuxns.pidns.plugins.module_utils._spec import (
+    DEFAULT_STOP_TIMEOUT, LIMIT_KEYS, SandboxError, normalize_spec, validate_name)
 
 # The options of a list entry that the sandbox module takes (sandboxes[].*).
-MODULE_OPTIONS = ("name", "state", "namespaces", "hostname", "parent", "mount_proc", "stop_timeout", "recreate")
+MODULE_OPTIONS = ("name", "state", "namespaces", "hostname", "parent", "mount_proc", "stop_timeout", "recreate",
+                  "pids_limit", "memory", "memory_swap", "cpus", "cpu_shares", "paused",
+                  "rootfs", "binds", "reset_rootfs")
+# How the sandbox module's argument spec converts the typed options the spec is built from.
+_INT_OPTIONS = ("pids_limit", "cpu_shares")
+_FLOAT_OPTIONS = ("cpus",)
+_TEXT_OPTIONS = ("memory", "memory_swap")
 WORKLOAD_OPTIONS = ("argv", "chdir", "env", "user", "group")
 
 
@@ -45,6 +53,8 @@ def sandbox_plan(entries, on_host=None, state=None):
             children.setdefault(box["parent"], []).append(name)
     removed = set()
     changing = set()
+    # Made anew (created or recreated): every workload starts; an update in place keeps processes.
+    remade = set()
     for p in planned:
         current = found.get(p.name)
         record = None if current is None else {"health": "alive" if current.get("alive") else "broken",
@@ -54,15 +64,20 @@ def sandbox_plan(entries, on_host=None, state=None):
         if decision.changes:
             changing.add(p.name)
             removed.update(decision.removes)
+            if decision.action in (CREATE, RECREATE):
+                remade.add(p.name)
     # A listed sandbox that dies with an ancestor being recreated must be made again.
-    changing.update(p.name for p in planned if p.present and p.name in removed)
+    again = set(p.name for p in planned if p.present and p.name in removed)
+    changing.update(again)
+    remade.update(again)
 
     changes = [p.module_entry() for p in planned if p.name in changing]
     running = _running_commands(found)
     workloads = []
     keys = set()
     for p in planned:
-        if not p.present:
+        # A paused sandbox refuses commands: its workloads start once it is thawed (paused: false).
+        if not p.present or p.wanted["paused"]:
             continue
         for workload in p.workloads:
             match = _text(workload.get("match")) or " ".join(_text(arg) for arg in workload["argv"])
@@ -70,7 +85,7 @@ def sandbox_plan(entries, on_host=None, state=None):
             if key in keys:
                 continue
             keys.add(key)
-            if p.name in changing or match not in running.get(p.name, ()):
+            if p.name in remade or match not in running.get(p.name, ()):
                 item = dict((k, workload[k]) for k in WORKLOAD_OPTIONS if workload.get(k) is not None)
                 item.update(sandbox=p.name, match=match)
                 workloads.append(item)
@@ -87,15 +102,22 @@ class _Planned(object):
         self.label = "sandboxes_list[%d] (name %s)" % (index, self.name)
         self.present = (forced_state or entry.get("state") or "present") == "present"
         self.parent = _text(entry.get("parent")) or None
-        self.recreate = bool(entry.get("recreate"))
         self.workloads = entry.get("workloads") or []
         self.wanted = None
+        self.recreate = False
         try:
+            self.recreate = _converted(entry, "recreate", check_type_bool, False)
             validate_name(self.name)
             if self.present:
-                self.wanted = normalize_spec(self.name, entry.get("namespaces"), _text(entry.get("hostname")),
-                                             _given(entry.get("mount_proc"), True), self.parent,
-                                             _given(entry.get("stop_timeout"), 10.0))[0]
+                # As the module's _sandbox._Entry builds it (but _rootfs.check_host, which looks at
+                # the host: the module does that, before it changes anything).
+                self.wanted = normalize_spec(
+                    self.name, entry.get("namespaces"), _text(entry.get("hostname")),
+                    _converted(entry, "mount_proc", check_type_bool, True), self.parent,
+                    _given(entry.get("stop_timeout"), DEFAULT_STOP_TIMEOUT),
+                    limits=dict((key, _limit(entry, key)) for key in LIMIT_KEYS),
+                    paused=_converted(entry, "paused", check_type_bool, False),
+                    rootfs=_rootfs(entry.get("rootfs")), binds=_binds(entry.get("binds")))[0]
             for number, workload in enumerate(self.workloads):
                 if not workload.get("argv"):
                     raise SandboxError("workloads[%d].argv: must not be empty" % number)
@@ -115,6 +137,52 @@ def _text(value):
 
 def _given(value, default):
     return default if value is None else value
+
+
+def _converted(entry, key, check, default, label=None):
+    """entry[key] converted as the module's argument spec converts it; SandboxError naming the key."""
+    value = entry.get(key)
+    if value is None:
+        return default
+    try:
+        return check(value)
+    except (TypeError, ValueError) as exc:
+        raise SandboxError("%s: %s" % (label or key, exc))
+
+
+def _limit(entry, key):
+    if key in _INT_OPTIONS:
+        return _converted(entry, key, check_type_int, None)
+    if key in _FLOAT_OPTIONS:
+        return _converted(entry, key, check_type_float, None)
+    return _converted(entry, key, _text, None)
+
+
+def _rootfs(value):
+    """rootfs with its suboptions converted and defaulted as the module's argument spec does."""
+    if not isinstance(value, dict):
+        return value  # normalize_rootfs names what is wrong
+    rootfs = dict(value)
+    rootfs["type"] = _converted(value, "type", _text, "host", "rootfs.type")
+    rootfs["path"] = _converted(value, "path", _text, None, "rootfs.path")
+    for key in ("read_only", "ephemeral"):
+        rootfs[key] = _converted(value, key, check_type_bool, False, "rootfs." + key)
+    return rootfs
+
+
+def _binds(value):
+    """binds with their suboptions converted and defaulted as the module's argument spec does."""
+    if not isinstance(value, list):
+        return value  # normalize_binds names what is wrong
+    binds = []
+    for index, bind in enumerate(value):
+        if isinstance(bind, dict):
+            label = "binds[%d]." % index
+            bind = dict(bind, src=_converted(bind, "src", _text, None, label + "src"),
+                        dest=_converted(bind, "dest", _text, None, label + "dest"),
+                        read_only=_converted(bind, "read_only", check_type_bool, False, label + "read_only"))
+        binds.append(bind)
+    return binds
 
 
 def _nested(children, name, seen=()):

@@ -15,6 +15,7 @@ from pathlib import Path
 import psutil
 
 STATE_DIR = Path("/run/linuxns-pidns")
+CGROUP_TREE = "linuxns-pidns"
 
 
 def unique(prefix: str) -> str:
@@ -93,19 +94,132 @@ def nsenter(name: str, *argv: str, types=("pid", "mnt"), **kwargs) -> subprocess
 
 def force_remove(name: str) -> None:
     """Last-resort cleanup of one sandbox by name, not through the code under test:
-    SIGKILL its supervisor (by PID, after checking its start time), unmount, delete."""
-    state = state_of(name)
-    if state is not None:
-        pid, start = state["supervisor"]["pid"], state["supervisor"]["start_time"]
+    SIGKILL its supervisor (by PID, after checking its start time), kill what is left in its cgroups
+    and remove them, unmount, delete."""
+    state = state_of_any(name)
+    if state is not None and isinstance(state.get("supervisor"), dict):
+        pid, start = state["supervisor"].get("pid"), state["supervisor"].get("start_time")
         try:
             with open("/proc/%d/stat" % pid) as handle:
                 fields = handle.read().rpartition(")")[2].split()
             if int(fields[19]) == start:
                 os.kill(pid, signal.SIGKILL)
-        except (FileNotFoundError, ProcessLookupError):
+        except (FileNotFoundError, ProcessLookupError, TypeError):
             pass
+    remove_cgroups(name, state)
     folder = STATE_DIR / name
     for point in reversed(mounts_under(folder)):
         subprocess.run(["umount", "-l", point], check=False)
     if folder.exists():
         subprocess.run(["rm", "-rf", "--one-file-system", str(folder)], check=False)
+
+
+def state_of_any(name: str) -> dict | None:
+    """state.json of a sandbox, or None when it is missing, truncated or not JSON."""
+    try:
+        state = state_of(name)
+    except (OSError, ValueError):
+        return None
+    return state if isinstance(state, dict) else None
+
+
+def cgroup_mounts() -> list:
+    """Mount points of every cgroup hierarchy (v2 and v1) from /proc/self/mountinfo, each once."""
+    found = []
+    with open("/proc/self/mountinfo") as handle:
+        for line in handle:
+            fields = line.split()
+            if " - " not in line:
+                continue
+            fstype = line.split(" - ", 1)[1].split()[0]
+            if fstype not in ("cgroup", "cgroup2"):
+                continue
+            point = fields[4].encode().decode("unicode_escape")  # \040 and friends
+            real = os.path.realpath(point)
+            if real not in found:
+                found.append(real)
+    return found
+
+
+def cgroup_dirs(name: str, state: dict | None = None) -> list:
+    """The sandbox's cgroup directory in every hierarchy: the recorded cgroup.paths of its state.json
+    when it has them, else every directory called `name` below <mount>/linuxns-pidns (a nested
+    sandbox's is below its parent's)."""
+    recorded = ((state or {}).get("cgroup") or {}).get("paths") if isinstance(state, dict) else None
+    if isinstance(recorded, dict) and recorded:
+        # Only a sandbox's own directory (below linuxns-pidns/ or a linuxns-pidns systemd slice or
+        # scope; never a hierarchy's root or a shared parent), whatever the file says.
+        return [Path(path) for path in recorded.values()
+                if isinstance(path, str) and os.path.isdir(path) and os.path.basename(path) == name
+                and any(part.startswith(CGROUP_TREE) for part in Path(path).parent.parts)]
+    found = []
+    for mount in cgroup_mounts():
+        top = Path(mount) / CGROUP_TREE
+        if not top.is_dir():
+            continue
+        for directory, subdirs, _files in os.walk(top):
+            if directory != str(top) and os.path.basename(directory) == name:
+                found.append(Path(directory))
+                subdirs[:] = []
+    return found
+
+
+def _populated(directory: Path) -> bool:
+    try:
+        return "populated 1" in (directory / "cgroup.events").read_text()
+    except OSError:
+        return False
+
+
+def _pids_below(directory: Path) -> set:
+    pids = set()
+    for sub, _dirs, _files in os.walk(directory):
+        try:
+            pids.update(int(line) for line in (Path(sub) / "cgroup.procs").read_text().split())
+        except (OSError, ValueError):
+            pass
+    return pids
+
+
+def remove_cgroups(name: str, state: dict | None = None) -> None:
+    """Kill everything in the sandbox's cgroups and remove them, deepest directory first: v2
+    cgroup.kill where the hierarchy has it, else SIGKILL each PID its cgroup.procs lists (by PID,
+    from the cgroup itself, never by pattern)."""
+    directories = cgroup_dirs(name, state)
+    for directory in directories:
+        if (directory / "cgroup.kill").exists():
+            try:
+                (directory / "cgroup.kill").write_text("1")
+            except OSError:
+                pass
+    for directory in directories:
+        # A frozen process dies only once thawed (the v1 freezer; v2 cgroup.kill kills frozen ones).
+        for sub, _dirs, _files in os.walk(directory):
+            for knob, value in (("freezer.state", "THAWED"), ("cgroup.freeze", "0")):
+                try:
+                    (Path(sub) / knob).write_text(value)
+                except OSError:
+                    pass
+    for directory in directories:
+        if (directory / "cgroup.kill").exists():
+            wait_for(lambda directory=directory: not _populated(directory), 10)
+    for directory in directories:
+        def emptied(directory=directory):
+            for pid in _pids_below(directory):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            return not _pids_below(directory)
+        wait_for(emptied, 10, 0.1)
+    for directory in directories:
+        def removed(directory=directory):
+            for sub, _dirs, _files in sorted(os.walk(directory), key=lambda entry: -entry[0].count("/")):
+                try:
+                    os.rmdir(sub)
+                except FileNotFoundError:
+                    pass
+                except OSError:
+                    return False
+            return True
+        wait_for(removed, 5, 0.1)

@@ -216,3 +216,106 @@ def test_a_rerun_with_nothing_to_change_runs_one_module(tmp_path, names):
     statuses = {d["task"].split(" : ")[-1]: d["status"] for d in documents}
     assert statuses["Create, recreate and remove sandboxes in one run (parents first, nested ones removed first)"] \
         == "skipped"
+
+
+def _modules_run(tmp_path: Path) -> list:
+    """Tasks of a run of role.yml with vars.json that ran a module (skipped ones and controller-side actions aside)."""
+    proc = run_playbook(tmp_path / "role.yml", *LOCAL, "-e", "@%s" % (tmp_path / "vars.json"), env=raw_results_env())
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    documents = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    return [d["task"] for d in documents if d["status"] != "skipped" and d["result"].get("invocation")]
+
+
+def test_a_rerun_with_limits_and_rootfs_set_is_still_one_module_run(tmp_path, names):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    boxes = [
+        {"name": names("rlim"), "pids_limit": 64, "memory": "96M", "memory_swap": "128M", "cpus": 0.5,
+         "cpu_shares": 512, "workloads": [{"argv": ["sleep", "infinity"]}]},
+        {"name": names("rroot"), "rootfs": {"type": "overlay", "ephemeral": True}, "reset_rootfs": True,
+         "binds": [{"src": str(shared), "dest": "/mnt", "read_only": True}], "pids_limit": "32", "paused": "no"},
+    ]
+    boxes.append({"name": names("rpause"), "parent": boxes[0]["name"], "paused": True})
+    first = ok(apply_role(tmp_path, boxes))
+    assert first["changed"] >= 1 and first["failed"] == 0
+    sup = {box["name"]: supervisor(box["name"]).pid for box in boxes}
+    assert state_of(boxes[1]["name"])["spec"]["rootfs"]["type"] == "overlay"
+    ran = _modules_run(tmp_path)
+    assert len(ran) == 1 and "Find the sandboxes on the host" in ran[0], ran
+    assert {box["name"]: supervisor(box["name"]).pid for box in boxes} == sup
+
+
+def test_a_limit_changed_through_the_role_is_applied_in_place(tmp_path, names):
+    box = names("rinplace")
+    argv = ["sh", "-c", "while :; do sleep 7; done # %s" % box]
+    entry = {"name": box, "pids_limit": 64, "workloads": [{"argv": argv}]}
+    ok(apply_role(tmp_path, [entry]))
+    before = supervisor(box).pid
+    workload = [p.pid for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] == argv]
+    assert len(workload) == 1
+    paths = state_of(box)["cgroup"]["paths"]
+    assert Path(paths["pids"], "pids.max").read_text().strip() == "64"
+
+    changed = ok(apply_role(tmp_path, [dict(entry, pids_limit=128, paused=True)]))
+    assert changed["changed"] == 1
+    assert supervisor(box).pid == before, "the sandbox was recreated, not updated in place"
+    assert Path(paths["pids"], "pids.max").read_text().strip() == "128"  # the cgroup file itself
+    frozen = Path(paths["v2"], "cgroup.events") if "v2" in paths else Path(paths["freezer"], "freezer.state")
+    assert wait_for(lambda: re.search(r"^frozen 1$|^FROZEN$", frozen.read_text(), re.M), 10), frozen.read_text()
+
+    thawed = ok(apply_role(tmp_path, [dict(entry, pids_limit=None)]))  # no limit, thawed
+    assert thawed["changed"] == 1
+    assert supervisor(box).pid == before
+    assert Path(paths["pids"], "pids.max").read_text().strip() == "max"
+    assert not re.search(r"^frozen 1$|^FROZEN$", frozen.read_text(), re.M)
+    # The workload kept running through it all: same process, not started again.
+    assert [p.pid for p in psutil.process_iter(["cmdline", "status"])
+            if p.info["cmdline"] == argv and p.info["status"] != psutil.STATUS_ZOMBIE] == workload
+    assert ok(apply_role(tmp_path, [dict(entry, pids_limit=None)]))["changed"] == 0
+
+
+INVENTORY_PLAY = """\
+- name: Provision sandboxes and add them to the inventory
+  hosts: localhost
+  gather_facts: false
+  roles:
+    - role: linuxns.pidns.sandboxes
+      vars:
+        sandboxes_inventory_group: made_here
+
+- name: Inside the new hosts, through the linuxns.pidns.sandbox connection
+  hosts: made_here
+  gather_facts: false
+  tasks:
+    - name: Hostname inside
+      ansible.builtin.command: hostname
+      register: inside
+      changed_when: false
+
+    - name: Show it
+      ansible.builtin.debug:
+        msg: "inside {{ inventory_hostname }}: {{ inside.stdout }} via {{ ansible_connection }}"
+"""
+
+
+def test_the_role_adds_what_it_provisioned_to_an_inventory_group(tmp_path, names):
+    one, two, gone = names("rinv"), names("rinv"), names("rinv")
+    playbook = tmp_path / "inventory.yml"
+    playbook.write_text(INVENTORY_PLAY)
+    variables = tmp_path / "vars.json"
+    variables.write_text(json.dumps({"sandboxes_list": [
+        {"name": one, "hostname": "one.inside", "rootfs": {"type": "overlay", "ephemeral": True}},
+        {"name": two, "parent": one},
+        {"name": gone, "state": "absent"},
+    ]}))
+    proc = run_playbook(playbook, *LOCAL, "-e", "@%s" % variables)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = set(re.findall(r'"msg": "(inside [^"]*)"', proc.stdout))
+    assert lines == {"inside %s: one.inside via linuxns.pidns.sandbox" % one,
+                     "inside %s: %s via linuxns.pidns.sandbox" % (two, two)}, proc.stdout
+    assert gone not in proc.stdout.split("PLAY [Inside", 1)[1]
+    # A rerun changes nothing, and still reaches them.
+    again = run_playbook(playbook, *LOCAL, "-e", "@%s" % variables)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert all(value == "0" for value in re.findall(r"changed=(\d+)", again.stdout)), again.stdout
+    assert len(re.findall(r'"msg": "inside ', again.stdout)) == 2

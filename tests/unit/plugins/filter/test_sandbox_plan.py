@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.linuxns.pidns.plugins.filter.sandbox_plan import sandbox_plan
-from ansible_collections.linuxns.pidns.plugins.module_utils._spec import normalize_spec
+from ansible_collections.linuxns.pidns.plugins.filter.sandbox_plan import MODULE_OPTIONS, _Planned, sandbox_plan
+from ansible_collections.linuxns.pidns.plugins.module_utils import _sandbox
+from ansible_collections.linuxns.pidns.plugins.module_utils._spec import LIMIT_KEYS, normalize_spec
 
 
 def on_host(name, parent=None, alive=True, processes=(), **options):
@@ -126,3 +127,122 @@ def test_values_are_compared_as_the_module_converts_them():
     host = [on_host("web", hostname="123", processes=[child_of_pid1("python3 -m http.server 8080")])]
     wanted = [{"name": "web", "hostname": 123, "workloads": [{"argv": ["python3", "-m", "http.server", 8080]}]}]
     assert sandbox_plan(wanted, host) == {"changes": [], "workloads": []}
+
+
+def limits_of(**given):
+    return dict((key, given.get(key)) for key in LIMIT_KEYS)
+
+
+def test_module_options_cover_the_new_sandbox_options():
+    for key in ("pids_limit", "memory", "memory_swap", "cpus", "cpu_shares", "paused", "rootfs", "binds",
+                "reset_rootfs"):
+        assert key in MODULE_OPTIONS
+
+
+def test_limits_rootfs_and_binds_as_running_plan_nothing():
+    rootfs = {"type": "overlay", "ephemeral": True}
+    binds = [{"src": "/srv/data", "dest": "/data", "read_only": True}]
+    host = [on_host("web", limits=limits_of(pids_limit=64, memory="64M", memory_swap="128M", cpus=0.5,
+                                            cpu_shares=512),
+                    rootfs=rootfs, binds=binds)]
+    # As YAML and templating may give them: strings for numbers, yes/no for booleans, defaults left out.
+    wanted = [{"name": "web", "pids_limit": "64", "memory": 67108864, "memory_swap": "128m", "cpus": "0.5",
+               "cpu_shares": 512, "paused": "no", "reset_rootfs": True,
+               "rootfs": {"type": "overlay", "ephemeral": "yes"},
+               "binds": [{"src": "/srv/data", "dest": "/data", "read_only": "true"}]}]
+    assert sandbox_plan(wanted, host) == {"changes": [], "workloads": []}
+
+
+def test_a_spec_recorded_before_limits_and_rootfs_existed_is_kept():
+    old = on_host("web")
+    for key in ("limits", "paused", "rootfs", "binds"):
+        del old["spec"][key]
+    assert sandbox_plan([{"name": "web"}], [old]) == {"changes": [], "workloads": []}
+
+
+@pytest.mark.parametrize("change", [{"pids_limit": 128}, {"memory": "1G"}, {"cpus": 1.5}, {"cpu_shares": 100},
+                                    {"paused": True}, {}])
+def test_limits_and_paused_changes_are_planned_as_updates_in_place(change):
+    running = [child_of_pid1("sleep infinity")]
+    host = [on_host("top", limits=limits_of(pids_limit=64), processes=running),
+            on_host("child", parent="top")]
+    wanted = [dict({"name": "top", "workloads": [{"argv": ["sleep", "infinity"]}, {"argv": ["new"]}]}, **change),
+              {"name": "child", "parent": "top"}]
+    plan = sandbox_plan(wanted, host)
+    # {} takes pids_limit away: a change too. The nested sandbox is not touched (no recreation).
+    expected = {"name": "top", "state": "present"}
+    expected.update(change)
+    assert plan["changes"] == [expected]
+    # The running workload keeps running (an update in place); a missing one starts unless paused.
+    assert plan["workloads"] == ([] if change.get("paused") else
+                                 [{"sandbox": "top", "match": "new", "argv": ["new"]}])
+
+
+def test_thawing_is_planned_and_the_paused_state_is_compared():
+    host = [on_host("web", paused=True, processes=[child_of_pid1("sleep infinity")])]
+    workloads = [{"argv": ["sleep", "infinity"]}]
+    assert sandbox_plan([{"name": "web", "paused": True, "workloads": workloads}], host) == {
+        "changes": [], "workloads": []}
+    assert sandbox_plan([{"name": "web", "workloads": workloads}], host) == {
+        "changes": [{"name": "web", "state": "present"}], "workloads": []}
+
+
+@pytest.mark.parametrize("change", [{"rootfs": {"type": "overlay"}}, {"rootfs": {"type": "overlay", "ephemeral": True}},
+                                    {"binds": [{"src": "/srv"}]}])
+def test_rootfs_and_binds_changes_recreate_and_restart_workloads_and_nested(change):
+    host = [on_host("top", processes=[child_of_pid1("sleep infinity")]), on_host("child", parent="top")]
+    wanted = [dict({"name": "top", "workloads": [{"argv": ["sleep", "infinity"]}]}, **change),
+              {"name": "child", "parent": "top"}]
+    plan = sandbox_plan(wanted, host)
+    assert names(plan) == ["top", "child"]
+    assert plan["changes"][0] == dict(change, name="top", state="present")
+    assert plan["workloads"] == [{"sandbox": "top", "match": "sleep infinity", "argv": ["sleep", "infinity"]}]
+
+
+def test_reset_rootfs_alone_changes_nothing_but_goes_with_a_recreation():
+    host = [on_host("web", rootfs={"type": "overlay"}), on_host("broken", alive=False, rootfs={"type": "overlay"})]
+    wanted = [{"name": "web", "rootfs": {"type": "overlay"}, "reset_rootfs": True},
+              {"name": "broken", "rootfs": {"type": "overlay"}, "reset_rootfs": True}]
+    assert sandbox_plan(wanted, host)["changes"] == [
+        {"name": "broken", "rootfs": {"type": "overlay"}, "reset_rootfs": True, "state": "present"}]
+
+
+@pytest.mark.parametrize("entry, message", [
+    ({"pids_limit": 0}, "pids_limit: a whole number from 1"),
+    ({"pids_limit": "many"}, "pids_limit: "),
+    ({"memory": "lots"}, "memory: 'lots' is not a size"),
+    ({"memory": "1M"}, "memory: at least 6M"),
+    ({"memory_swap": "1G"}, "memory_swap: needs memory"),
+    ({"memory": "1G", "memory_swap": "512M"}, "memory_swap: must be at least memory"),
+    ({"cpus": 0}, "cpus: a number of CPUs"),
+    ({"cpu_shares": 1}, "cpu_shares: a whole number from 2"),
+    ({"paused": "maybe"}, "paused: "),
+    ({"rootfs": {"type": "vm"}}, "rootfs.type: 'vm' is not one of"),
+    ({"rootfs": {"type": "directory"}}, "rootfs.path: type directory needs the path"),
+    ({"rootfs": {"type": "overlay", "read_only": True}}, "rootfs.read_only: only type directory"),
+    ({"rootfs": {"type": "overlay", "ephemeral": "sometimes"}}, "rootfs.ephemeral: "),
+    ({"rootfs": {"type": "overlay"}, "namespaces": ["pid"]}, "rootfs: a root filesystem of its own needs"),
+    ({"binds": [{"src": "relative"}]}, "binds[0].src: 'relative' must be an absolute"),
+    ({"binds": [{"src": "/a", "dest": "/x"}, {"src": "/b", "dest": "/x/y"}]}, "binds[1].dest: /x/y overlaps"),
+    ({"binds": [{"src": "/a", "dest": "/proc/x"}]}, "binds[0].dest: /proc/x is made by the sandbox"),
+])
+def test_bad_limits_rootfs_and_binds_fail_naming_the_entry_and_option(entry, message):
+    with pytest.raises(AnsibleFilterError) as raised:
+        sandbox_plan([{"name": "fine"}, dict(entry, name="a")], [])
+    errors = str(raised.value).split("; ")
+    assert any(error.startswith("sandboxes_list[1] (name a): " + message) for error in errors), errors
+
+
+def test_the_plan_decides_as_the_module_does(monkeypatch):
+    """The filter's wanted spec is the module's (_sandbox._Entry) for the same entry."""
+    entry = {"name": "web", "namespaces": ["pid", "mnt", "uts"], "hostname": "w", "stop_timeout": 3.0,
+             "pids_limit": 32, "memory": "96M", "memory_swap": "128M", "cpus": 0.25, "cpu_shares": 256,
+             "paused": True, "rootfs": {"type": "overlay", "path": None, "read_only": False, "ephemeral": True},
+             "binds": [{"src": "/srv", "dest": "/data", "read_only": True}], "mount_proc": True}
+    errors = []
+    planned = _Planned(0, entry, None, errors)
+    assert errors == []
+    # _Entry ends with a look at the host (check_host, /srv must exist); the spec is built before it.
+    monkeypatch.setattr(_sandbox._rootfs, "check_host", lambda spec: None)
+    module_entry = _sandbox._Entry(dict(entry, parent=None), None)
+    assert planned.wanted == module_entry.wanted
