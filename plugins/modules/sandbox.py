@@ -518,6 +518,16 @@ recreated_because:
   type: list
   elements: str
   sample: [hostname]
+results:
+  description:
+    - With O(sandboxes), one result per entry done, in the order of the list; each has C(name),
+      C(changed), C(removed), C(sandbox) and, when it applies, C(updated) or C(recreated_because),
+      as the single form returns them.
+    - In diff mode the task's diff has one part per entry, headed by its name.
+  returned: when O(sandboxes) is given
+  type: list
+  elements: dict
+  sample: [{name: base, changed: true, removed: [], sandbox: {name: base, state: present, health: alive}}]
 """
 
 from ansible.module_utils.basic import AnsibleModule

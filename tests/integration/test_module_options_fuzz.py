@@ -10,7 +10,6 @@ ANSIBLE_MODULE_ARGS): 0.1 s a case instead of a second, with the same argument-s
 from __future__ import annotations
 
 import json
-import math
 import os
 import subprocess
 import sys

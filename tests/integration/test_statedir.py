@@ -42,7 +42,7 @@ def test_concurrent_first_runs_make_exactly_one_private_mount(tmp_path):
             unmount_all(root)
             shutil.rmtree(root, ignore_errors=True)
             barrier = context.Barrier(8)
-            workers = [context.Process(target=_first_run, args=(root, barrier)) for _ in range(8)]
+            workers = [context.Process(target=_first_run, args=(root, barrier)) for _worker in range(8)]
             for worker in workers:
                 worker.start()
             for worker in workers:

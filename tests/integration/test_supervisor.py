@@ -14,7 +14,7 @@ import sys
 import psutil
 
 from ansible_cli import run_module
-from sandboxes import STATE_DIR, exited, nsenter, state_of, wait_for
+from sandboxes import STATE_DIR, exited, wait_for
 
 from ansible_collections.linuxns.pidns.plugins.module_utils import _supervisor
 

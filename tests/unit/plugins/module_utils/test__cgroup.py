@@ -553,7 +553,7 @@ def test_v1_only_kill_freezes_signals_each_by_pidfd_and_thaws(kernel, monkeypatc
     cgroup.place(102, _cgroup.WORKLOADS_LEAF)
     signalled = []
     monkeypatch.setattr(_syscalls, "pidfd_open", lambda pid: os.open(os.devnull, os.O_RDONLY) if pid != 102
-                        else (_ for _ in ()).throw(OSError(errno.ESRCH, "gone")))
+                        else (item for item in ()).throw(OSError(errno.ESRCH, "gone")))
     monkeypatch.setattr(_syscalls, "pidfd_send_signal", lambda fd, sig: signalled.append(sig))
 
     def emptied(*_args):  # the processes die: the fake's procs files empty

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import os
 
-import pytest
-
 from ansible_collections.linuxns.pidns.plugins.module_utils import _records, _statedir
 from ansible_collections.linuxns.pidns.plugins.module_utils._spec import normalize_spec
 

@@ -25,9 +25,9 @@ def test_default_is_the_hosts_root_and_old_specs_compare_equal():
 
 
 def test_changing_rootfs_or_binds_recreates():
-    spec, _ = normalize_spec("a")
-    overlay, _ = normalize_spec("a", rootfs={"type": "overlay"})
-    bound, _ = normalize_spec("a", binds=[{"src": "/srv", "dest": "/srv"}])
+    spec = normalize_spec("a")[0]
+    overlay = normalize_spec("a", rootfs={"type": "overlay"})[0]
+    bound = normalize_spec("a", binds=[{"src": "/srv", "dest": "/srv"}])[0]
     current = {"health": "alive", "problems": [], "spec": spec}
     assert decide("a", current, overlay).action == RECREATE
     assert decide("a", current, overlay).reasons == ["rootfs"]
@@ -79,19 +79,19 @@ def test_bad_binds_name_the_entry(binds, message):
 
 
 def test_binds_keep_their_order_and_dest_defaults_to_src():
-    spec, _ = normalize_spec("a", binds=[{"src": "/srv/b", "dest": "/b", "read_only": True}, {"src": "/opt"}])
+    spec = normalize_spec("a", binds=[{"src": "/srv/b", "dest": "/b", "read_only": True}, {"src": "/opt"}])[0]
     assert spec["binds"] == [{"src": "/srv/b", "dest": "/b", "read_only": True},
                              {"src": "/opt", "dest": "/opt", "read_only": False}]
 
 
 def test_check_host_finds_a_missing_tree_and_sources(tmp_path):
-    spec, _ = normalize_spec("a", rootfs={"type": "directory", "path": str(tmp_path / "none")})
+    spec = normalize_spec("a", rootfs={"type": "directory", "path": str(tmp_path / "none")})[0]
     with pytest.raises(SandboxError, match="rootfs.path: .* is not a directory"):
         _rootfs.check_host(spec)
-    spec, _ = normalize_spec("a", binds=[{"src": str(tmp_path), "dest": str(tmp_path / "nodest")}])
+    spec = normalize_spec("a", binds=[{"src": str(tmp_path), "dest": str(tmp_path / "nodest")}])[0]
     with pytest.raises(SandboxError, match=r"binds\[0\].dest: .* does not exist"):
         _rootfs.check_host(spec)
-    spec, _ = normalize_spec("a", rootfs={"type": "overlay"}, binds=[{"src": str(tmp_path / "x"), "dest": "/x"}])
+    spec = normalize_spec("a", rootfs={"type": "overlay"}, binds=[{"src": str(tmp_path / "x"), "dest": "/x"}])[0]
     with pytest.raises(SandboxError, match=r"binds\[0\].src: .* does not exist"):
         _rootfs.check_host(spec)
 
@@ -146,10 +146,10 @@ def test_resolve_in_root_keeps_symbolic_links_inside(tmp_path):
 
 
 def test_describe_and_disk_usage(tmp_path):
-    spec, _ = normalize_spec("a", rootfs={"type": "overlay"})
+    spec = normalize_spec("a", rootfs={"type": "overlay"})[0]
     described = _rootfs.describe(spec, "a")
     assert described["type"] == "overlay" and described["upper"] == "/var/lib/linuxns-pidns/a"
-    ephemeral, _ = normalize_spec("a", rootfs={"type": "overlay", "ephemeral": True})
+    ephemeral = normalize_spec("a", rootfs={"type": "overlay", "ephemeral": True})[0]
     assert _rootfs.describe(ephemeral, "a")["upper"] is None
     assert _rootfs.disk_usage(str(tmp_path / "none")) is None
     (tmp_path / "f").write_bytes(b"x" * 10000)
