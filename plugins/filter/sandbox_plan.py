@@ -57,9 +57,10 @@ def sandbox_plan(entries, on_host=None, state=None):
     remade = set()
     for p in planned:
         current = found.get(p.name)
-        record = None if current is None else {"health": "alive" if current.get("alive") else "broken",
-                                                "problems": current.get("problems") or [],
-                                                "spec": current.get("spec") or {}}
+        record = None
+        if current is not None:
+            record = {"health": "alive" if current.get("alive") else "broken",
+                      "problems": current.get("problems") or [], "spec": current.get("spec") or {}}
         decision = decide(p.name, record, p.wanted, _nested(children, p.name), p.recreate)
         if decision.changes:
             changing.add(p.name)
