@@ -203,7 +203,7 @@ def test_demo_twice_second_run_unchanged(tmp_path):
 
 
 def test_a_rerun_with_nothing_to_change_runs_one_module(tmp_path, names):
-    boxes = [{"name": names("rone"), "workloads": [{"argv": ["sleep", "infinity"]}]} for _ in range(3)]
+    boxes = [{"name": names("rone"), "workloads": [{"argv": ["sleep", "infinity"]}]} for _box in range(3)]
     boxes.append({"name": names("ronec"), "parent": boxes[0]["name"]})
     ok(apply_role(tmp_path, boxes))
     proc = apply_role(tmp_path, boxes)
