@@ -50,14 +50,23 @@ def _facts_of(result):
     return None
 
 
+# ansible-core 2.16-2.18's msg when a module could not even start; the reason is in module_stderr.
+_GENERIC_FAILURE = "The module failed to execute correctly"
+# A host's message is host data: bounded like every other string from it.
+MESSAGE_LIMIT = 4000
+
+
 def _message(result):
     if not isinstance(result, Mapping):
         return None
-    for key in ("msg", "stderr", "module_stderr"):
-        text = result.get(key)
-        if text:
-            return str(text).strip()
-    return None
+    texts = [str(result.get(key)).strip() for key in ("msg", "stderr", "module_stderr") if result.get(key)]
+    if not texts:
+        return None
+    message = texts[0]
+    stderr = str(result.get("module_stderr") or "").strip()
+    if message.startswith(_GENERIC_FAILURE) and stderr and stderr not in message:
+        message += "\n" + stderr
+    return message[:MESSAGE_LIMIT]
 
 
 def _summary(facts):
