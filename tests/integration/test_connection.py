@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -211,3 +212,45 @@ def test_tasks_run_inside_a_sandbox_on_an_ssh_host(tmp_path, fleet_factory, pipe
     found = run_connection_play(tmp_path, boxes, pipelining, env=env)
     hostname, init, _pid_ns = found[box]["where"]
     assert hostname == "far-box" and init == ("pidns:" + box)[:15]
+
+
+def test_where_no_cgroup_is_writable_a_sandbox_still_works_and_a_limit_fails_clearly(tmp_path, names):
+    """Inside an overlay sandbox /sys (and the cgroup mounts in it) is read-only, as in a container
+    without delegation. The collection run in there, through the connection: a sandbox without limits
+    is made and says why it has no cgroup; one with a limit fails naming the option and makes nothing."""
+    box = names("nocg")
+    made = run_module("sandbox", {"name": box, "rootfs": {"type": "overlay", "ephemeral": True}})
+    assert not made["failed"], made
+    (tmp_path / "inventory.json").write_text(json.dumps(local_inventory(box)))
+    (tmp_path / "play.yml").write_text(textwrap.dedent("""\
+        - hosts: all
+          gather_facts: false
+          tasks:
+            - name: A sandbox in the sandbox, no limits
+              linuxns.pidns.sandbox:
+                name: inner
+            - name: What it says of its cgroup
+              linuxns.pidns.sandbox_info:
+                name: inner
+              register: inner
+            - name: One with a limit
+              linuxns.pidns.sandbox:
+                name: limited
+                pids_limit: 10
+              ignore_errors: true
+              register: limited
+            - name: What is there afterwards
+              linuxns.pidns.sandbox_info:
+              register: after
+        """))
+    proc = run_playbook(tmp_path / "play.yml", "-i", str(tmp_path / "inventory.json"), env=raw_results_env(),
+                        timeout=600)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    documents = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    results = dict((d["task"], dict(d["result"], _status=d["status"])) for d in documents)
+    [inner] = results["What it says of its cgroup"]["sandboxes"]
+    assert inner["alive"] and inner["cgroup"] is None and "not writable" in inner["cgroup_problem"]
+    limited = results["One with a limit"]
+    assert limited["_status"] == "failed", limited
+    assert limited["msg"].startswith("pids_limit: the sandbox cannot have a cgroup here"), limited
+    assert [entry["name"] for entry in results["What is there afterwards"]["sandboxes"]] == ["inner"]
