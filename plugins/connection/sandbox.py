@@ -177,15 +177,19 @@ class Connection(ConnectionBase):
     # ---- running the joiner
 
     def _joiner_path(self):
-        return os.path.join(self.get_option("state_dir"), ".joiner-%s.pyz" % payload()[1])
+        """The joiner's folder on the machine: its sources, unpacked, and their compiled forms (a
+        zip would have them compiled again on every command)."""
+        return os.path.join(self.get_option("state_dir"), ".joiner-%s" % payload()[1])
 
     def _joiner_command(self, command, redirect="", umask=False):
         """The machine's command line that runs `command` (a shell command line) in the sandbox."""
-        path = self._joiner_path()
+        path = os.path.join(self._joiner_path(), "__main__.py")
         sudo = "sudo -n " if self.get_option("machine_become") else ""
-        run = "%s%s %s %s %s %s%s" % (sudo, shlex.quote(self.get_option("machine_python")), shlex.quote(path),
-                                      shlex.quote(self.get_option("state_dir")), shlex.quote(self.get_option("sandbox")),
-                                      shlex.quote(command), redirect)
+        # -E -s -S, not -I: -I would also keep the program's own folder off sys.path (3.11+); -S: no
+        # site, whose .pth files (certifi, ...) cost more than the join itself.
+        run = "%s%s -E -s -S %s %s %s %s%s" % (sudo, shlex.quote(self.get_option("machine_python")), shlex.quote(path),
+                                            shlex.quote(self.get_option("state_dir")), shlex.quote(self.get_option("sandbox")),
+                                            shlex.quote(command), redirect)
         # sudo cannot see a file the login user may not read: ask it to test for the program.
         test = "%stest -f %s" % (sudo, shlex.quote(path))
         return "%sif %s; then %s; else exit %d; fi" % ("umask 077; " if umask else "", test, run, MISSING)
@@ -198,10 +202,20 @@ class Connection(ConnectionBase):
         if rc != 0:
             raise AnsibleConnectionFailure("could not copy the joiner to the machine: %s" % to_text(err).strip())
         sudo = "sudo -n " if self.get_option("machine_become") else ""
-        state_dir = shlex.quote(self.get_option("state_dir"))
-        rc, _out, err = self._on_machine(
-            "%sinstall -d -m 0700 %s && %sinstall -m 0600 %s %s; status=$?; rm -f %s; exit $status"
-            % (sudo, state_dir, sudo, shlex.quote(staged), shlex.quote(self._joiner_path()), shlex.quote(staged)))
+        python = shlex.quote(self.get_option("machine_python"))
+        folder = self._joiner_path()
+        unpacked = "%s.%s" % (folder, uuid.uuid4().hex[:8])
+        # Unpacked and compiled into a fresh folder, then renamed into place: a command never sees
+        # half a program, and two first uses at once both end with a whole one.
+        script = ("umask 077 && install -d -m 0700 {state} && {python} -E -s -c "
+                  "'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' {staged} {unpacked} && "
+                  "{python} -E -s -m compileall -q {unpacked} >/dev/null && "
+                  "{{ mv -T {unpacked} {folder} 2>/dev/null || rm -rf {unpacked}; }}; test -f {folder}/__main__.py")
+        command = script.format(state=shlex.quote(self.get_option("state_dir")), python=python,
+                                staged=shlex.quote(staged), unpacked=shlex.quote(unpacked),
+                                folder=shlex.quote(folder))
+        rc, _out, err = self._on_machine("%ssh -c %s; status=$?; rm -f %s; exit $status"
+                                         % (sudo, shlex.quote(command), shlex.quote(staged)))
         if rc != 0:
             raise AnsibleConnectionFailure("could not install the joiner in %s on the machine (root is needed): %s"
                                            % (self.get_option("state_dir"), to_text(err).strip()))
@@ -242,12 +256,11 @@ class Connection(ConnectionBase):
         # Made first, private: the copy keeps its mode, and no one else on the machine reads it.
         self._on_machine("umask 077 && : > %s" % shlex.quote(staged))
         self._machine.put_file(in_path, staged)
-        try:
-            # The machine's shell opens the staged file; the process inside writes it out there.
-            rc, _out, err = self._in_sandbox('cat > "$1"'.replace('"$1"', shlex.quote(out_path)),
-                                             redirect=" < %s" % shlex.quote(staged))
-        finally:
-            self._on_machine("rm -f %s" % shlex.quote(staged))
+        # The machine's shell opens the staged file; the process inside writes it out there; the
+        # staged copy goes in the same command.
+        rc, _out, err = self._in_sandbox("cat > %s" % shlex.quote(out_path),
+                                         redirect=" < %s; status=$?; rm -f %s; exit $status"
+                                         % (shlex.quote(staged), shlex.quote(staged)))
         if rc != 0:
             raise AnsibleError("failed to write %s inside sandbox %s: %s"
                                % (out_path, self.get_option("sandbox"), to_text(err).strip()))

@@ -85,10 +85,10 @@ _libc = None
 def _lib():
     global _libc
     if _libc is None:
-        # Imported here: ctypes.util imports re, shutil and subprocess, ~15 ms that a caller which only
-        # needs a constant (pidns_facts' NS_GET_PARENT) would pay for nothing.
-        import ctypes.util
-        _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        # The symbols of the running program: the interpreter is linked with the C library, so its
+        # functions are all there. ctypes.util.find_library would import re, shutil and subprocess
+        # and run ldconfig: milliseconds on every module run and every command of the connection.
+        _libc = ctypes.CDLL(None, use_errno=True)
         _libc.syscall.restype = ctypes.c_long
     return _libc
 
