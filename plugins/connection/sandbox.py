@@ -22,8 +22,8 @@ description:
   - The first use on a machine copies a small program there (the collection's joining code, about
     200 kB) into the state directory, root-only; later uses reuse it.
   - Files (C(put_file), C(fetch_file)) are streamed through the sandbox with C(cat), so they land at
-    their paths inside the sandbox's root, whatever its mounts; they pass through a temporary file on
-    the machine that is removed afterwards.
+    their paths inside the sandbox's root, whatever its mounts. From a remote machine they pass through
+    a private folder there (mode 0700, removed when the connection closes).
   - A missing, broken or paused sandbox, or a machine that cannot be reached, makes the host
     unreachable with a message that says which.
 options:
@@ -147,7 +147,7 @@ class Connection(ConnectionBase):
     def __init__(self, play_context, *args, **kwargs):
         super().__init__(play_context, *args, **kwargs)
         self._machine = None
-        self._joiner_ready = False
+        self._staging = None
 
     # ---- the machine's connection
 
@@ -188,8 +188,8 @@ class Connection(ConnectionBase):
         # -E -s -S, not -I: -I would also keep the program's own folder off sys.path (3.11+); -S: no
         # site, whose .pth files (certifi, ...) cost more than the join itself.
         run = "%s%s -E -s -S %s %s %s %s%s" % (sudo, shlex.quote(self.get_option("machine_python")), shlex.quote(path),
-                                            shlex.quote(self.get_option("state_dir")), shlex.quote(self.get_option("sandbox")),
-                                            shlex.quote(command), redirect)
+                                               shlex.quote(self.get_option("state_dir")), shlex.quote(self.get_option("sandbox")),
+                                               shlex.quote(command), redirect)
         # sudo cannot see a file the login user may not read: ask it to test for the program.
         test = "%stest -f %s" % (sudo, shlex.quote(path))
         return "%sif %s; then %s; else exit %d; fi" % ("umask 077; " if umask else "", test, run, MISSING)
@@ -245,6 +245,18 @@ class Connection(ConnectionBase):
             raise AnsibleError("%s: %r is not an absolute path inside sandbox %s" % (what, path, self.get_option("sandbox")))
         return to_text(path)
 
+    def _staging_dir(self):
+        """A private folder on the machine for files on their way in or out (made once per
+        connection, removed at close), so no one else on the machine reads them."""
+        if self._staging is None:
+            folder = "/tmp/.linuxns-pidns-%s" % uuid.uuid4().hex
+            rc, _out, err = self._on_machine("mkdir -m 0700 %s" % shlex.quote(folder))
+            if rc != 0:
+                raise AnsibleConnectionFailure("could not make a private folder on the machine: %s"
+                                               % to_text(err).strip())
+            self._staging = folder
+        return self._staging
+
     def put_file(self, in_path, out_path):
         super().put_file(in_path, out_path)
         out_path = self._check_path(out_path, "put_file")
@@ -252,15 +264,18 @@ class Connection(ConnectionBase):
         if not os.path.exists(to_bytes(in_path, errors="surrogate_or_strict")):
             raise AnsibleError("file or module does not exist: %s" % in_path)
         self._connect()
-        staged = "/tmp/.linuxns-pidns-put-%s" % uuid.uuid4().hex
-        # Made first, private: the copy keeps its mode, and no one else on the machine reads it.
-        self._on_machine("umask 077 && : > %s" % shlex.quote(staged))
-        self._machine.put_file(in_path, staged)
-        # The machine's shell opens the staged file; the process inside writes it out there; the
-        # staged copy goes in the same command.
-        rc, _out, err = self._in_sandbox("cat > %s" % shlex.quote(out_path),
-                                         redirect=" < %s; status=$?; rm -f %s; exit $status"
-                                         % (shlex.quote(staged), shlex.quote(staged)))
+        if self._is_local():
+            # The file is on this machine already: the shell opens it, the process inside writes it.
+            rc, _out, err = self._in_sandbox("cat > %s" % shlex.quote(out_path),
+                                             redirect=" < %s" % shlex.quote(to_text(in_path)))
+        else:
+            staged = os.path.join(self._staging_dir(), "put-%s" % uuid.uuid4().hex)
+            self._machine.put_file(in_path, staged)
+            # The machine's shell opens the staged copy, the process inside writes it out, and the
+            # staged copy goes in the same command.
+            rc, _out, err = self._in_sandbox("cat > %s" % shlex.quote(out_path),
+                                             redirect=" < %s; status=$?; rm -f %s; exit $status"
+                                             % (shlex.quote(staged), shlex.quote(staged)))
         if rc != 0:
             raise AnsibleError("failed to write %s inside sandbox %s: %s"
                                % (out_path, self.get_option("sandbox"), to_text(err).strip()))
@@ -270,10 +285,17 @@ class Connection(ConnectionBase):
         in_path = self._check_path(in_path, "fetch_file")
         display.vvv("FETCH %s FROM sandbox %s TO %s" % (in_path, self.get_option("sandbox"), out_path))
         self._connect()
-        staged = "/tmp/.linuxns-pidns-fetch-%s" % uuid.uuid4().hex
+        if self._is_local():
+            rc, _out, err = self._in_sandbox("cat %s" % shlex.quote(in_path),
+                                             redirect=" > %s" % shlex.quote(to_text(out_path)), umask=True)
+            if rc != 0:
+                raise AnsibleError("failed to read %s inside sandbox %s: %s"
+                                   % (in_path, self.get_option("sandbox"), to_text(err).strip()))
+            return
+        staged = os.path.join(self._staging_dir(), "fetch-%s" % uuid.uuid4().hex)
         try:
             rc, _out, err = self._in_sandbox("cat %s" % shlex.quote(in_path),
-                                             redirect=" > %s" % shlex.quote(staged), umask=True)
+                                             redirect=" > %s" % shlex.quote(staged))
             if rc != 0:
                 raise AnsibleError("failed to read %s inside sandbox %s: %s"
                                    % (in_path, self.get_option("sandbox"), to_text(err).strip()))
@@ -281,11 +303,17 @@ class Connection(ConnectionBase):
         finally:
             self._on_machine("rm -f %s" % shlex.quote(staged))
 
+    def _is_local(self):
+        return not self.get_option("machine")
+
     def reset(self):
         if self._machine is not None:
             self._machine.reset()
 
     def close(self):
         if self._machine is not None:
+            if self._staging is not None:
+                self._on_machine("rm -rf %s" % shlex.quote(self._staging))
+                self._staging = None
             self._machine.close()
         self._connected = False
