@@ -282,7 +282,7 @@ def print_play(figures: dict) -> None:
         rows[kind] = per
         print("| %s | %d | " % (kind, len(names)) + " | ".join("%.0f ms" % (1000 * per[v]) for v in VARIANTS)
               + " | %+.0f ms | %+.0f ms |" % (1000 * (per["sandbox"] - per["local"]),
-                                               1000 * (per["ssh+sandbox"] - per["ssh"])))
+                                              1000 * (per["ssh+sandbox"] - per["ssh"])))
     result["per_module"] = rows
     inside = {v: sum(result["tasks"][v].values()) for v in VARIANTS}
     print("sum of the 20 task medians: " + ", ".join("%s %.2f s" % (v, inside[v]) for v in VARIANTS)

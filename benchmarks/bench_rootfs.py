@@ -360,7 +360,7 @@ def report(figures):
         print("| | " + " | ".join(labels) + " |")
         print("| --- |" + " ---: |" * len(labels))
         for key in ("median_ms", "mean_ms", "min_ms"):
-            print("| %s | " % key.split("_")[0] + " | ".join("%.3f s" % (part3[l][key] / 1000) for l in labels) + " |")
+            print("| %s | " % key.split("_", maxsplit=1)[0] + " | ".join("%.3f s" % (part3[l][key] / 1000) for l in labels) + " |")
         ratio = part3["ours overlay (mem)"]["median_ms"] / part3["u-l overlay (mem)"]["median_ms"]
         print("ours overlay / u-l overlay: %.2f (goal <= 1.15: %s); ours / u-l: %.2f"
               % (ratio, "met" if ratio <= 1.15 else "NOT met",
