@@ -39,9 +39,14 @@ TREE_SIZE = 1 + 6 + 12 + 1 + 1
 
 
 def lsns_pid():
-    out = subprocess.run(["lsns", "-t", "pid", "-J", "-o", "NS,PNS,NPROCS"], capture_output=True, text=True,
-                         check=True).stdout
-    return {int(row["ns"]): (int(row["pns"]), int(row["nprocs"])) for row in json.loads(out)["namespaces"]}
+    """lsns's view. lsns exits 1 when a namespace it found goes away while it reads it (other tests'
+    namespaces come and go, the matrix step runs three test jobs at once): read it again then."""
+    for _attempt in range(5):
+        proc = subprocess.run(["lsns", "-t", "pid", "-J", "-o", "NS,PNS,NPROCS"], capture_output=True, text=True,
+                              check=False)
+        if proc.returncode == 0:
+            return {int(row["ns"]): (int(row["pns"]), int(row["nprocs"])) for row in json.loads(proc.stdout)["namespaces"]}
+    raise AssertionError("lsns failed five times: %s" % proc.stderr)
 
 
 def descendants(parents, root):

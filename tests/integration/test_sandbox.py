@@ -29,10 +29,14 @@ def sandbox(name, **options):
 
 
 def lsns_parents():
-    """{pid ns inode: parent pid ns inode} as util-linux lsns reports them."""
-    out = subprocess.run(["lsns", "-t", "pid", "-n", "-r", "-o", "NS,PNS"], capture_output=True, text=True,
-                         check=True).stdout
-    return {int(ns): int(pns) for ns, pns in (line.split() for line in out.splitlines())}
+    """{pid ns inode: parent pid ns inode} as util-linux lsns reports them (read again when a namespace
+    went away under lsns, which then exits 1: other tests run at the same time)."""
+    for _attempt in range(5):
+        proc = subprocess.run(["lsns", "-t", "pid", "-n", "-r", "-o", "NS,PNS"], capture_output=True, text=True,
+                              check=False)
+        if proc.returncode == 0:
+            return {int(ns): int(pns) for ns, pns in (line.split() for line in proc.stdout.splitlines())}
+    raise AssertionError("lsns failed five times: %s" % proc.stderr)
 
 
 def assert_nsfs_handles(result):
