@@ -200,7 +200,9 @@ def test_a_fork_bomb_stops_at_pids_limit_while_the_host_can_still_fork(cg_names)
             current = int(_read(Path(paths["pids"]) / "pids.current"))
             peak = max(peak, current)
             refused = max(refused, _refused_forks(paths["pids"]))
-            if current >= 60 and not host_forked:
+            # Refused forks show the bomb at the limit (sampling pids.current every 50 ms can miss
+            # the moment it stands at 64: a shell whose fork was refused exits and frees a PID).
+            if (current >= 60 or refused > 0) and not host_forked:
                 # The host is not bounded by the sandbox's limit: it still forks and execs.
                 assert subprocess.run(["true"], timeout=10, check=False).returncode == 0
                 host_forked = True
@@ -210,8 +212,8 @@ def test_a_fork_bomb_stops_at_pids_limit_while_the_host_can_still_fork(cg_names)
         runner.join(90)
     assert not runner.is_alive()
     assert outcome["failed"] and "timed out" in outcome["msg"], outcome
-    assert host_forked, "the bomb never came near the limit (peak %d)" % peak
-    assert 60 <= peak <= 64
+    assert host_forked, "the bomb never came near the limit (peak %d, refused %d)" % (peak, refused)
+    assert peak <= 64
     assert peak_psutil <= 64
     # Forks were refused at the limit (v1 counts that in the cgroup that forked: the exec's leaf).
     assert refused > 0
