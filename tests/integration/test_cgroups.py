@@ -282,12 +282,25 @@ def test_cpus_half_gives_a_busy_loop_about_half_a_cpu(cg_names):
     assert _read(Path(paths["cpu"]) / "cpu.cfs_quota_us") == "50000"
     assert _read(Path(paths["cpu"]) / "cpu.cfs_period_us") == "100000"
     busy = _busy_child(name, sandbox["supervisor"]["pid"])
-    time.sleep(0.5)
-    wall0, cpu0 = time.monotonic(), _cpu_seconds(busy)
-    time.sleep(3)
-    wall1, cpu1 = time.monotonic(), _cpu_seconds(busy)
+    # The same busy loop on the host, unlimited, measured over the same interval: on a loaded machine
+    # neither gets a whole CPU, so the limited one is judged against what the free one got.
+    free = subprocess.Popen(["sh", "-c", "while :; do :; done"], stdin=subprocess.DEVNULL)
+    try:
+        reference = psutil.Process(free.pid)
+        throttled0 = _keyed(Path(paths["cpu"]) / "cpu.stat").get("nr_throttled", 0)
+        time.sleep(0.5)
+        wall0, cpu0, ref0 = time.monotonic(), _cpu_seconds(busy), _cpu_seconds(reference)
+        time.sleep(3)
+        wall1, cpu1, ref1 = time.monotonic(), _cpu_seconds(busy), _cpu_seconds(reference)
+        throttled1 = _keyed(Path(paths["cpu"]) / "cpu.stat").get("nr_throttled", 0)
+    finally:
+        free.kill()  # by PID, the one this test started
+        free.wait()
     ratio = (cpu1 - cpu0) / (wall1 - wall0)
-    assert 0.25 <= ratio <= 0.75, ratio
+    free_ratio = (ref1 - ref0) / (wall1 - wall0)
+    assert ratio <= 0.75, ratio
+    assert ratio >= min(0.25, 0.5 * free_ratio), (ratio, free_ratio)
+    assert throttled1 > throttled0  # the quota, not the load, held it back
 
 
 # ---------------------------------------------------------------- pause (v2 cgroup.freeze, for real)
