@@ -422,7 +422,7 @@ class SandboxCgroup(object):
         elif "memory" in v1:
             report["memory_current"] = _read_int(self.path(v1["memory"], "memory.usage_in_bytes"))
             report["memory_peak"] = _read_int(self.path(v1["memory"], "memory.max_usage_in_bytes"))
-            report["oom_kills"] = _read_keyed(self.path(v1["memory"], "memory.oom_control")).get("oom_kill")
+            report["oom_kills"] = self._v1_oom_kills()
         if v2:
             usage = _read_keyed(self.path(v2, "cpu.stat")).get("usage_usec")
             if usage is not None:
@@ -431,6 +431,19 @@ class SandboxCgroup(object):
             nanoseconds = _read_int(self.path(v1["cpuacct"], "cpuacct.usage"))
             report["cpu_seconds"] = None if nanoseconds is None else nanoseconds / 1e9
         return report
+
+
+    def _v1_oom_kills(self):
+        """OOM kills in the v1 memory hierarchy, summed over the sandbox's cgroup and every cgroup
+        below it (None where none is counted). v1 counts a kill only in the victim's own memory
+        cgroup (a leaf such as _supervisor), never in its ancestors, unlike v2's memory.events."""
+        total = None
+        for directory, _subdirs, files in os.walk(self.path(self.hierarchies.v1["memory"])):
+            if "memory.oom_control" in files:
+                count = _read_keyed(os.path.join(directory, "memory.oom_control")).get("oom_kill")
+                if count is not None:
+                    total = (total or 0) + count
+        return total
 
 
 def sandbox_cgroup(hierarchies, name, parent_relative=None, base=TREE):

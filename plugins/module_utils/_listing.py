@@ -9,9 +9,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import os
-
-from ansible_collections.linuxns.pidns.plugins.module_utils import _cgroup
 from ansible_collections.linuxns.pidns.plugins.module_utils import _procfs
 from ansible_collections.linuxns.pidns.plugins.module_utils._records import inspect_sandbox, pids_in, public_view
 from ansible_collections.linuxns.pidns.plugins.module_utils._spec import SandboxError, validate_name
@@ -104,29 +101,7 @@ def cgroup_usage(record):
         return None, "its cgroup %s is gone (removed by hand?)" % ("/" + cgroup.relative)
     usage = cgroup.usage()
     usage.pop("paused", None)  # the entry's own `paused`
-    oom_kills = _v1_oom_kills(cgroup)
-    if oom_kills is not None:
-        usage["oom_kills"] = oom_kills
     return usage, None
-
-
-def _v1_oom_kills(cgroup):
-    """OOM kills in the v1 memory hierarchy, summed over the sandbox's cgroup and every cgroup below
-    it (None where the memory figures do not come from v1).
-
-    v1 counts a kill only in the victim's own memory cgroup (a leaf such as _supervisor), never in
-    its ancestors, unlike v2's hierarchical memory.events; a leaf already removed (a finished
-    sandbox_exec command's) takes its count with it."""
-    hierarchies = cgroup.hierarchies
-    if "memory" not in hierarchies.v1 or "memory" in hierarchies.v2_controllers():
-        return None
-    total = None
-    for directory, _subdirs, files in os.walk(cgroup.path(hierarchies.v1["memory"])):
-        if "memory.oom_control" in files:
-            count = _cgroup._read_keyed(os.path.join(directory, "memory.oom_control")).get("oom_kill")
-            if count is not None:
-                total = (total or 0) + count
-    return total
 
 
 def rootfs_report(record):
