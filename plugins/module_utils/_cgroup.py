@@ -432,7 +432,6 @@ class SandboxCgroup(object):
             report["cpu_seconds"] = None if nanoseconds is None else nanoseconds / 1e9
         return report
 
-
     def _v1_oom_kills(self):
         """OOM kills in the v1 memory hierarchy, summed over the sandbox's cgroup and every cgroup
         below it (None where none is counted). v1 counts a kill only in the victim's own memory
