@@ -18,7 +18,7 @@ from ansible.module_utils.common.validation import check_type_bool, check_type_f
 
 from ansible_collections.linuxns.pidns.plugins.module_utils._decision import CREATE, RECREATE, decide, order
 from ansible_collections.linuxns.pidns.plugins.module_utils._spec import (
-    DEFAULT_STOP_TIMEOUT, LIMIT_KEYS, SandboxError, normalize_spec, validate_name)
+    LIMIT_KEYS, SandboxError, spec_of_options, validate_name)
 
 # The options of a list entry that the sandbox module takes (sandboxes[].*).
 MODULE_OPTIONS = ("name", "state", "namespaces", "hostname", "parent", "mount_proc", "stop_timeout", "recreate",
@@ -112,13 +112,13 @@ class _Planned(object):
             if self.present:
                 # As the module's _sandbox._Entry builds it (but _rootfs.check_host, which looks at
                 # the host: the module does that, before it changes anything).
-                self.wanted = normalize_spec(
-                    self.name, entry.get("namespaces"), _text(entry.get("hostname")),
-                    _converted(entry, "mount_proc", check_type_bool, True), self.parent,
-                    _given(entry.get("stop_timeout"), DEFAULT_STOP_TIMEOUT),
-                    limits=dict((key, _limit(entry, key)) for key in LIMIT_KEYS),
-                    paused=_converted(entry, "paused", check_type_bool, False),
-                    rootfs=_rootfs(entry.get("rootfs")), binds=_binds(entry.get("binds")))[0]
+                options = dict((key, _limit(entry, key)) for key in LIMIT_KEYS)
+                options.update(namespaces=entry.get("namespaces"), hostname=_text(entry.get("hostname")),
+                               mount_proc=_converted(entry, "mount_proc", check_type_bool, True),
+                               parent=self.parent, stop_timeout=entry.get("stop_timeout"),
+                               paused=_converted(entry, "paused", check_type_bool, False),
+                               rootfs=_rootfs(entry.get("rootfs")), binds=_binds(entry.get("binds")))
+                self.wanted = spec_of_options(self.name, options)[0]
             for number, workload in enumerate(self.workloads):
                 if not workload.get("argv"):
                     raise SandboxError("workloads[%d].argv: must not be empty" % number)
@@ -134,10 +134,6 @@ class _Planned(object):
 
 def _text(value):
     return None if value is None else str(value)
-
-
-def _given(value, default):
-    return default if value is None else value
 
 
 def _converted(entry, key, check, default, label=None):

@@ -19,8 +19,7 @@ from ansible_collections.linuxns.pidns.plugins.module_utils import _decision
 from ansible_collections.linuxns.pidns.plugins.module_utils import _rootfs
 from ansible_collections.linuxns.pidns.plugins.module_utils._launch import create
 from ansible_collections.linuxns.pidns.plugins.module_utils._records import dependents, inspect_sandbox, public_view
-from ansible_collections.linuxns.pidns.plugins.module_utils._spec import (
-    DEFAULT_STOP_TIMEOUT, LIMIT_KEYS, SandboxError, normalize_spec, validate_name)
+from ansible_collections.linuxns.pidns.plugins.module_utils._spec import SandboxError, spec_of_options, validate_name
 from ansible_collections.linuxns.pidns.plugins.module_utils._statedir import HostView, StateDir, require_root
 from ansible_collections.linuxns.pidns.plugins.module_utils._stop import destroy_all
 
@@ -37,17 +36,9 @@ class _Entry(object):
         self.wanted = None
         self.warnings = []
         if params.get("state", "present") == "present":
-            self.wanted, self.warnings = normalize_spec(
-                self.name, params.get("namespaces"), params.get("hostname"), params.get("mount_proc", True),
-                params.get("parent"), _default(params.get("stop_timeout"), DEFAULT_STOP_TIMEOUT),
-                limits=dict((key, params.get(key)) for key in LIMIT_KEYS), paused=params.get("paused") or False,
-                rootfs=params.get("rootfs"), binds=params.get("binds"))
+            self.wanted, self.warnings = spec_of_options(self.name, params)
             # Before anything is removed or made: a missing tree or bind source fails here.
             _rootfs.check_host(self.wanted)
-
-
-def _default(value, default):
-    return default if value is None else value
 
 
 def run(params, check_mode=False, state_dir=None, run_command=None):

@@ -121,6 +121,20 @@ def normalize_spec(name, namespaces=None, hostname=None, mount_proc=True, parent
     return spec, warnings
 
 
+def spec_of_options(name, options):
+    """normalize_spec for the sandbox module's options (a dict shaped and typed as its argument
+    spec makes it; an option left out or None takes its default). The module and the sandboxes
+    role's plan filter both build the wanted spec here, so they never decide differently."""
+    def given(key, default):
+        value = options.get(key)
+        return default if value is None else value
+
+    return normalize_spec(name, options.get("namespaces"), options.get("hostname"), given("mount_proc", True),
+                          options.get("parent"), given("stop_timeout", DEFAULT_STOP_TIMEOUT),
+                          limits=dict((key, options.get(key)) for key in LIMIT_KEYS), paused=given("paused", False),
+                          rootfs=options.get("rootfs"), binds=options.get("binds"))
+
+
 def normalize_limits(given):
     """{pids_limit, memory, memory_swap, cpus, cpu_shares}, each checked, None for no limit."""
     limits = dict(NO_LIMITS)
