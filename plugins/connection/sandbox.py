@@ -22,8 +22,9 @@ description:
   - The first use on a machine copies a small program there (the collection's joining code, about
     200 kB) into the state directory, root-only; later uses reuse it.
   - Files (C(put_file), C(fetch_file)) are streamed through the sandbox with C(cat), so they land at
-    their paths inside the sandbox's root, whatever its mounts. From a remote machine they pass through
-    a private folder there (mode 0700, removed when the connection closes).
+    their paths inside the sandbox's root, whatever its mounts. To a remote machine, files up to 4 MiB
+    go on the joining command's standard input; larger ones, and files fetched from it, pass through a
+    private folder there (mode 0700, removed when the connection closes).
   - A missing, broken or paused sandbox, or a machine that cannot be reached, makes the host
     unreachable with a message that says which.
 options:
@@ -134,6 +135,9 @@ display = Display()
 
 # The joiner program is missing on the machine: copy it, then run the command again.
 MISSING = 96
+# Files up to this size go to a remote machine on the joining command's standard input (held in
+# memory by the ssh connection); larger ones are staged there with sftp/scp first.
+STDIN_PUT_LIMIT = 4 * 1024 * 1024
 
 
 class Connection(ConnectionBase):
@@ -268,6 +272,14 @@ class Connection(ConnectionBase):
             # The file is on this machine already: the shell opens it, the process inside writes it.
             rc, _out, err = self._in_sandbox("cat > %s" % shlex.quote(out_path),
                                              redirect=" < %s" % shlex.quote(to_text(in_path)))
+        elif os.path.getsize(to_bytes(in_path, errors="surrogate_or_strict")) <= STDIN_PUT_LIMIT:
+            # Small files (modules, copy's sources mostly) ride on the command's standard input: one
+            # round trip, no staging folder, no sftp session.
+            with open(to_bytes(in_path, errors="surrogate_or_strict"), "rb") as source:
+                data = source.read()
+            # Without data the ssh connection gives the command a terminal, which never ends.
+            rc, _out, err = self._in_sandbox("cat > %s" % shlex.quote(out_path), in_data=data or None,
+                                             redirect="" if data else " < /dev/null")
         else:
             staged = os.path.join(self._staging_dir(), "put-%s" % uuid.uuid4().hex)
             self._machine.put_file(in_path, staged)

@@ -26,7 +26,6 @@ import grp
 import os
 import pwd
 import select
-import shlex
 import signal
 import time
 
@@ -706,6 +705,7 @@ def run(params, check_mode=False, state_dir=None):
     name = validate_name(params["sandbox"], "sandbox")
     command_option = "cmd" if params.get("cmd") is not None else "argv"
     if params.get("cmd") is not None:
+        import shlex  # here, not above: the connection's joiner imports this module on every command
         try:
             argv = shlex.split(params["cmd"])
         except ValueError as exc:

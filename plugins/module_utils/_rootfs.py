@@ -32,7 +32,6 @@ __metaclass__ = type
 
 import errno
 import os
-import shutil
 import stat
 
 from ansible_collections.linuxns.pidns.plugins.module_utils._spec import HOST_ROOTFS, SandboxError, STATE_DIR
@@ -344,6 +343,7 @@ def remove_layers(name, layers_dir=LAYERS_DIR):
     folder = layers_path(name, layers_dir)
     if not os.path.lexists(folder):
         return False
+    import shutil  # here, not above: it pulls in bz2 and lzma, and the joiner imports this module
     shutil.rmtree(folder)
     return True
 

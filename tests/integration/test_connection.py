@@ -27,13 +27,15 @@ from sandboxes import exited, nsenter, wait_for
 
 PIPELINING = [pytest.param(True, id="pipelining"), pytest.param(False, id="no-pipelining")]
 ANSIBLE = str(Path(sys.executable).parent / "ansible")
-NAMES = ["plain.txt", "with space.bin", "ünï cödé ✓.dat"]
+NAMES = ["plain.txt", "with space.bin", "ünï cödé ✓.dat", "empty"]
 
 
 def write_files(directory: Path) -> dict:
-    """Text, binary and large (24 MB) files with awkward names; {name: sha256}."""
+    """Text, binary, large (24 MB) and empty files with awkward names; {name: sha256}. Over SSH the
+    small ones go on the command's standard input, the large one through a staging folder."""
     directory.mkdir(parents=True, exist_ok=True)
-    contents = {NAMES[0]: b"line one\nline two\n", NAMES[1]: bytes(range(256)) * 4096, NAMES[2]: os.urandom(24 << 20)}
+    contents = {NAMES[0]: b"line one\nline two\n", NAMES[1]: bytes(range(256)) * 4096, NAMES[2]: os.urandom(24 << 20),
+                NAMES[3]: b""}
     for name, data in contents.items():
         (directory / name).write_bytes(data)
     return {name: hashlib.sha256(data).hexdigest() for name, data in contents.items()}
