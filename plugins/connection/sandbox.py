@@ -129,12 +129,11 @@ from ansible.plugins.connection import ConnectionBase
 from ansible.plugins.loader import connection_loader
 from ansible.utils.display import Display
 
-from ansible_collections.linuxns.pidns.plugins.plugin_utils._joiner_payload import NOT_JOINABLE, payload
+from ansible_collections.linuxns.pidns.plugins.plugin_utils._joiner_payload import (
+    MISSING, NOT_JOINABLE, joiner_command_line, joiner_folder, payload)
 
 display = Display()
 
-# The joiner program is missing on the machine: copy it, then run the command again.
-MISSING = 96
 # Files up to this size go to a remote machine on the joining command's standard input (held in
 # memory by the ssh connection); larger ones are staged there with sftp/scp first.
 STDIN_PUT_LIMIT = 4 * 1024 * 1024
@@ -180,23 +179,11 @@ class Connection(ConnectionBase):
 
     # ---- running the joiner
 
-    def _joiner_path(self):
-        """The joiner's folder on the machine: its sources, unpacked, and their compiled forms (a
-        zip would have them compiled again on every command)."""
-        return os.path.join(self.get_option("state_dir"), ".joiner-%s" % payload()[1])
-
     def _joiner_command(self, command, redirect="", umask=False):
         """The machine's command line that runs `command` (a shell command line) in the sandbox."""
-        path = os.path.join(self._joiner_path(), "__main__.py")
-        sudo = "sudo -n " if self.get_option("machine_become") else ""
-        # -E -s -S, not -I: -I would also keep the program's own folder off sys.path (3.11+); -S: no
-        # site, whose .pth files (certifi, ...) cost more than the join itself.
-        run = "%s%s -E -s -S %s %s %s %s%s" % (sudo, shlex.quote(self.get_option("machine_python")), shlex.quote(path),
-                                               shlex.quote(self.get_option("state_dir")), shlex.quote(self.get_option("sandbox")),
-                                               shlex.quote(command), redirect)
-        # sudo cannot see a file the login user may not read: ask it to test for the program.
-        test = "%stest -f %s" % (sudo, shlex.quote(path))
-        return "%sif %s; then %s; else exit %d; fi" % ("umask 077; " if umask else "", test, run, MISSING)
+        return joiner_command_line(self.get_option("machine_python"), self.get_option("state_dir"),
+                                   self.get_option("sandbox"), command, sudo=self.get_option("machine_become"),
+                                   redirect=redirect, umask=umask)
 
     def _install_joiner(self):
         """Copy the joiner program into the machine's state directory (root-only)."""
@@ -207,7 +194,7 @@ class Connection(ConnectionBase):
             raise AnsibleConnectionFailure("could not copy the joiner to the machine: %s" % to_text(err).strip())
         sudo = "sudo -n " if self.get_option("machine_become") else ""
         python = shlex.quote(self.get_option("machine_python"))
-        folder = self._joiner_path()
+        folder = joiner_folder(self.get_option("state_dir"))
         unpacked = "%s.%s" % (folder, uuid.uuid4().hex[:8])
         # Unpacked and compiled into a fresh folder, then renamed into place: a command never sees
         # half a program, and two first uses at once both end with a whole one.

@@ -15,11 +15,14 @@ import importlib
 import io
 import os
 import pkgutil
+import shlex
 import zipfile
 
 PACKAGE = "ansible_collections.linuxns.pidns.plugins.module_utils"
 # Exit status of the program when the sandbox cannot be joined (its message on stderr).
 NOT_JOINABLE = 97
+# Exit status of the command line when the program is not on the machine yet.
+MISSING = 96
 
 MAIN = '''\
 import os
@@ -62,6 +65,26 @@ def payload():
         data = buffer.getvalue()
         _built["zip"] = (data, hashlib.sha256(data).hexdigest()[:16])
     return _built["zip"]
+
+
+def joiner_folder(state_dir):
+    """Where the joiner lives on a machine: its sources, unpacked, and their compiled forms (a zip
+    would have them compiled again on every command)."""
+    return os.path.join(state_dir, ".joiner-%s" % payload()[1])
+
+
+def joiner_command_line(python, state_dir, sandbox, command, sudo=False, redirect="", umask=False):
+    """The machine's shell command line that runs `command` (a shell command line) inside
+    `sandbox`; it exits with MISSING when the joiner is not installed there."""
+    path = os.path.join(joiner_folder(state_dir), "__main__.py")
+    prefix = "sudo -n " if sudo else ""
+    # -E -s -S, not -I: -I would also keep the program's own folder off sys.path (3.11+); -S: no
+    # site, whose .pth files (certifi, ...) cost more than the join itself.
+    run = "%s%s -E -s -S %s %s %s %s%s" % (prefix, shlex.quote(python), shlex.quote(path), shlex.quote(state_dir),
+                                          shlex.quote(sandbox), shlex.quote(command), redirect)
+    # sudo cannot see a file the login user may not read: ask it to test for the program.
+    test = "%stest -f %s" % (prefix, shlex.quote(path))
+    return "%sif %s; then %s; else exit %d; fi" % ("umask 077; " if umask else "", test, run, MISSING)
 
 
 def _source(package, name):
