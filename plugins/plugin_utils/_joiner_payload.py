@@ -81,7 +81,7 @@ def joiner_command_line(python, state_dir, sandbox, command, sudo=False, redirec
     # -E -s -S, not -I: -I would also keep the program's own folder off sys.path (3.11+); -S: no
     # site, whose .pth files (certifi, ...) cost more than the join itself.
     run = "%s%s -E -s -S %s %s %s %s%s" % (prefix, shlex.quote(python), shlex.quote(path), shlex.quote(state_dir),
-                                          shlex.quote(sandbox), shlex.quote(command), redirect)
+                                           shlex.quote(sandbox), shlex.quote(command), redirect)
     # sudo cannot see a file the login user may not read: ask it to test for the program.
     test = "%stest -f %s" % (prefix, shlex.quote(path))
     return "%sif %s; then %s; else exit %d; fi" % ("umask 077; " if umask else "", test, run, MISSING)

@@ -1,0 +1,74 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The joiner program the sandbox connection copies to a machine, and the command line that runs it:
+the line is run here by /bin/sh against a stand-in joiner that prints the arguments it got."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import stat
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from ansible_collections.linuxns.pidns.plugins.plugin_utils._joiner_payload import (
+    MISSING, joiner_command_line, joiner_folder, payload)
+
+AWKWARD = [
+    "echo 'single' \"double\" $HOME `id` ; exit 3",
+    "printf '%s\\n' ünï cödé ✓",
+    "a\nb",
+]
+
+
+def test_payload_is_the_same_bytes_every_time_and_names_its_hash():
+    data, digest = payload()
+    assert payload() == (data, digest)
+    assert joiner_folder("/run/x") == "/run/x/.joiner-%s" % digest
+    names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    assert "__main__.py" in names
+    module_utils = "ansible_collections/linuxns/pidns/plugins/module_utils/"
+    assert module_utils + "_join.py" in names
+    # The supervisor is a program of its own, written by the sandbox module: not part of the joiner.
+    assert module_utils + "_supervisor.py" not in names
+
+
+@pytest.fixture
+def stand_in(tmp_path):
+    """A state directory whose joiner prints its arguments as JSON and exits 0."""
+    folder = tmp_path / os.path.basename(joiner_folder(str(tmp_path)))
+    folder.mkdir()
+    (folder / "__main__.py").write_text("import json, sys\nprint(json.dumps(sys.argv[1:]))\n")
+    return tmp_path
+
+
+@pytest.mark.parametrize("command", AWKWARD)
+def test_the_line_hands_state_dir_sandbox_and_command_over_unchanged(stand_in, command):
+    line = joiner_command_line(sys.executable, str(stand_in), "box-1.a", command)
+    done = subprocess.run(["/bin/sh", "-c", line], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [str(stand_in), "box-1.a", command]
+
+
+def test_without_the_program_the_line_exits_missing(tmp_path):
+    line = joiner_command_line(sys.executable, str(tmp_path), "box", "true")
+    assert subprocess.run(["/bin/sh", "-c", line], capture_output=True, check=False).returncode == MISSING
+
+
+def test_redirect_and_umask_apply_to_what_the_machine_writes(stand_in, tmp_path):
+    out = tmp_path / "out file"
+    line = joiner_command_line(sys.executable, str(stand_in), "box", "cat", redirect=" > '%s'" % out, umask=True)
+    done = subprocess.run(["/bin/sh", "-c", line], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(out.read_text()) == [str(stand_in), "box", "cat"]
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+
+
+def test_sudo_asks_for_the_program_and_runs_it_through_sudo_without_a_prompt():
+    line = joiner_command_line("/usr/bin/python3", "/run/linuxns-pidns", "box", "id", sudo=True)
+    assert line.startswith("if sudo -n test -f ")
+    assert "; then sudo -n /usr/bin/python3 -E -s -S " in line
