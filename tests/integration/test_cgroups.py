@@ -186,11 +186,11 @@ def test_a_fork_bomb_stops_at_pids_limit_while_the_host_can_still_fork(cg_names)
     relative = sandbox["cgroup"]["path"]
     assert _read(Path(paths["pids"]) / "pids.max") == "64"
     # A bounded bomb: every call forks two more down to depth 7 (up to 255 shells plus their sleeps),
-    # each sleeping 60 s; the exec's timeout (30 s: a loaded machine forks slowly) kills whatever is
-    # left of it through its cgroup leaf. Sampling stops once the limit was seen.
+    # each sleeping 60 s; the exec's timeout (15 s: the bomb is at the limit within a second, a loaded
+    # machine forks slower) kills whatever is left of it through its cgroup leaf.
     bomb = "b() { if [ $1 -gt 0 ]; then b $(($1-1)) & b $(($1-1)) & fi; sleep 60; }; b 7"
     outcome = {}
-    runner = threading.Thread(target=lambda: outcome.update(_exec(name, ["sh", "-c", bomb], timeout=30)))
+    runner = threading.Thread(target=lambda: outcome.update(_exec(name, ["sh", "-c", bomb], timeout=15)))
     runner.start()
     peak = peak_psutil = refused = 0
     host_forked = False

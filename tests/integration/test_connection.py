@@ -124,9 +124,11 @@ def run_connection_play(tmp_path: Path, inventory: dict, pipelining: bool, env: 
 
 
 def local_inventory(*names: str) -> dict:
+    # The joiner is managed-host code too: it runs on the target Python (the matrix's oldest and newest).
     return {"all": {"hosts": {name: {} for name in names},
                     "vars": {"ansible_connection": "linuxns.pidns.sandbox",
-                             "ansible_python_interpreter": TARGET_PYTHON}}}
+                             "ansible_python_interpreter": TARGET_PYTHON,
+                             "ansible_sandbox_machine_python": TARGET_PYTHON}}}
 
 
 @pytest.mark.parametrize("pipelining", PIPELINING)
