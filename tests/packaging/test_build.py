@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The collection as users get it: `ansible-galaxy collection build`, install the tarball into an
-empty collections path, and render every module's documentation from that installed copy."""
+empty collections path, and render every module's and plugin's documentation from that installed copy."""
 
 from __future__ import annotations
 
@@ -17,6 +17,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 BINDIR = Path(sys.executable).parent
 MODULES = sorted(p.stem for p in (REPO / "plugins" / "modules").glob("*.py") if p.stem != "__init__")
+# The other plugins with documentation of their own: (ansible-doc type, name).
+PLUGINS = sorted((kind, p.stem) for kind in ("connection", "inventory")
+                 for p in (REPO / "plugins" / kind).glob("*.py") if p.stem != "__init__")
 
 # Top-level paths that must never be shipped (galaxy.yml build_ignore): local state, test output, CI glue.
 NOT_SHIPPED = (".venv", ".build", ".git", ".ci", ".cache", ".pytest_cache", "tests/output", "benchmarks/results")
@@ -92,6 +95,17 @@ def test_module_doc_renders_from_installed_copy(installed, module):
     assert doc.get("short_description")
     # And the text rendering a user reads.
     text = _run([BINDIR / "ansible-doc", "-t", "module", fqcn], cwd=installed["work"], env=installed["env"]).stdout
+    assert fqcn in text
+
+
+@pytest.mark.parametrize("kind,name", PLUGINS)
+def test_plugin_doc_renders_from_installed_copy(installed, kind, name):
+    fqcn = "linuxns.pidns." + name
+    proc = _run([BINDIR / "ansible-doc", "-t", kind, "--json", fqcn], cwd=installed["work"], env=installed["env"])
+    doc = json.loads(proc.stdout)[fqcn]["doc"]
+    assert _inside(doc["filename"], installed["collections"]), doc["filename"]
+    assert doc.get("short_description") and doc.get("options")
+    text = _run([BINDIR / "ansible-doc", "-t", kind, fqcn], cwd=installed["work"], env=installed["env"]).stdout
     assert fqcn in text
 
 
