@@ -98,7 +98,9 @@ def run_connection_play(tmp_path: Path, inventory: dict, pipelining: bool, env: 
     expected = write_files(src)
     back = tmp_path / "back"
     back.mkdir()
-    inside = inside or "/tmp/%s-inside" % tmp_path.name
+    # Unique on the machine: the matrix runs this test in several jobs at once, and a sandbox that
+    # shares the host's root shares its /tmp (tmp_path.name alone is the same in every job).
+    inside = inside or "/tmp/%s-%d-inside" % (tmp_path.name, os.getpid())
     (tmp_path / "inventory.json").write_text(json.dumps(inventory))
     (tmp_path / "play.yml").write_text(PLAY.format(src=src, back=back, names=json.dumps(NAMES)))
     run_env = raw_results_env()
@@ -136,7 +138,7 @@ def test_tasks_run_inside_a_local_sandbox(tmp_path, names, pipelining):
     box = names("conn")
     made = run_module("sandbox", {"name": box, "hostname": "conn-box"})
     assert not made["failed"], made
-    inside = "/tmp/%s-inside" % tmp_path.name
+    inside = "/tmp/%s-inside" % box  # the box's name is unique on the machine
     found = run_connection_play(tmp_path, local_inventory(box), pipelining, inside=inside)
     hostname, init, pid_ns = found[box]["where"]
     assert hostname == "conn-box" and init == ("pidns:" + box)[:15]
