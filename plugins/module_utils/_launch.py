@@ -84,6 +84,11 @@ def _become_init(spec, root, fds, python, name, prepared=None):
     if "net" in types:
         _loopback_up()
     os.chdir("/")
+    if not os.access(python, os.X_OK):
+        # Said while the control socket is still open: once the fds are moved, a failed exec is silent.
+        raise SandboxError("the module's Python %s is not in the parent sandbox's root (a root of its own has "
+                           "a fresh /tmp and /run): run the module with an interpreter outside them, such as "
+                           "/usr/bin/python3" % python)
     argv = [python, "-I", "-S", "-", name, str(spec["stop_timeout"])]
     if new_root is not None:
         # fd 4: the supervisor chroots into it before it says ready (_rootfs.enter).
@@ -157,7 +162,7 @@ def _await_ready(sock, timeout):
             raise SandboxError("the supervisor did not report ready within %d seconds" % timeout)
         fields, sender = receive_message(sock)
         if fields is None:
-            raise SandboxError("the supervisor exited before it was ready; see its log")
+            raise SandboxError("the supervisor exited before it was ready")
         if fields[0] == "error":
             _tag, stage, code, text = fields
             if int(code) in (errno.EPERM, errno.EACCES):
@@ -166,6 +171,18 @@ def _await_ready(sock, timeout):
         if sender is None:
             raise SandboxError("the supervisor's ready message carried no credentials")
         return sender
+
+
+def _log_end(path, size=400):
+    """'; its log ends: ...' with the last `size` bytes of the supervisor's log, or '' if it is empty."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - size))
+            text = handle.read().decode("utf-8", "replace").strip()
+    except OSError:
+        return ""
+    return "; its log ends: %s" % text if text else ""
 
 
 class _MountNamespaceOutOfOrder(Exception):
@@ -277,7 +294,11 @@ def _create_once(view, name, spec, parent_record, python, cpu, allowed, planned)
             cgroup = _place_launcher(view, name, planned, launcher)
             # The launcher waits for this before it starts anything: where to move itself.
             send_message(sock, "cgroup", cgroup.relative if cgroup is not None else "")
-            pid = _await_ready(sock, READY_TIMEOUT)
+            try:
+                pid = _await_ready(sock, READY_TIMEOUT)
+            except SandboxError as exc:
+                # The folder, and the log in it, go with the failed creation: its end goes in the message.
+                raise SandboxError("%s%s" % (exc, _log_end(os.path.join(folder, "supervisor.log"))))
         finally:
             sock.close()
             os.waitpid(launcher, 0)

@@ -276,6 +276,26 @@ def test_nested_overlay_takes_its_parents_root_as_lower(boxes, host_dir):
     assert not (LAYERS_DIR / child).exists() and no_mounts_left(child) and no_mounts_left(parent)
 
 
+def test_a_nested_sandbox_says_when_the_modules_python_is_not_in_its_parents_root(boxes):
+    """A root of its own has a fresh /tmp: a module whose Python lives there cannot start a nested
+    sandbox's supervisor inside it. The error says so (the exec failure used to be silent), and
+    nothing of the child is left."""
+    parent, child = boxes(), boxes()
+    sandbox(parent, rootfs={"type": "overlay", "ephemeral": True})
+    link_dir = Path("/tmp") / ("pidns-py-%s" % uuid.uuid4().hex[:8])
+    link_dir.mkdir()
+    try:
+        (link_dir / "python").symlink_to(os.path.realpath("/usr/bin/python3"))
+        failed = run_module("sandbox", {"name": child, "parent": parent},
+                            env={"ANSIBLE_PYTHON_INTERPRETER": str(link_dir / "python")})
+    finally:
+        shutil.rmtree(link_dir)
+    assert failed["failed"], failed
+    assert "%s/python is not in the parent sandbox's root" % link_dir in failed["msg"], failed["msg"]
+    assert state_of(child) is None and no_mounts_left(child)
+    assert sandbox(parent, state="absent")["removed"] == [parent]
+
+
 @pytest.mark.parametrize("options, message", [
     ({"rootfs": {"type": "directory"}}, "rootfs.path: type directory needs"),
     ({"rootfs": {"type": "directory", "path": "/nonexistent/pidns-tree"}},
