@@ -76,6 +76,9 @@ options:
       - Name of an existing, healthy sandbox to nest this one in. The new PID namespace is created
         inside the parent's, one level deeper, and the parent sees its processes. Namespace types
         not in O(namespaces) are shared with the parent rather than with the host.
+      - The new sandbox's supervisor starts in the parent's root, with the Python that runs this module.
+        When the parent has a root of its own (O(rootfs)), that interpreter must be visible there too, so
+        not under the fresh C(/tmp) or C(/run) such a root has.
     type: str
   stop_timeout:
     description:
