@@ -252,28 +252,27 @@ class Connection(ConnectionBase):
         super().put_file(in_path, out_path)
         out_path = self._check_path(out_path, "put_file")
         display.vvv("PUT %s TO %s in sandbox %s" % (in_path, out_path, self.get_option("sandbox")))
-        if not os.path.exists(to_bytes(in_path, errors="surrogate_or_strict")):
+        source = to_bytes(in_path, errors="surrogate_or_strict")
+        if not os.path.exists(source):
             raise AnsibleError("file or module does not exist: %s" % in_path)
         self._connect()
+        write = "cat > %s" % shlex.quote(out_path)
         if self._is_local():
             # The file is on this machine already: the shell opens it, the process inside writes it.
-            rc, _out, err = self._in_sandbox("cat > %s" % shlex.quote(out_path),
-                                             redirect=" < %s" % shlex.quote(to_text(in_path)))
-        elif os.path.getsize(to_bytes(in_path, errors="surrogate_or_strict")) <= STDIN_PUT_LIMIT:
+            rc, _out, err = self._in_sandbox(write, redirect=" < %s" % shlex.quote(to_text(in_path)))
+        elif os.path.getsize(source) <= STDIN_PUT_LIMIT:
             # Small files (modules, copy's sources mostly) ride on the command's standard input: one
             # round trip, no staging folder, no sftp session.
-            with open(to_bytes(in_path, errors="surrogate_or_strict"), "rb") as source:
-                data = source.read()
+            with open(source, "rb") as handle:
+                data = handle.read()
             # Without data the ssh connection gives the command a terminal, which never ends.
-            rc, _out, err = self._in_sandbox("cat > %s" % shlex.quote(out_path), in_data=data or None,
-                                             redirect="" if data else " < /dev/null")
+            rc, _out, err = self._in_sandbox(write, in_data=data or None, redirect="" if data else " < /dev/null")
         else:
             staged = os.path.join(self._staging_dir(), "put-%s" % uuid.uuid4().hex)
             self._machine.put_file(in_path, staged)
             # The machine's shell opens the staged copy, the process inside writes it out, and the
             # staged copy goes in the same command.
-            rc, _out, err = self._in_sandbox("cat > %s" % shlex.quote(out_path),
-                                             redirect=" < %s; status=$?; rm -f %s; exit $status"
+            rc, _out, err = self._in_sandbox(write, redirect=" < %s; status=$?; rm -f %s; exit $status"
                                              % (shlex.quote(staged), shlex.quote(staged)))
         if rc != 0:
             raise AnsibleError("failed to write %s inside sandbox %s: %s"
@@ -284,23 +283,21 @@ class Connection(ConnectionBase):
         in_path = self._check_path(in_path, "fetch_file")
         display.vvv("FETCH %s FROM sandbox %s TO %s" % (in_path, self.get_option("sandbox"), out_path))
         self._connect()
-        if self._is_local():
-            rc, _out, err = self._in_sandbox("cat %s" % shlex.quote(in_path),
-                                             redirect=" > %s" % shlex.quote(to_text(out_path)), umask=True)
-            if rc != 0:
-                raise AnsibleError("failed to read %s inside sandbox %s: %s"
-                                   % (in_path, self.get_option("sandbox"), to_text(err).strip()))
-            return
-        staged = os.path.join(self._staging_dir(), "fetch-%s" % uuid.uuid4().hex)
+        # Written by the machine's shell: straight to out_path here, else into the private folder
+        # and fetched from there with the machine's own connection.
+        staged = None if self._is_local() else os.path.join(self._staging_dir(), "fetch-%s" % uuid.uuid4().hex)
         try:
             rc, _out, err = self._in_sandbox("cat %s" % shlex.quote(in_path),
-                                             redirect=" > %s" % shlex.quote(staged))
+                                             redirect=" > %s" % shlex.quote(staged or to_text(out_path)),
+                                             umask=staged is None)
             if rc != 0:
                 raise AnsibleError("failed to read %s inside sandbox %s: %s"
                                    % (in_path, self.get_option("sandbox"), to_text(err).strip()))
-            self._machine.fetch_file(staged, out_path)
+            if staged is not None:
+                self._machine.fetch_file(staged, out_path)
         finally:
-            self._on_machine("rm -f %s" % shlex.quote(staged))
+            if staged is not None:
+                self._on_machine("rm -f %s" % shlex.quote(staged))
 
     def _is_local(self):
         return not self.get_option("machine")

@@ -24,10 +24,9 @@ from ansible_collections.linuxns.pidns.plugins.module_utils._spec import (
 MODULE_OPTIONS = ("name", "state", "namespaces", "hostname", "parent", "mount_proc", "stop_timeout", "recreate",
                   "pids_limit", "memory", "memory_swap", "cpus", "cpu_shares", "paused",
                   "rootfs", "binds", "reset_rootfs")
-# How the sandbox module's argument spec converts the typed options the spec is built from.
+# How the sandbox module's argument spec converts the typed limits (the others, memory sizes, are text).
 _INT_OPTIONS = ("pids_limit", "cpu_shares")
 _FLOAT_OPTIONS = ("cpus",)
-_TEXT_OPTIONS = ("memory", "memory_swap")
 WORKLOAD_OPTIONS = ("argv", "chdir", "env", "user", "group")
 
 

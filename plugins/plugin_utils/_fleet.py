@@ -59,10 +59,9 @@ MESSAGE_LIMIT = 4000
 def _message(result):
     if not isinstance(result, Mapping):
         return None
-    texts = [str(result.get(key)).strip() for key in ("msg", "stderr", "module_stderr") if result.get(key)]
-    if not texts:
+    message = next((str(result[key]).strip() for key in ("msg", "stderr", "module_stderr") if result.get(key)), None)
+    if message is None:
         return None
-    message = texts[0]
     stderr = str(result.get("module_stderr") or "").strip()
     if message.startswith(_GENERIC_FAILURE) and stderr and stderr not in message:
         message += "\n" + stderr
