@@ -49,7 +49,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import bench_sandbox as bs  # noqa: E402  (its helpers; sets up the collection's import path)
-from ansible_collections.linuxns.pidns.plugins.module_utils import _rootfs, _sandbox, _statedir  # noqa: E402
+from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _rootfs  # noqa: E402
+from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle import _sandbox, _statedir
 
 TAG = "brootfs-%d" % os.getpid()
 STATE_DIR = "/run/linuxns-pidns-%s" % TAG

@@ -46,7 +46,8 @@ sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / ".build" / "collections"))
 
 from ansible_cli import ansible_env  # noqa: E402  pylint: disable=wrong-import-position
-from ansible_collections.linuxns.pidns.plugins.module_utils import _cgroup, _sandbox, _statedir  # noqa: E402
+from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _cgroup  # noqa: E402
+from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle import _sandbox, _statedir
 
 NS_TYPES = ("pid", "mnt", "uts", "ipc")
 UNSHARE = ["unshare", "--fork", "--pid", "--mount-proc", "--uts", "--ipc", "sleep", "infinity"]
@@ -65,7 +66,7 @@ V1_CONTROLLERS = ("pids", "memory", "cpu", "cpuacct", "freezer")
 NO_CGROUP_SITECUSTOMIZE = r'''
 import sys
 
-_TARGET = "ansible_collections.linuxns.pidns.plugins.module_utils._cgroup"
+_TARGET = "ansible_collections.linuxns.pidns.plugins.module_utils._kernel._cgroup"
 
 
 class _NoCgroup(object):

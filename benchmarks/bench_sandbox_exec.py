@@ -40,8 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 # callback), machine() (versions), timed, Ours (create/remove through _sandbox.run, cleanup).
 from bench_sandbox import NS_TYPES, Ours, ansible_adhoc, log, machine, run, timed  # noqa: E402
 
-from ansible_collections.linuxns.pidns.plugins.module_utils import _join  # noqa: E402
-from ansible_collections.linuxns.pidns.plugins.module_utils import _statedir  # noqa: E402
+from ansible_collections.linuxns.pidns.plugins.module_utils._exec import _join  # noqa: E402
+from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle import _statedir  # noqa: E402
 
 NAME = "bench-exec-%d" % os.getpid()
 NSENTER_OPTION = {"pid": "--pid", "mnt": "--mount", "uts": "--uts", "ipc": "--ipc"}

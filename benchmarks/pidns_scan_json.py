@@ -38,5 +38,5 @@ def dumps(obj):
 def main(scan=None):
     """Print the facts of this host as one line of JSON (scan() with the module's defaults)."""
     if scan is None:
-        from ansible_collections.linuxns.pidns.plugins.module_utils._hierarchy import scan
+        from ansible_collections.linuxns.pidns.plugins.module_utils._facts._hierarchy import scan
     sys.stdout.write(dumps(scan()) + "\n")

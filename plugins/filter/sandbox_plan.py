@@ -16,9 +16,10 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.validation import check_type_bool, check_type_float, check_type_int
 
-from ansible_collections.linuxns.pidns.plugins.module_utils._decision import CREATE, RECREATE, decide, order
-from ansible_collections.linuxns.pidns.plugins.module_utils._spec import (
-    LIMIT_KEYS, SandboxError, spec_of_options, validate_name)
+from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._decision import CREATE, RECREATE, decide, order
+from ansible_collections.linuxns.pidns.plugins.module_utils._common import SandboxError
+from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._spec import (
+    LIMIT_KEYS, spec_of_options, validate_name)
 
 # The options of a list entry that the sandbox module takes (sandboxes[].*).
 MODULE_OPTIONS = ("name", "state", "namespaces", "hostname", "parent", "mount_proc", "stop_timeout", "recreate",

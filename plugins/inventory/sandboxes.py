@@ -62,8 +62,8 @@ from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Constructable
 from ansible.utils.unsafe_proxy import wrap_var
 
-from ansible_collections.linuxns.pidns.plugins.module_utils._listing import describe
-from ansible_collections.linuxns.pidns.plugins.module_utils._statedir import StateDir
+from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._listing import describe
+from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._statedir import StateDir
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable):

@@ -14,7 +14,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.linuxns.pidns.plugins.module_utils._spec import SandboxError
+from ansible_collections.linuxns.pidns.plugins.module_utils._common import SandboxError
 
 
 def run_module(module, run, subject=None, **extra):

@@ -348,9 +348,9 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.linuxns.pidns.plugins.module_utils._hierarchy import run
+from ansible_collections.linuxns.pidns.plugins.module_utils._facts._hierarchy import run
 from ansible_collections.linuxns.pidns.plugins.module_utils._module_runner import run_module
-from ansible_collections.linuxns.pidns.plugins.module_utils._spec import STATE_DIR
+from ansible_collections.linuxns.pidns.plugins.module_utils._common import STATE_DIR
 
 
 def main():

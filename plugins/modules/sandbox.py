@@ -536,8 +536,8 @@ results:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.linuxns.pidns.plugins.module_utils._module_runner import run_module
-from ansible_collections.linuxns.pidns.plugins.module_utils._sandbox import run
-from ansible_collections.linuxns.pidns.plugins.module_utils._spec import NAMESPACE_TYPES
+from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._sandbox import run
+from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._spec import NAMESPACE_TYPES
 
 
 def main():

@@ -236,9 +236,9 @@ msg:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.linuxns.pidns.plugins.module_utils._join import run
+from ansible_collections.linuxns.pidns.plugins.module_utils._exec._join import run
 from ansible_collections.linuxns.pidns.plugins.module_utils._module_runner import run_module
-from ansible_collections.linuxns.pidns.plugins.module_utils._spec import NAMESPACE_TYPES
+from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._spec import NAMESPACE_TYPES
 
 
 def main():

@@ -205,7 +205,7 @@ sandboxes:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.linuxns.pidns.plugins.module_utils._listing import run
+from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._listing import run
 from ansible_collections.linuxns.pidns.plugins.module_utils._module_runner import run_module
 
 

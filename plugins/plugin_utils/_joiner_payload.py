@@ -19,6 +19,8 @@ import shlex
 import zipfile
 
 PACKAGE = "ansible_collections.linuxns.pidns.plugins.module_utils"
+# The supervisor is a program of its own, written by the sandbox module: not part of the joiner.
+NOT_SHIPPED = (PACKAGE + "._lifecycle._supervisor",)
 # Exit status of the program when the sandbox cannot be joined (its message on stderr).
 NOT_JOINABLE = 97
 # Exit status of the command line when the program is not on the machine yet.
@@ -28,8 +30,8 @@ MAIN = '''\
 import os
 import sys
 
-from ansible_collections.linuxns.pidns.plugins.module_utils import _join
-from ansible_collections.linuxns.pidns.plugins.module_utils._spec import SandboxError
+from ansible_collections.linuxns.pidns.plugins.module_utils._exec import _join
+from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._spec import SandboxError
 
 
 def main():
@@ -56,11 +58,7 @@ def payload():
             for package in ("ansible_collections", "ansible_collections.linuxns", "ansible_collections.linuxns.pidns",
                             "ansible_collections.linuxns.pidns.plugins", PACKAGE):
                 archive.writestr(_entry(package.replace(".", "/") + "/__init__.py"), "")
-            module_utils = importlib.import_module(PACKAGE)
-            for info in sorted(pkgutil.iter_modules(module_utils.__path__), key=lambda module: module.name):
-                if info.name.startswith("_") and info.name != "_supervisor":
-                    archive.writestr(_entry(PACKAGE.replace(".", "/") + "/%s.py" % info.name),
-                                     _source(module_utils, info.name))
+            _add_package(archive, PACKAGE)
             archive.writestr(_entry("__main__.py"), MAIN)
         data = buffer.getvalue()
         _built["zip"] = (data, hashlib.sha256(data).hexdigest()[:16])
@@ -87,10 +85,24 @@ def joiner_command_line(python, state_dir, sandbox, command, sudo=False, redirec
     return "%sif %s; then %s; else exit %d; fi" % ("umask 077; " if umask else "", test, run, MISSING)
 
 
+def _add_package(archive, package_name):
+    """The sources of a module_utils package and its subpackages, the supervisor left out."""
+    package = importlib.import_module(package_name)
+    folder = package_name.replace(".", "/")
+    if package_name != PACKAGE:
+        archive.writestr(_entry(folder + "/__init__.py"), _source(package, "__init__"))
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda module: module.name):
+        dotted = package_name + "." + info.name
+        if info.ispkg:
+            _add_package(archive, dotted)
+        elif info.name.startswith("_") and dotted not in NOT_SHIPPED:
+            archive.writestr(_entry(folder + "/%s.py" % info.name), _source(package, info.name))
+
+
 def _source(package, name):
     """A module_utils file's source: through the package's loader where it serves data (Ansible's
     collection loader does), else from the package's directory."""
-    data = pkgutil.get_data(PACKAGE, name + ".py")
+    data = pkgutil.get_data(package.__name__, name + ".py")
     if data is None:
         for directory in package.__path__:
             path = os.path.join(directory, name + ".py")

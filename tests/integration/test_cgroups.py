@@ -424,7 +424,8 @@ def test_removal_leaves_no_cgroup_directory_behind(cg_names):
 
 _KILLED_CREATE = """
 import os, signal, sys
-from ansible_collections.linuxns.pidns.plugins.module_utils import _cgroup, _sandbox
+from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _cgroup
+from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle import _sandbox
 point = sys.argv[2]
 original = getattr(_cgroup.SandboxCgroup, point)
 def killed(self, *args, **kwargs):

@@ -21,7 +21,8 @@ from ansible_cli import COLLECTIONS, run_local_play, run_module
 from sandboxes import STATE_DIR, exited, live_processes_in_ns, nsenter, wait_for
 
 sys.path.insert(0, str(COLLECTIONS))
-from ansible_collections.linuxns.pidns.plugins.module_utils import _join, _listing, _statedir  # noqa: E402
+from ansible_collections.linuxns.pidns.plugins.module_utils._exec import _join  # noqa: E402
+from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle import _listing, _statedir
 
 
 @pytest.fixture
@@ -346,7 +347,7 @@ def test_the_timeout_holds_during_slow_user_lookups_and_chdir(box, monkeypatch, 
 
 MODULE_PROCESS = ("import sys\n"
                   "sys.path.insert(0, sys.argv[1])\n"
-                  "from ansible_collections.linuxns.pidns.plugins.module_utils import _join\n"
+                  "from ansible_collections.linuxns.pidns.plugins.module_utils._exec import _join\n"
                   "_join.run({'sandbox': sys.argv[2], 'argv': ['sh', '-c', 'sleep 300 & sleep 300'], 'timeout': 600})\n")
 
 
@@ -378,7 +379,7 @@ def test_a_command_outside_the_pid_namespace_knows_its_parent(box):
 
 MEASURED_MODULE = ("import json, sys\n"
                    "sys.path.insert(0, sys.argv[1])\n"
-                   "from ansible_collections.linuxns.pidns.plugins.module_utils import _join\n"
+                   "from ansible_collections.linuxns.pidns.plugins.module_utils._exec import _join\n"
                    "result = _join.run({'sandbox': sys.argv[2], 'argv': ['sh', '-c', sys.argv[3]]})\n"
                    "peak = [l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:')][0]\n"
                    "print(json.dumps({'max_rss_kib': int(peak),\n"

@@ -21,7 +21,7 @@ from ansible_cli import COLLECTIONS, run_module
 from sandboxes import exited, state_of, wait_for
 
 sys.path.insert(0, str(COLLECTIONS))
-from ansible_collections.linuxns.pidns.plugins.module_utils import _listing  # noqa: E402
+from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle import _listing  # noqa: E402
 
 
 def cgroup_mounts():

@@ -16,7 +16,7 @@ import psutil
 from ansible_cli import run_module
 from sandboxes import STATE_DIR, exited, wait_for
 
-from ansible_collections.linuxns.pidns.plugins.module_utils import _supervisor
+from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle import _supervisor
 
 
 def test_the_supervisor_keeps_none_of_the_module_environment(names):

@@ -9,7 +9,7 @@ import os
 import sys
 
 sys.path.insert(0, sys.argv[1])
-from ansible_collections.linuxns.pidns.plugins.module_utils import _sandbox, _statedir  # noqa: E402
+from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle import _sandbox, _statedir  # noqa: E402
 
 root, count = sys.argv[2], int(sys.argv[3])
 created, errors, affinities = [], [], []

@@ -8,8 +8,8 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.linuxns.pidns.plugins.filter.sandbox_plan import MODULE_OPTIONS, _Planned, sandbox_plan
-from ansible_collections.linuxns.pidns.plugins.module_utils import _sandbox
-from ansible_collections.linuxns.pidns.plugins.module_utils._spec import LIMIT_KEYS, normalize_spec
+from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle import _sandbox
+from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._spec import LIMIT_KEYS, normalize_spec
 
 
 def on_host(name, parent=None, alive=True, processes=(), **options):

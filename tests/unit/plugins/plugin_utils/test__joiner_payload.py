@@ -32,9 +32,11 @@ def test_payload_is_the_same_bytes_every_time_and_names_its_hash():
     names = zipfile.ZipFile(io.BytesIO(data)).namelist()
     assert "__main__.py" in names
     module_utils = "ansible_collections/linuxns/pidns/plugins/module_utils/"
-    assert module_utils + "_join.py" in names
+    assert module_utils + "_exec/_join.py" in names
+    assert module_utils + "_exec/__init__.py" in names
     # The supervisor is a program of its own, written by the sandbox module: not part of the joiner.
-    assert module_utils + "_supervisor.py" not in names
+    assert module_utils + "_lifecycle/_supervisor.py" not in names
+    assert module_utils + "_lifecycle/_spec.py" in names
 
 
 @pytest.fixture

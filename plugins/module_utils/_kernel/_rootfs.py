@@ -1,0 +1,592 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) linuxns.pidns contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""A root filesystem of a sandbox's own: the checks of `rootfs` and `binds` (pure), what the module
+prepares on the host before it forks, and the mount work PID 1 does before it execs the supervisor.
+
+Kinds (spec["rootfs"]["type"]):
+
+- ``host``: the host's root, shared (the default; `binds` may still bind host paths over existing
+  paths in the sandbox's private mount namespace).
+- ``overlay``: overlayfs with the host's root (or, nested, the parent sandbox's root) as the
+  read-only lower layer and an upper layer of the sandbox's own in LAYERS_DIR/<name> (kept while
+  the sandbox exists, across recreations; removed with state absent), or in a tmpfs (ephemeral).
+  Host submounts of disk filesystems (a separate /home, /var, /boot) are overlaid the same way,
+  each with an upper layer of its own; memory and kernel filesystems are not carried over.
+- ``directory``: a prepared tree at a host path, bound recursively, optionally read-only.
+
+PID 1 builds the new root on a private staging tmpfs (host paths come in as detached mount trees,
+open_tree(2) in the module, so the same code works for a nested sandbox whose launcher joined its
+parent's mount namespace), adds /proc, /sys (read-only), a minimal /dev, fresh /run and /tmp,
+/etc/hostname and the binds, then pivot_root(".", ".") and detaches the old root. The supervisor
+is a Python program that a prepared tree may not contain: PID 1 chroots into the module's own
+root (an fd) to exec it, and the supervisor chroots into the new root (fd 4) before it reports
+ready, before any other process can exist in the sandbox.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import errno
+import os
+import stat
+
+from ansible_collections.linuxns.pidns.plugins.module_utils._common import STATE_DIR, SandboxError
+
+# The root of a sandbox that has none of its own (and what a spec recorded before roots existed means).
+HOST_ROOTFS = {"type": "host", "path": None, "read_only": False, "ephemeral": False}
+
+# Where the persistent upper layers live: on disk (like /var/lib/machines, /var/lib/docker), not in
+# the state directory, which is a tmpfs on most hosts (a package install would fill /run).
+LAYERS_DIR = "/var/lib/linuxns-pidns"
+ROOTFS_TYPES = ("host", "overlay", "directory")
+# The supervisor's argv flag: fd 4 is the new root, chroot into it before anything else.
+ENTER_ROOT_FLAG = "enter-root"
+ROOT_FD = 4
+# What a sandbox with its own root gets fresh, never from the host or a bind's dest.
+RESERVED_DESTS = ("/", "/proc", "/sys", "/dev")
+# Submounts of the host's root not carried into an overlay root: the sandbox gets fresh ones of
+# these, or they hold memory or kernel state rather than files.
+FRESH_PATHS = ("/proc", "/sys", "/dev", "/run", "/tmp")
+VIRTUAL_FSTYPES = frozenset((
+    "proc", "sysfs", "devtmpfs", "devpts", "tmpfs", "ramfs", "cgroup", "cgroup2", "nsfs", "mqueue",
+    "hugetlbfs", "securityfs", "debugfs", "tracefs", "configfs", "fusectl", "bpf", "pstore", "efivarfs",
+    "autofs", "binfmt_misc", "rpc_pipefs", "nfsd", "selinuxfs"))
+DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
+MAX_SYMLINKS = 40
+
+
+# ---------------------------------------------------------------- checks (pure)
+
+def _is_clean_path(path):
+    """Absolute, normalized (no . or .. components, no doubled or trailing slashes), no NUL."""
+    return isinstance(path, str) and path.startswith("/") and "\0" not in path and \
+        (path == "/" or (os.path.normpath(path) == path and not path.startswith("//")))
+
+
+def _inside(path, ancestor):
+    """Whether `path` is `ancestor` or below it (both clean)."""
+    return path == ancestor or ancestor == "/" or path.startswith(ancestor.rstrip("/") + "/")
+
+
+def normalize_rootfs(value, namespaces, state_dir=STATE_DIR):
+    """The checked rootfs spec ({type, path, read_only, ephemeral}); SandboxError naming the option."""
+    if value is None:
+        return dict(HOST_ROOTFS)
+    if not isinstance(value, dict):
+        raise SandboxError("rootfs: %r is not a dictionary with a type (host, overlay or directory)" % (value,))
+    unknown = sorted(set(value) - set(HOST_ROOTFS))
+    if unknown:
+        raise SandboxError("rootfs: unknown key(s) %s; use type, path, read_only, ephemeral" % ", ".join(unknown))
+    kind = value.get("type") or "host"
+    if kind not in ROOTFS_TYPES:
+        raise SandboxError("rootfs.type: %r is not one of %s" % (kind, ", ".join(ROOTFS_TYPES)))
+    path = value.get("path")
+    read_only = value.get("read_only") or False
+    ephemeral = value.get("ephemeral") or False
+    for key, flag in (("read_only", read_only), ("ephemeral", ephemeral)):
+        if not isinstance(flag, bool):
+            raise SandboxError("rootfs.%s: %r is not a boolean" % (key, flag))
+    if kind == "directory":
+        if path is None:
+            raise SandboxError("rootfs.path: type directory needs the path of a prepared root tree on the host")
+        if not _is_clean_path(path):
+            raise SandboxError("rootfs.path: %r must be an absolute path without . or .. components" % (path,))
+        if path == "/":
+            raise SandboxError("rootfs.path: / is the host's own root; use type overlay for a copy-on-write view of it")
+        if _inside(state_dir, path) or _inside(path, state_dir) or _inside(path, LAYERS_DIR):
+            raise SandboxError("rootfs.path: %s holds or lies in the collection's state (%s, %s)"
+                               % (path, state_dir, LAYERS_DIR))
+    elif path is not None:
+        raise SandboxError("rootfs.path: only type directory takes a path (the tree to use as root)")
+    if read_only and kind != "directory":
+        raise SandboxError("rootfs.read_only: only type directory can be read-only (an overlay's point is "
+                           "its writable layer; use a read-only bind for a read-only path)")
+    if ephemeral and kind != "overlay":
+        raise SandboxError("rootfs.ephemeral: only type overlay has an upper layer to keep in memory")
+    if kind != "host" and "mnt" not in namespaces:
+        raise SandboxError("rootfs: a root filesystem of its own needs the 'mnt' namespace; add mnt to namespaces")
+    return {"type": kind, "path": path, "read_only": read_only, "ephemeral": ephemeral}
+
+
+def normalize_binds(value, namespaces, state_dir=STATE_DIR):
+    """The checked binds ([{src, dest, read_only}] in the order given); SandboxError naming the entry."""
+    if not value:
+        return []
+    if not isinstance(value, list):
+        raise SandboxError("binds: %r is not a list of {src, dest, read_only}" % (value,))
+    if "mnt" not in namespaces:
+        raise SandboxError("binds: binding paths needs the 'mnt' namespace; add mnt to namespaces")
+    binds = []
+    for index, entry in enumerate(value):
+        label = "binds[%d]" % index
+        if not isinstance(entry, dict):
+            raise SandboxError("%s: %r is not a dictionary with src and dest" % (label, entry))
+        unknown = sorted(set(entry) - {"src", "dest", "read_only"})
+        if unknown:
+            raise SandboxError("%s: unknown key(s) %s; use src, dest, read_only" % (label, ", ".join(unknown)))
+        src, dest = entry.get("src"), entry.get("dest")
+        if dest is None:
+            dest = src
+        read_only = entry.get("read_only") or False
+        if not _is_clean_path(src):
+            raise SandboxError("%s.src: %r must be an absolute host path without . or .. components" % (label, src))
+        if not _is_clean_path(dest):
+            raise SandboxError("%s.dest: %r must be an absolute path inside the sandbox without . or .. "
+                               "components (a path outside its root does not exist)" % (label, dest))
+        if not isinstance(read_only, bool):
+            raise SandboxError("%s.read_only: %r is not a boolean" % (label, read_only))
+        if dest in RESERVED_DESTS or _inside(dest, "/proc") or _inside(dest, "/sys"):
+            raise SandboxError("%s.dest: %s is made by the sandbox itself (/, /proc, /sys, /dev); bind below "
+                               "another path" % (label, dest))
+        if _inside(state_dir, src) or _inside(src, state_dir) or _inside(src, LAYERS_DIR):
+            raise SandboxError("%s.src: %s holds or lies in the collection's state (%s, %s): it cannot be bound "
+                               "into a sandbox" % (label, src, state_dir, LAYERS_DIR))
+        for other_index, other in enumerate(binds):
+            if _inside(dest, other["dest"]) or _inside(other["dest"], dest):
+                raise SandboxError("%s.dest: %s overlaps binds[%d].dest %s; give each bind a destination of "
+                                   "its own" % (label, dest, other_index, other["dest"]))
+        binds.append({"src": src, "dest": dest, "read_only": read_only})
+    return binds
+
+
+def check_host(spec, exists=os.path.exists, isdir=os.path.isdir):
+    """What must be on the host before anything is made: the tree, the bind sources, and a dest of a
+    sandbox that shares the host's root (nothing is created on the host's files)."""
+    rootfs = spec.get("rootfs") or HOST_ROOTFS
+    if rootfs["type"] == "directory" and not isdir(rootfs["path"]):
+        raise SandboxError("rootfs.path: %s is not a directory on the host (a prepared root tree: a debootstrap "
+                           "result, an unpacked image)" % rootfs["path"])
+    for index, bind in enumerate(spec.get("binds") or []):
+        if not exists(bind["src"]):
+            raise SandboxError("binds[%d].src: %s does not exist on the host" % (index, bind["src"]))
+        if rootfs["type"] == "host" and not exists(bind["dest"]):
+            raise SandboxError("binds[%d].dest: %s does not exist; a sandbox that shares the host's root creates "
+                               "nothing on it (create it, or give the sandbox a rootfs)" % (index, bind["dest"]))
+
+
+# ---------------------------------------------------------------- planning (pure)
+
+def layers_path(name, layers_dir=LAYERS_DIR):
+    return os.path.join(layers_dir, name)
+
+
+def layer_key(path):
+    """The folder name of a submount's layers: its path with / and % escaped (reversible)."""
+    return path.replace("%", "%25").replace("/", "%2F")
+
+
+def overlay_options(lower, upper, work):
+    """overlayfs mount data; the separators , : and \\ in a path are escaped with a backslash."""
+    def escape(path):
+        return path.replace("\\", "\\\\").replace(",", "\\,").replace(":", "\\:")
+    return "lowerdir=%s,upperdir=%s,workdir=%s" % (escape(lower), escape(upper), escape(work))
+
+
+def plan_submounts(mounts, skip=()):
+    """The submounts of the root (parsed mountinfo, root mount first) to overlay: mount points of disk
+    filesystems below /, parents before children, not below FRESH_PATHS or `skip`, not stacked
+    below another mount at the same point. Memory and kernel filesystems are left out."""
+    if not mounts:
+        return []
+    root_ids = set(m["mount_id"] for m in mounts if m["mount_point"] == "/")
+    topmost = {}
+    for mount in mounts:
+        topmost[mount["mount_point"]] = mount
+    excluded = FRESH_PATHS + tuple(skip)
+    chosen = []
+    for point, mount in topmost.items():
+        if point == "/" or mount["mount_id"] in root_ids:
+            continue
+        if any(_inside(point, path) for path in excluded):
+            continue
+        if mount["fstype"] in VIRTUAL_FSTYPES:
+            continue
+        # Below a memory filesystem that is left out (a tmpfs at /srv with a disk mount in it), the
+        # mount point itself is not in the overlay: leave it out too.
+        if any(_inside(point, other) and topmost[other]["fstype"] in VIRTUAL_FSTYPES
+               for other in topmost if other != point and other != "/"):
+            continue
+        chosen.append(point)
+    return sorted(chosen, key=lambda p: (p.count("/"), p))
+
+
+def resolve_in_root(root, path, lstat=os.lstat, readlink=os.readlink):
+    """The host path of `path` as the tree at `root` sees it: symbolic links in it are followed as
+    if `root` were /, so no link leads outside it (as openat2's RESOLVE_IN_ROOT). Components that
+    do not exist yet are kept as they are. Returns root + the resolved path."""
+    pending = [part for part in path.split("/") if part]
+    resolved = []
+    links = 0
+    while pending:
+        part = pending.pop(0)
+        if part == ".":
+            continue
+        if part == "..":
+            if resolved:
+                resolved.pop()
+            continue
+        candidate = os.path.join(root, *(resolved + [part]))
+        try:
+            mode = lstat(candidate).st_mode
+        except OSError as exc:
+            if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
+                raise
+            resolved.append(part)
+            resolved.extend(p for p in pending if p not in (".",))
+            break
+        if stat.S_ISLNK(mode):
+            links += 1
+            if links > MAX_SYMLINKS:
+                raise OSError(errno.ELOOP, "too many symbolic links resolving %s" % path)
+            target = readlink(candidate)
+            if target.startswith("/"):
+                resolved = []
+            pending = [p for p in target.split("/") if p] + pending
+            continue
+        resolved.append(part)
+    return os.path.join(root, *resolved) if resolved else root
+
+
+def describe(spec, name, usage=None):
+    """The sandbox's root as sandbox and sandbox_info report it."""
+    rootfs = spec.get("rootfs") or HOST_ROOTFS
+    persistent = rootfs["type"] == "overlay" and not rootfs["ephemeral"]
+    return {
+        "type": rootfs["type"],
+        "path": rootfs["path"],
+        "read_only": rootfs["read_only"],
+        "ephemeral": rootfs["ephemeral"],
+        "upper": layers_path(name) if persistent else None,
+        "binds": list(spec.get("binds") or []),
+    }
+
+
+def disk_usage(path):
+    """Bytes the files under `path` take on disk (st_blocks, each inode once); None if it is not there."""
+    if not os.path.isdir(path):
+        return None
+    seen = set()
+    total = 0
+    for directory, dirs, files in os.walk(path):
+        for entry in dirs + files:
+            try:
+                info = os.lstat(os.path.join(directory, entry))
+            except OSError:
+                continue
+            if (info.st_dev, info.st_ino) in seen:
+                continue
+            seen.add((info.st_dev, info.st_ino))
+            total += info.st_blocks * 512
+    return total
+
+
+# ---------------------------------------------------------------- the module's side, before it forks
+
+def needs_preparing(spec):
+    """Whether PID 1 has rootfs work to do: a root of its own, or binds."""
+    return (spec.get("rootfs") or HOST_ROOTFS)["type"] != "host" or bool(spec.get("binds"))
+
+
+class Prepared(object):
+    """Host resources PID 1 needs, as file descriptors inherited across the forks: the module's own
+    root (to exec the supervisor from), and detached mount trees of the layers folder, the tree and
+    each bind source."""
+
+    def __init__(self):
+        self.exec_root = None
+        self.layers = None
+        self.tree = None
+        self.binds = []
+
+    def fds(self):
+        return [fd for fd in [self.exec_root, self.layers, self.tree] + self.binds if fd is not None]
+
+    def close(self):
+        for fd in self.fds():
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.__init__()
+
+
+def prepare(spec, name, layers_dir=LAYERS_DIR):
+    """Open what PID 1 will need (see Prepared); make the upper layer's folder of a persistent overlay."""
+    from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _syscalls
+    rootfs = spec.get("rootfs") or HOST_ROOTFS
+    prepared = Prepared()
+    try:
+        if rootfs["type"] != "host":
+            prepared.exec_root = os.open("/", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        if rootfs["type"] == "overlay" and not rootfs["ephemeral"]:
+            folder = layers_path(name, layers_dir)
+            os.makedirs(layers_dir, 0o700, exist_ok=True)
+            os.makedirs(folder, 0o700, exist_ok=True)
+            prepared.layers = _syscalls.open_tree(folder, _syscalls.OPEN_TREE_CLONE)
+        if rootfs["type"] == "directory":
+            prepared.tree = _syscalls.open_tree(rootfs["path"], _syscalls.OPEN_TREE_CLONE | _syscalls.AT_RECURSIVE)
+        for index, bind in enumerate(spec.get("binds") or []):
+            try:
+                prepared.binds.append(_syscalls.open_tree(bind["src"], _syscalls.OPEN_TREE_CLONE |
+                                                          _syscalls.AT_RECURSIVE))
+            except OSError as exc:
+                raise SandboxError("binds[%d].src: cannot bind %s: %s" % (index, bind["src"], exc.strerror or exc))
+    except BaseException:
+        prepared.close()
+        raise
+    return prepared
+
+
+def remove_layers(name, layers_dir=LAYERS_DIR):
+    """Delete a sandbox's upper layers; whether there were any."""
+    folder = layers_path(name, layers_dir)
+    if not os.path.lexists(folder):
+        return False
+    import shutil  # here, not above: it pulls in bz2 and lzma, and the joiner imports this module
+    shutil.rmtree(folder)
+    return True
+
+
+def keeps_layers(spec):
+    rootfs = (spec or {}).get("rootfs") or HOST_ROOTFS
+    return rootfs["type"] == "overlay" and not rootfs["ephemeral"]
+
+
+# ---------------------------------------------------------------- PID 1's side
+
+def _sys():
+    from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _syscalls
+    return _syscalls
+
+
+def _mount(source, target, fstype, flags=0, data=None, what=None):
+    try:
+        _sys().mount(source, target, fstype, flags, data)
+    except OSError as exc:
+        raise OSError(exc.errno, "%s: mounting %s on %s: %s" % (what or "rootfs", fstype or source, target,
+                                                                os.strerror(exc.errno)))
+
+
+def _remount_read_only(target, mounts_below):
+    """Read-only: the mount at `target` and every mount below it (their other flags kept)."""
+    sc = _sys()
+    flag_of = {"nosuid": sc.MS_NOSUID, "nodev": sc.MS_NODEV, "noexec": sc.MS_NOEXEC}
+    for point, options in mounts_below:
+        flags = sc.MS_REMOUNT | sc.MS_BIND | sc.MS_RDONLY
+        for option in options.split(","):
+            flags |= flag_of.get(option, 0)
+        sc.mount(None, point, None, flags)
+
+
+def _mounts_at_or_below(path):
+    from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _procfs
+    found = []
+    for mount in _procfs.read_mountinfo():
+        if _inside(mount["mount_point"], path):
+            found.append((mount["mount_point"], mount["options"]))
+    return found
+
+
+def _make_dir(path, writable, what):
+    if os.path.isdir(path):
+        return
+    if not writable:
+        raise OSError(errno.EROFS, "%s: %s is missing from the read-only root tree; create it in the tree"
+                      % (what, path))
+    os.makedirs(path, 0o755)
+
+
+def _make_file(path, writable, what):
+    if os.path.lexists(path):
+        return
+    if not writable:
+        raise OSError(errno.EROFS, "%s: %s is missing from the read-only root tree; create it in the tree"
+                      % (what, path))
+    parent = os.path.dirname(path)
+    if not os.path.isdir(parent):
+        os.makedirs(parent, 0o755)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644))
+
+
+def _stage_dir(candidates):
+    for path in candidates:
+        if os.path.isdir(path) and not os.path.islink(path):
+            return path
+    raise OSError(errno.ENOENT, "rootfs: no directory to build the new root on (tried %s)" % ", ".join(candidates))
+
+
+def _upper_pair(base, lower):
+    """upper/ and work/ under `base`, the upper made with the lower root's owner and mode (the
+    overlay's root directory takes them from its upper)."""
+    upper, work = os.path.join(base, "upper"), os.path.join(base, "work")
+    info = os.stat(lower)
+    for path in (upper, work):
+        if not os.path.isdir(path):
+            os.makedirs(path, 0o700)
+    os.chown(upper, info.st_uid, info.st_gid)
+    os.chmod(upper, stat.S_IMODE(info.st_mode))
+    return upper, work
+
+
+def _build_overlay(sc, stage, new_root, rootfs, prepared):
+    layers = os.path.join(stage, "layers")
+    os.mkdir(layers, 0o700)
+    if rootfs["ephemeral"]:
+        _mount("tmpfs", layers, "tmpfs", sc.MS_NOSUID | sc.MS_NODEV, "mode=0700", "rootfs.ephemeral")
+    else:
+        sc.move_mount(prepared.layers, layers)
+    from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _procfs
+    submounts = plan_submounts(_procfs.read_mountinfo(), skip=[stage])
+    upper, work = _upper_pair(layers, "/")
+    _mount("overlay", new_root, "overlay", 0, overlay_options("/", upper, work), "rootfs (overlay of /)")
+    for point in submounts:
+        target = resolve_in_root(new_root, point)
+        if not os.path.isdir(target) or not os.path.isdir(point):
+            continue
+        upper, work = _upper_pair(os.path.join(layers, "mounts", layer_key(point)), point)
+        _mount("overlay", target, "overlay", 0, overlay_options(point, upper, work),
+               "rootfs (overlay of the host's %s)" % point)
+    # Other sandboxes' upper layers, seen through the lower layer: not this sandbox's business.
+    hidden = resolve_in_root(new_root, LAYERS_DIR)
+    if os.path.isdir(hidden):
+        _mount("tmpfs", hidden, "tmpfs", sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC | sc.MS_RDONLY, "mode=0700")
+
+
+def _build_dev(sc, dev):
+    _mount("tmpfs", dev, "tmpfs", sc.MS_NOSUID | sc.MS_NOEXEC, "mode=0755,size=65536k", "/dev")
+    for node in DEVICES:
+        source = os.path.join("/dev", node)
+        if not os.path.exists(source):
+            continue
+        target = os.path.join(dev, node)
+        os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o666))
+        _mount(source, target, None, sc.MS_BIND, None, "/dev/" + node)
+    os.mkdir(os.path.join(dev, "pts"), 0o755)
+    _mount("devpts", os.path.join(dev, "pts"), "devpts", sc.MS_NOSUID | sc.MS_NOEXEC,
+           "newinstance,ptmxmode=0666,mode=0620", "/dev/pts")
+    os.symlink("pts/ptmx", os.path.join(dev, "ptmx"))
+    os.mkdir(os.path.join(dev, "shm"), 0o1777)
+    _mount("tmpfs", os.path.join(dev, "shm"), "tmpfs", sc.MS_NOSUID | sc.MS_NODEV, "mode=1777", "/dev/shm")
+    for link, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
+                         ("stderr", "/proc/self/fd/2")):
+        os.symlink(target, os.path.join(dev, link))
+
+
+def _build_sys(sc, target):
+    flags = sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC | sc.MS_RDONLY
+    try:
+        sc.mount("sysfs", target, "sysfs", flags)
+    except OSError:
+        # A fresh sysfs needs a network namespace of its own or the host's; else the host's, read-only.
+        _mount("/sys", target, None, sc.MS_BIND | sc.MS_REC, None, "/sys")
+        _remount_read_only(target, _mounts_at_or_below(target))
+        return
+    cgroups = os.path.join(target, "fs", "cgroup")
+    if os.path.ismount("/sys/fs/cgroup") and os.path.isdir(cgroups):
+        _mount("/sys/fs/cgroup", cgroups, None, sc.MS_BIND | sc.MS_REC, None, "/sys/fs/cgroup")
+        _remount_read_only(cgroups, _mounts_at_or_below(cgroups))
+
+
+def _hostname_file(sc, new_root, stage, hostname, writable):
+    etc = resolve_in_root(new_root, "/etc")
+    if not os.path.isdir(etc):
+        return
+    target = resolve_in_root(new_root, "/etc/hostname")
+    if writable:
+        if os.path.lexists(target) and not os.path.isfile(target):
+            return
+        with open(target, "w") as handle:
+            handle.write(hostname + "\n")
+        return
+    if os.path.isfile(target):
+        source = os.path.join(stage, "hostname")
+        with open(source, "w") as handle:
+            handle.write(hostname + "\n")
+        _mount(source, target, None, sc.MS_BIND, None, "/etc/hostname")
+        sc.mount(None, target, None, sc.MS_REMOUNT | sc.MS_BIND | sc.MS_RDONLY)
+
+
+def _apply_binds(sc, new_root, binds, fds, writable):
+    for index, (bind, fd) in enumerate(zip(binds, fds)):
+        what = "binds[%d].dest" % index
+        target = resolve_in_root(new_root, bind["dest"])
+        is_dir = os.path.isdir("/proc/self/fd/%d" % fd)
+        if not os.path.lexists(target):
+            if writable is None:
+                raise OSError(errno.ENOENT, "%s: %s does not exist" % (what, bind["dest"]))
+            (_make_dir if is_dir else _make_file)(target, writable, what)
+        if is_dir != os.path.isdir(target):
+            raise OSError(errno.ENOTDIR if is_dir else errno.EISDIR,
+                          "%s: %s is a %s but binds[%d].src %s is not" % (
+                              what, bind["dest"], "directory" if os.path.isdir(target) else "file", index, bind["src"]))
+        try:
+            sc.move_mount(fd, target)
+        except OSError as exc:
+            raise OSError(exc.errno, "%s: binding %s on %s: %s" % (what, bind["src"], bind["dest"],
+                                                                   os.strerror(exc.errno)))
+        if bind["read_only"]:
+            _remount_read_only(target, _mounts_at_or_below(target))
+
+
+def enter(spec, state_root, prepared):
+    """In PID 1, after its mounts were made private and the state directory hidden: build the
+    sandbox's root and pivot into it. Returns the fd of the new root (for the supervisor), or None
+    when the sandbox shares the host's root (then only the binds are applied, on the host's tree)."""
+    sc = _sys()
+    rootfs = spec.get("rootfs") or HOST_ROOTFS
+    binds = spec.get("binds") or []
+    if rootfs["type"] == "host":
+        _apply_binds(sc, "/", binds, prepared.binds, None)
+        return None
+    stage = _stage_dir([state_root, "/tmp", "/run", "/mnt", "/media", "/srv", "/opt"])
+    _mount("tmpfs", stage, "tmpfs", sc.MS_NOSUID | sc.MS_NODEV, "mode=0700", "rootfs (staging)")
+    new_root = os.path.join(stage, "root")
+    os.mkdir(new_root, 0o755)
+    writable = not rootfs["read_only"]
+    if rootfs["type"] == "overlay":
+        _build_overlay(sc, stage, new_root, rootfs, prepared)
+    else:
+        try:
+            sc.move_mount(prepared.tree, new_root)
+        except OSError as exc:
+            raise OSError(exc.errno, "rootfs.path: binding %s: %s" % (rootfs["path"], os.strerror(exc.errno)))
+        if not writable:
+            _remount_read_only(new_root, _mounts_at_or_below(new_root))
+    proc = resolve_in_root(new_root, "/proc")
+    _make_dir(proc, writable, "rootfs.path")
+    if spec["mount_proc"]:
+        _mount("proc", proc, "proc", sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC, None, "/proc")
+    else:
+        # mount_proc false: the /proc it had before, as a sandbox sharing the host's root would.
+        _mount("/proc", proc, None, sc.MS_BIND | sc.MS_REC, None, "/proc")
+    sys_dir = resolve_in_root(new_root, "/sys")
+    _make_dir(sys_dir, writable, "rootfs.path")
+    _build_sys(sc, sys_dir)
+    dev = resolve_in_root(new_root, "/dev")
+    _make_dir(dev, writable, "rootfs.path")
+    _build_dev(sc, dev)
+    for path, mode in (("/run", "0755"), ("/tmp", "1777")):
+        target = resolve_in_root(new_root, path)
+        if not os.path.isdir(target) and not writable:
+            continue  # a read-only tree without it: nothing to cover
+        _make_dir(target, writable, "rootfs.path")
+        _mount("tmpfs", target, "tmpfs", sc.MS_NOSUID | sc.MS_NODEV, "mode=" + mode, path)
+    if spec.get("hostname") and "uts" in spec["namespaces"]:
+        _hostname_file(sc, new_root, stage, spec["hostname"], writable)
+    _apply_binds(sc, new_root, binds, prepared.binds, writable)
+    # The old root goes: pivot_root(".", ".") stacks it on the new one, then it is detached whole
+    # (works with a read-only root, which has no room for a put_old directory).
+    os.chdir(new_root)
+    sc.pivot_root(".", ".")
+    sc.umount2(".", sc.MNT_DETACH)
+    os.chdir("/")
+    root_fd = os.open("/", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    # The supervisor's interpreter may not be in the new root: exec it from the module's root; it
+    # comes back to the new root (fd 4) before anything else can run in the sandbox.
+    os.fchdir(prepared.exec_root)
+    os.chroot(".")
+    return root_fd

@@ -1,0 +1,388 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) linuxns.pidns contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Launching a sandbox: fresh namespaces, PID 1 set up and turned into the supervisor, handles pinned.
+
+Process shape::
+
+    module ──fork──> launcher (new session; joins the parent sandbox, if any)
+                       └─fork──> mid (unshares the namespaces)
+                                   └─fork──> PID 1 (mounts, hostname, lo; execs the supervisor)
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import errno
+import fcntl
+import os
+import select
+import socket
+import struct
+import sys
+import time
+
+from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _cgroup
+from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _procfs
+from ansible_collections.linuxns.pidns.plugins.module_utils._kernel._process import wait_exit
+from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _rootfs
+from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _syscalls
+from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _systemd
+from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._control import (
+    control_socket, receive_message, send_error, send_message)
+from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._records import inspect_sandbox
+from ansible_collections.linuxns.pidns.plugins.module_utils._common import SandboxError
+from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._spec import DEFAULT_PATH
+from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._statedir import NEEDS_ROOT, STATE_SCHEMA
+from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._stop import remove_folder, stop_supervisor
+
+READY_TIMEOUT = 15.0
+SUPERVISOR_ENVIRONMENT = {"PATH": DEFAULT_PATH, "LC_ALL": "C"}
+
+
+def _loopback_up():
+    """Bring `lo` up in a fresh network namespace (SIOCGIFFLAGS / SIOCSIFFLAGS)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        request = struct.pack("16sH22x", b"lo", 0)
+        flags = struct.unpack("16sH22x", fcntl.ioctl(sock, 0x8913, request))[1]
+        fcntl.ioctl(sock, 0x8914, struct.pack("16sH22x", b"lo", flags | 0x1 | 0x40))
+    finally:
+        sock.close()
+
+
+def _become_init(spec, root, fds, python, name, prepared=None):
+    """In the new PID namespace's PID 1: set the namespaces up, then exec the supervisor.
+
+    prepared: the host resources of a root filesystem of its own or of binds (_rootfs.Prepared)."""
+    types = spec["namespaces"]
+    new_root = None
+    if "mnt" in types:
+        _syscalls.mount(None, "/", None, _syscalls.MS_REC | _syscalls.MS_PRIVATE)
+        # Drop the state directory from the sandbox's view: its handle mounts would otherwise
+        # keep every other sandbox's namespaces alive for as long as this one lives.
+        try:
+            _syscalls.umount2(root, _syscalls.MNT_DETACH)
+        except OSError as exc:
+            if exc.errno not in (errno.EINVAL, errno.ENOENT):
+                raise
+        # What lies under it is the same directory (it is a bind mount of itself): cover it with
+        # an empty one, so the collection run inside a sandbox (say, over SSH to a sandboxed
+        # sshd) manages sandboxes of its own and never sees, or deletes, the host's.
+        if os.path.isdir(root):
+            _syscalls.mount("tmpfs", root, "tmpfs", _syscalls.MS_NOSUID | _syscalls.MS_NODEV | _syscalls.MS_NOEXEC,
+                            "mode=0700")
+        if prepared is not None:
+            # A root of its own (with its own /proc), or binds on the host's tree: see _rootfs.
+            new_root = _rootfs.enter(spec, root, prepared)
+        if spec["mount_proc"] and new_root is None:
+            _syscalls.mount("proc", "/proc", "proc",
+                            _syscalls.MS_NOSUID | _syscalls.MS_NODEV | _syscalls.MS_NOEXEC)
+    if "uts" in types:
+        _syscalls.sethostname(spec["hostname"])
+    if "net" in types:
+        _loopback_up()
+    os.chdir("/")
+    if not os.access(python, os.X_OK):
+        # Said while the control socket is still open: once the fds are moved, a failed exec is silent.
+        raise SandboxError("the module's Python %s is not in the parent sandbox's root (a root of its own has "
+                           "a fresh /tmp and /run): run the module with an interpreter outside them, such as "
+                           "/usr/bin/python3" % python)
+    argv = [python, "-I", "-S", "-", name, str(spec["stop_timeout"])]
+    if new_root is not None:
+        # fd 4: the supervisor chroots into it before it says ready (_rootfs.enter).
+        fds = list(fds) + [new_root]
+        argv.append(_rootfs.ENTER_ROOT_FLAG)
+    # Move the inherited fds above the targets first so no dup2 clobbers another source.
+    high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 64) for fd in fds]
+    for target, fd in enumerate(high):
+        os.dup2(fd, target, inheritable=True)
+    os.closerange(len(high), 65536)
+    # A minimal environment: PID 1 lives for as long as the sandbox, and root inside can read its
+    # environ; the module's own (Ansible's `environment:`, tokens, SUDO_*) stays out.
+    os.execve(python, argv, SUPERVISOR_ENVIRONMENT)
+
+
+def _launch(spec, root, parent_fds, fds, sock, python, name, cpu, allowed, hierarchies, prepared=None):
+    """Runs in a forked child; never returns.
+
+    launcher (new session, joined to the parent sandbox) -> mid (unshares) -> init (PID 1).
+    The mid step is needed because after setns(CLONE_NEWPID) a process may not unshare a
+    PID namespace itself: only its children live in the joined one.
+    """
+    stage = "setsid"
+    try:
+        os.setsid()
+        stage = "waiting for the sandbox's cgroup"
+        fields, _sender = receive_message(sock)
+        if not fields or fields[0] != "cgroup":
+            os._exit(1)  # the module gave up
+        if fields[1]:
+            # Before joining the parent's namespaces: the cgroup paths are the host's.
+            stage = "moving into the sandbox's cgroup"
+            _cgroup.SandboxCgroup(hierarchies, fields[1]).place(0)
+        for ns_type in _syscalls.JOIN_ORDER:
+            if ns_type in parent_fds:
+                stage = "joining the parent's %s namespace" % ns_type
+                _syscalls.setns(parent_fds[ns_type], _syscalls.NAMESPACE_FLAGS[ns_type])
+        stage = "fork"
+        mid = os.fork()
+        if mid == 0:
+            if cpu is not None:
+                stage = "pinning to CPU %d" % cpu
+                os.sched_setaffinity(0, [cpu])
+            stage = "unshare"
+            flags = 0
+            for ns_type in spec["namespaces"]:
+                flags |= _syscalls.NAMESPACE_FLAGS[ns_type]
+            _syscalls.unshare(flags)
+            stage = "fork into the new PID namespace"
+            if os.fork() == 0:
+                stage = "setting up the sandbox"
+                if cpu is not None:
+                    os.sched_setaffinity(0, allowed)
+                _become_init(spec, root, fds, python, name, prepared)
+            os._exit(0)
+        _pid, status = os.waitpid(mid, 0)
+        os._exit(0 if status == 0 else 1)
+    except BaseException as exc:  # pylint: disable=broad-except
+        send_error(sock, stage, exc)
+        os._exit(1)
+
+
+def _await_ready(sock, timeout):
+    """Wait for the supervisor's "ready"; return its PID as the host sees it."""
+    poller = select.poll()
+    poller.register(sock.fileno(), select.POLLIN)
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not poller.poll(remaining * 1000):
+            raise SandboxError("the supervisor did not report ready within %d seconds" % timeout)
+        fields, sender = receive_message(sock)
+        if fields is None:
+            raise SandboxError("the supervisor exited before it was ready")
+        if fields[0] == "error":
+            _tag, stage, code, text = fields
+            if int(code) in (errno.EPERM, errno.EACCES):
+                raise SandboxError("%s failed: %s. %s" % (stage, text, NEEDS_ROOT))
+            raise SandboxError("%s failed: %s" % (stage, text))
+        if sender is None:
+            raise SandboxError("the supervisor's ready message carried no credentials")
+        return sender
+
+
+def _log_end(path, size=400):
+    """'; its log ends: ...' with the last `size` bytes of the supervisor's log, or '' if it is empty."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - size))
+            text = handle.read().decode("utf-8", "replace").strip()
+    except OSError:
+        return ""
+    return "; its log ends: %s" % text if text else ""
+
+
+class _MountNamespaceOutOfOrder(Exception):
+    """The kernel refused to bind the new mount namespace's handle (EINVAL).
+
+    It refuses a mount-namespace handle whose namespace id is not newer than the caller's
+    own mount namespace (its guard against namespace loops). Since Linux 6.18 namespace ids
+    come from per-CPU batches, so a namespace made on another CPU than the caller's may get
+    a smaller id. That only bites where the module itself runs outside the initial mount
+    namespace (in a container, or over SSH into a sandboxed sshd), about half the time there.
+    """
+
+
+def install_supervisor(state_dir):
+    """Write the supervisor program (from this payload) where it can be run, once per content;
+    return its path."""
+    # Imported here: inspect is costly, and most runs of the sandbox module create nothing.
+    import inspect
+    from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle import _supervisor
+    source = inspect.getsource(_supervisor)
+    path = state_dir.supervisor_path
+    try:
+        with open(path) as handle:
+            if handle.read() == source:
+                return path
+    except (IOError, OSError) as exc:
+        if exc.errno != errno.ENOENT:
+            raise
+    tmp = path + ".tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(source)
+    os.rename(tmp, path)
+    return path
+
+
+def create(view, name, spec, parent_record=None, python=None, run_command=None):
+    """Start a supervisor in fresh namespaces and pin them with handles; return the record.
+
+    Either the sandbox exists completely afterwards or nothing of it is left. When the new
+    mount namespace's id comes out older than ours, make it again on each CPU in turn: the
+    CPU whose id batch holds our own namespace's id hands out newer ones.
+    """
+    planned = _cgroup_for(view, name, spec, parent_record, run_command)
+    allowed = sorted(os.sched_getaffinity(0))
+    for cpu in [None] + allowed:
+        try:
+            return _create_once(view, name, spec, parent_record, python or sys.executable, cpu, allowed, planned)
+        except _MountNamespaceOutOfOrder as exc:
+            refused = exc
+    raise SandboxError("the kernel refused the handle of every new mount namespace (%s); the module "
+                       "runs in a mount namespace it cannot pin newer ones from" % refused)
+
+
+class _SystemdScope(object):
+    """A top-level sandbox on a systemd host: its cgroup is known once systemd has made its scope
+    around the launcher (see _place_launcher)."""
+
+    def __init__(self, hierarchies, name, run_command):
+        self.hierarchies = hierarchies
+        self.name = name
+        self.run_command = run_command
+
+
+def _cgroup_for(view, name, spec, parent_record, run_command):
+    """The cgroup the new sandbox gets (below its parent's; in a systemd scope of its own on a
+    systemd host: a _SystemdScope), or None where the host offers none and nothing needs one.
+    Asking for limits or a pause there fails here, before anything is made."""
+    hierarchies = view.hierarchies
+    problems = hierarchies.supports(spec["limits"])
+    if spec["paused"] and hierarchies.problem:
+        problems.append("paused: the sandbox cannot have a cgroup here (%s)" % hierarchies.problem)
+    if problems:
+        raise SandboxError("; ".join(problems))
+    if hierarchies.problem:
+        return None
+    parent_cgroup = (parent_record.get("_state") or {}).get("cgroup") if parent_record else None
+    if parent_cgroup is None and not view.inside_sandbox and _systemd.booted():
+        return _SystemdScope(hierarchies, name, run_command)
+    return _cgroup.sandbox_cgroup(hierarchies, name, parent_cgroup["relative"] if parent_cgroup else None,
+                                  view.cgroup_base)
+
+
+def _place_launcher(view, name, planned, launcher):
+    """Make the sandbox's cgroup and return it (None: none). On a systemd host, systemd first puts
+    the launcher in a new delegated scope, and the cgroup is built below that scope."""
+    cgroup = planned
+    if isinstance(planned, _SystemdScope):
+        scope = _systemd.start_scope(planned.run_command, name, launcher, view.state_dir.proc_root)
+        cgroup = _cgroup.SandboxCgroup(planned.hierarchies, scope + "/" + name)
+    if cgroup is not None:
+        if cgroup.exists():
+            # Left by a creation that was killed half way: nothing of it may survive.
+            cgroup.kill()
+            cgroup.remove()
+        cgroup.create()
+    return cgroup
+
+
+def _create_once(view, name, spec, parent_record, python, cpu, allowed, planned):
+    state_dir = view.state_dir
+    folder = state_dir.path(name)
+    os.mkdir(folder, 0o700)
+    os.mkdir(os.path.join(folder, "ns"), 0o700)
+    supervisor = pidfd = pid_ns = cgroup = prepared = None
+    try:
+        script = install_supervisor(state_dir)
+        if _rootfs.needs_preparing(spec):
+            # Host paths as detached mount trees and the module's root, before anything joins the
+            # parent's mount namespace (where the host's paths are not visible).
+            prepared = _rootfs.prepare(spec, name)
+        parent_fds = {}
+        if parent_record is not None:
+            for ns_type, path in parent_record["handles"].items():
+                parent_fds[ns_type] = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        sock, theirs = control_socket()
+        fds = [os.open(script, os.O_RDONLY | os.O_CLOEXEC),
+               os.open(os.path.join(folder, "supervisor.log"),
+                       os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)]
+        fds += [fds[1], theirs.fileno()]
+        launcher = os.fork()
+        if launcher == 0:
+            sock.close()
+            _launch(spec, state_dir.root, parent_fds, fds, theirs, python, name, cpu, allowed, view.hierarchies,
+                    prepared)
+        theirs.close()
+        if prepared is not None:
+            prepared.close()
+        for fd in list(parent_fds.values()) + fds[:2]:
+            os.close(fd)
+        try:
+            cgroup = _place_launcher(view, name, planned, launcher)
+            # The launcher waits for this before it starts anything: where to move itself.
+            send_message(sock, "cgroup", cgroup.relative if cgroup is not None else "")
+            try:
+                pid = _await_ready(sock, READY_TIMEOUT)
+            except SandboxError as exc:
+                # The folder, and the log in it, go with the failed creation: its end goes in the message.
+                raise SandboxError("%s%s" % (exc, _log_end(os.path.join(folder, "supervisor.log"))))
+        finally:
+            sock.close()
+            os.waitpid(launcher, 0)
+        # While this pidfd is open and its process has not exited, the PID cannot be reused: the
+        # /proc/<pid> paths below are the supervisor's, from the checks to the last bind mount.
+        pidfd = _syscalls.pidfd_open(pid)
+        stat = _procfs.read_stat(state_dir.proc_root, pid)
+        pid_ns = _procfs.ns_link_inode(state_dir.proc_root, pid, "pid") if stat else None
+        if stat is None or pid_ns is None:
+            raise SandboxError("the supervisor (host PID %d) exited right after starting; see %s"
+                               % (pid, os.path.join(folder, "supervisor.log")))
+        supervisor = {"pid": pid, "start_time": stat["start_time"]}
+        namespaces = {}
+        for ns_type in spec["namespaces"]:
+            handle = state_dir.handle_path(name, ns_type)
+            os.close(os.open(handle, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
+            try:
+                _syscalls.mount(os.path.join(state_dir.proc_root, str(pid), "ns", ns_type), handle, None,
+                                _syscalls.MS_BIND)
+            except OSError as exc:
+                if ns_type == "mnt" and exc.errno == errno.EINVAL:
+                    raise _MountNamespaceOutOfOrder(str(exc))
+                raise
+            namespaces[ns_type] = os.stat(handle).st_ino
+        if wait_exit(pidfd, 0) or namespaces["pid"] != pid_ns:
+            raise SandboxError("the supervisor (host PID %d) exited while its namespaces were being pinned; "
+                               "see %s" % (pid, os.path.join(folder, "supervisor.log")))
+        if cgroup is not None:
+            # Limits once the supervisor is up: a tight pids or memory limit bounds what runs
+            # inside, not the three processes that start it.
+            cgroup.set_limits(spec["limits"])
+            if spec["paused"]:
+                cgroup.freeze(True)
+        status = _procfs.read_status(state_dir.proc_root, pid)
+        state = {
+            "schema": STATE_SCHEMA,
+            "name": name,
+            "spec": spec,
+            "supervisor": supervisor,
+            "namespaces": namespaces,
+            "boot_id": view.boot_id,
+            "level": len(_procfs.nspid_chain(status)) - 1 if status else None,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "cgroup": None if cgroup is None else {"relative": cgroup.relative, "paths": cgroup.paths()},
+            "cgroup_problem": view.hierarchies.problem,
+        }
+        state_dir.write_state(name, state)
+    except BaseException:
+        if supervisor is not None:
+            stop_supervisor(state_dir, supervisor, 0, pid_ns)
+        if cgroup is not None and cgroup.exists():
+            cgroup.kill()
+            cgroup.remove()
+        remove_folder(state_dir, name)
+        raise
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
+        if prepared is not None:
+            prepared.close()
+    view.refresh()
+    return inspect_sandbox(view, name)

@@ -1,0 +1,157 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) linuxns.pidns contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""A sandbox as the host shows it: its record (state file, handles, supervisor) and its problems.
+
+Also the one /proc pass that finds the processes of given PID namespaces (sandbox_info, and
+sandbox_exec's timeout kill)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _cgroup
+from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _procfs
+from ansible_collections.linuxns.pidns.plugins.module_utils._kernel._process import pids_in
+from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _rootfs
+from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._spec import NAMESPACE_TYPES, NO_LIMITS
+
+
+def problems_of(state, handles, supervisor_stat, boot_id, supervisor_pid_ns):
+    """Judge a sandbox from what the host shows; return its problems (empty: alive).
+
+    handles: {type: inode} of the nsfs mounts found at its handle paths.
+    supervisor_stat: parsed /proc/PID/stat of the recorded supervisor PID, or None.
+    supervisor_pid_ns: inode of that process's PID namespace, or None.
+    """
+    problems = []
+    if state.get("boot_id") != boot_id:
+        problems.append("the host rebooted since it was created: its namespaces are gone")
+    missing = sorted(ns for ns, inode in state["namespaces"].items() if handles.get(ns) != inode)
+    if missing:
+        problems.append("namespace handle(s) not mounted: %s" % ", ".join(missing))
+    supervisor = state["supervisor"]
+    if supervisor_stat is None or supervisor_stat["state"] in ("Z", "X"):
+        problems.append("its supervisor (host PID %d) is gone: the kernel refuses new processes in a PID "
+                        "namespace whose PID 1 died" % supervisor["pid"])
+    elif (supervisor_stat["start_time"] != supervisor["start_time"]
+          or supervisor_pid_ns != state["namespaces"].get("pid")):
+        problems.append("its supervisor (host PID %d) is gone and the PID now belongs to another process"
+                        % supervisor["pid"])
+    return problems
+
+
+def inspect_sandbox(view, name):
+    """A sandbox as found on the host, or None if there is no folder for it.
+
+    Returns a dict with the public keys (see the module's RETURN) plus `_state`.
+    """
+    state_dir = view.state_dir
+    if not os.path.isdir(state_dir.path(name)):
+        return None
+    state = state_dir.read_state(name)
+    if state is None:
+        # What still pins it tells what may still run: a mounted PID-namespace handle leads to
+        # its PID 1 (_stop.destroy finds and stops it).
+        held = {}
+        for ns_type in NAMESPACE_TYPES:
+            found = view.handles.get(state_dir.handle_path(name, ns_type))
+            if found and found[0] == ns_type:
+                held[ns_type] = found[1]
+        problems = ["its state file is missing or unreadable (an interrupted creation, or a damaged file)"]
+        if "pid" in held:
+            problems.append("its PID namespace is still held by a handle: state=absent stops what runs in it")
+        cgroup = _cgroup.find_by_name(view.hierarchies, name, view.cgroup_base) if not view.hierarchies.problem else None
+        if cgroup is not None:
+            problems.append("its cgroup %s is still there: state=absent kills what runs in it" % cgroup.relative)
+        return {"name": name, "state": "present", "health": "broken", "problems": problems,
+                "spec": None, "supervisor": None, "namespaces": held,
+                "handles": dict((ns, state_dir.handle_path(name, ns)) for ns in held), "hostname": None,
+                "parent": None, "level": None, "created": None, "cgroup": _public_cgroup(cgroup),
+                "cgroup_problem": view.hierarchies.problem, "limits": None, "paused": None, "rootfs": None,
+                "_state": None, "_cgroup": cgroup}
+    mounted = {}
+    for ns_type in state["namespaces"]:
+        found = view.handles.get(state_dir.handle_path(name, ns_type))
+        if found and found[0] == ns_type:
+            mounted[ns_type] = found[1]
+    pid = state["supervisor"]["pid"]
+    problems = problems_of(state, mounted, _procfs.read_stat(state_dir.proc_root, pid), view.boot_id,
+                           _procfs.ns_link_inode(state_dir.proc_root, pid, "pid"))
+    cgroup = cgroup_of(view, state)
+    paused = bool(cgroup.frozen()) if cgroup is not None else False
+    # Frozen or not as the cgroup says now (someone may have thawed it by hand).
+    spec = dict(state["spec"], paused=paused)
+    return {
+        "name": name,
+        "state": "present",
+        "health": "broken" if problems else "alive",
+        "problems": problems,
+        "spec": spec,
+        "supervisor": dict(state["supervisor"]),
+        "namespaces": dict(state["namespaces"]),
+        "handles": dict((ns, state_dir.handle_path(name, ns)) for ns in state["namespaces"]),
+        "hostname": spec.get("hostname"),
+        "parent": spec.get("parent"),
+        "level": state.get("level"),
+        "created": state.get("created"),
+        "cgroup": _public_cgroup(cgroup),
+        "cgroup_problem": state.get("cgroup_problem") if cgroup is None else None,
+        "limits": dict(spec.get("limits") or NO_LIMITS),
+        "paused": paused,
+        "rootfs": _rootfs.describe(spec, name),
+        "_state": state,
+        "_cgroup": cgroup,
+    }
+
+
+def cgroup_of(view, state):
+    """The SandboxCgroup a state file records, or None (made before cgroups, or where the host
+    offered none)."""
+    recorded = state.get("cgroup")
+    if not recorded or view.hierarchies.problem:
+        return None
+    return _cgroup.SandboxCgroup(view.hierarchies, recorded["relative"])
+
+
+def _public_cgroup(cgroup):
+    return None if cgroup is None else {"path": "/" + cgroup.relative, "paths": cgroup.paths()}
+
+
+def public_view(record):
+    """The record as returned to the user."""
+    return dict((key, value) for key, value in record.items() if not key.startswith("_"))
+
+
+def dependents(view, name):
+    """Sandboxes nested (at any depth) under `name`, deepest first."""
+    children = {}
+    for other in view.state_dir.names():
+        state = view.state_dir.read_state(other)
+        parent = state["spec"].get("parent") if state else None
+        if parent:
+            children.setdefault(parent, []).append(other)
+    ordered = []
+
+    def visit(node):
+        for child in sorted(children.get(node, [])):
+            visit(child)
+            ordered.append(child)
+
+    visit(name)
+    return ordered
+
+
+def find_init(proc_root, pid_ns):
+    """(host PID, start time) of PID 1 of the PID namespace `pid_ns`, or None: the process of that
+    namespace whose own PID in it (the last NSpid) is 1."""
+    for pid, _ns in pids_in(proc_root, (pid_ns,)):
+        status = _procfs.read_status(proc_root, pid)
+        stat = _procfs.read_stat(proc_root, pid)
+        if status and stat and _procfs.nspid_chain(status)[-1:] == [1]:
+            return pid, stat["start_time"]
+    return None

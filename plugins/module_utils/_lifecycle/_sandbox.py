@@ -1,0 +1,224 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) linuxns.pidns contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The sandbox module's job: bring one sandbox, or a list of them, to the requested state.
+
+The files it leans on, one job each: _spec (names, the spec), _decision (what to do, pure),
+_statedir (the state directory and its lock), _records (a sandbox as found), _launch (making
+one), _stop (stopping and removing one)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle import _decision
+from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _rootfs
+from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._launch import create
+from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._records import dependents, inspect_sandbox, public_view
+from ansible_collections.linuxns.pidns.plugins.module_utils._common import SandboxError
+from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._spec import spec_of_options, validate_name
+from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._statedir import HostView, StateDir, require_root
+from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._stop import destroy_all
+
+
+class _Entry(object):
+    """One sandbox to act on: its options, where it came from (for messages) and its wanted spec."""
+
+    __slots__ = ("params", "name", "label", "wanted", "warnings")
+
+    def __init__(self, params, label):
+        self.params = params
+        self.label = label
+        self.name = validate_name(params["name"])
+        self.wanted = None
+        self.warnings = []
+        if params.get("state", "present") == "present":
+            self.wanted, self.warnings = spec_of_options(self.name, params)
+            # Before anything is removed or made: a missing tree or bind source fails here.
+            _rootfs.check_host(self.wanted)
+
+
+def run(params, check_mode=False, state_dir=None, run_command=None):
+    """The module result (without `failed` unless a listed sandbox failed). run_command
+    (AnsibleModule.run_command) asks systemd for a scope on hosts whose init it is."""
+    state_dir = state_dir or StateDir()
+    listed = params.get("sandboxes")
+    if listed is None:
+        entries = [_Entry(params, None)]
+    else:
+        entries = [_labelled(index, item) for index, item in enumerate(listed)]
+    require_root(state_dir.proc_root)
+    if not check_mode:
+        state_dir.lock()
+    try:
+        view = HostView(state_dir)
+        if listed is None:
+            return _apply(view, entries[0], check_mode, {}, run_command)
+        return _apply_list(view, entries, check_mode, run_command)
+    finally:
+        state_dir.unlock()
+
+
+def _labelled(index, item):
+    label = "sandboxes[%d] (name %s)" % (index, item.get("name"))
+    try:
+        return _Entry(item, label)
+    except SandboxError as exc:
+        raise SandboxError("%s: %s" % (label, exc))
+
+
+def _apply_list(view, entries, check_mode, run_command):
+    alive = [name for name in view.state_dir.names()
+             if (inspect_sandbox(view, name) or {}).get("health") == "alive"]
+    problems, removals, creations = _decision.order(
+        [{"name": e.name, "present": e.wanted is not None, "parent": e.params.get("parent")}
+         for e in entries], alive)
+    if problems:
+        raise SandboxError("; ".join("%s: %s" % (entries[index].label, message) for index, message in problems))
+    results = [None] * len(entries)
+    outcome = {"changed": False, "results": results, "warnings": [], "diff": []}
+    planned = {}
+    for index in removals + creations:
+        entry = entries[index]
+        try:
+            result = _apply(view, entry, check_mode, planned, run_command)
+        except (SandboxError, OSError) as exc:
+            outcome.update(failed=True, msg="%s: %s" % (entry.label, exc))
+            break
+        result["name"] = entry.name
+        diff = result.pop("diff")
+        diff.update(before_header=entry.name, after_header=entry.name)
+        outcome["diff"].append(diff)
+        outcome["warnings"].extend(result.pop("warnings"))
+        outcome["changed"] = outcome["changed"] or result["changed"]
+        results[index] = result
+    outcome["results"] = [result for result in results if result is not None]
+    return outcome
+
+
+def _apply(view, entry, check_mode, planned, run_command=None):
+    """Bring one sandbox to its state. planned: {name: "present"/"absent"} that earlier entries of
+    the same call brought about (in check mode only predicted, so the host does not show them)."""
+    name, wanted = entry.name, entry.wanted
+    current = None if planned.get(name) == "absent" else inspect_sandbox(view, name)
+    result = {"changed": False, "removed": [], "warnings": list(entry.warnings),
+              "diff": {"before": _diff_view(current), "after": {"state": "absent"}}}
+    parent_record = None
+    if wanted is not None and wanted["parent"]:
+        parent_record = _parent_record(view, wanted["parent"], check_mode, planned, result["warnings"])
+    doomed = dependents(view, name) if current is not None else []
+    decision = _decision.decide(name, current, wanted, [d for d in doomed if planned.get(d) != "absent"],
+                                entry.params.get("recreate", False))
+    if wanted is None:
+        result["sandbox"] = {"name": name, "state": "absent"}
+        if decision.action == _decision.NOTHING and os.path.lexists(_rootfs.layers_path(name)):
+            # Upper layers left by a sandbox that is gone (removed with its parent, say): absent takes them.
+            result.update(changed=True, removed_layers=[name])
+            if not check_mode:
+                _rootfs.remove_layers(name)
+            return result
+    else:
+        result["diff"]["after"] = dict(wanted, state="present", health="alive")
+    if decision.action == _decision.KEEP:
+        result["sandbox"] = public_view(current)
+        result["diff"]["after"] = result["diff"]["before"]
+        return result
+    if not decision.changes:
+        return result
+    if decision.action == _decision.UPDATE:
+        return _update_in_place(view, current, wanted, decision, check_mode, result)
+    result.update(changed=True, removed=decision.removes)
+    if decision.action == _decision.RECREATE:
+        result["recreated_because"] = decision.reasons
+        nested = decision.removes[:-1]
+        if nested:
+            result["warnings"].append(
+                "recreating sandbox %s also removed the sandboxes nested in it (%s): their PID namespaces "
+                "die with their parent's; create them again" % (name, ", ".join(nested)))
+    for doomed_name in decision.removes:
+        planned[doomed_name] = "absent"
+    if wanted is not None:
+        planned[name] = "present"
+    if check_mode:
+        if wanted is not None:
+            problems = view.hierarchies.supports(wanted["limits"])
+            if problems:
+                raise SandboxError("; ".join(problems))
+            result["sandbox"] = _predicted(view.state_dir, name, wanted, parent_record)
+        return result
+    destroy_all(view, decision.removes)
+    view.refresh()
+    if wanted is None:
+        # state absent: the upper layers go with the sandboxes (a recreation keeps them).
+        result["removed_layers"] = [gone for gone in decision.removes if _rootfs.remove_layers(gone)]
+    elif entry.params.get("reset_rootfs") or not _rootfs.keeps_layers(wanted):
+        _rootfs.remove_layers(name)
+    if wanted is not None:
+        result["sandbox"] = public_view(create(view, name, wanted, parent_record, run_command=run_command))
+    return result
+
+
+def _update_in_place(view, current, wanted, decision, check_mode, result):
+    """New limits, or a pause or thaw, on the running sandbox: its processes keep running."""
+    name = current["name"]
+    cgroup = current["_cgroup"]
+    if cgroup is None:
+        raise SandboxError("%s: sandbox %s has no cgroup (%s); recreate it (recreate: true) to give it one"
+                           % ("/".join(decision.reasons), name,
+                              current.get("cgroup_problem") or "it was made before sandboxes had cgroups"))
+    problems = view.hierarchies.supports(wanted["limits"])
+    if problems:
+        raise SandboxError("; ".join(problems))
+    result.update(changed=True, updated=decision.reasons)
+    if check_mode:
+        result["sandbox"] = dict(public_view(current), spec=wanted, limits=wanted["limits"], paused=wanted["paused"])
+        return result
+    if "limits" in decision.reasons:
+        cgroup.set_limits(wanted["limits"])
+    view.state_dir.write_state(name, dict(current["_state"], spec=wanted))
+    if "paused" in decision.reasons:
+        cgroup.freeze(wanted["paused"])
+    view.refresh()
+    result["sandbox"] = public_view(inspect_sandbox(view, name))
+    return result
+
+
+def _parent_record(view, parent, check_mode, planned, warnings):
+    record = None if planned.get(parent) == "absent" else inspect_sandbox(view, parent)
+    if check_mode and planned.get(parent) == "present":
+        return record if record is not None and record["health"] == "alive" else None
+    if record is None and check_mode:
+        # An earlier task of the same check run may be the one that creates it.
+        warnings.append("parent sandbox %s does not exist yet; the prediction assumes an earlier "
+                        "task creates it" % parent)
+    elif record is None:
+        raise SandboxError("parent: sandbox %r does not exist on this host; create it first" % parent)
+    elif record["health"] != "alive":
+        raise SandboxError("parent: sandbox %r is broken (%s); bring it back with state=present first"
+                           % (parent, "; ".join(record["problems"])))
+    return record
+
+
+def _diff_view(record):
+    if record is None:
+        return {"state": "absent"}
+    view = {"state": "present", "health": record["health"]}
+    if record.get("spec"):
+        view.update(record["spec"])
+    return view
+
+
+def _predicted(state_dir, name, spec, parent_record):
+    return {
+        "name": name, "state": "present", "health": "alive", "problems": [], "spec": spec,
+        "supervisor": None, "namespaces": {},
+        "handles": dict((ns, state_dir.handle_path(name, ns)) for ns in spec["namespaces"]),
+        "hostname": spec["hostname"], "parent": spec["parent"],
+        "level": (parent_record["level"] + 1) if parent_record and parent_record.get("level") else None,
+        "created": None, "cgroup": None, "cgroup_problem": None, "limits": spec["limits"], "paused": spec["paused"],
+        "rootfs": _rootfs.describe(spec, name),
+    }

@@ -1,0 +1,211 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) linuxns.pidns contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""What a sandbox is asked to be: names, the spec and its checks. Pure: no system calls.
+
+The one definition of the name rule, the state directory's default and the namespace types;
+the controller side (the sandboxes role's plan filter) imports them from here too.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import math
+
+from ansible_collections.linuxns.pidns.plugins.module_utils._common import SandboxError
+from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _rootfs
+from ansible_collections.linuxns.pidns.plugins.module_utils._kernel._rootfs import HOST_ROOTFS
+
+# PATH inside a sandbox: for the supervisor and for commands run in it.
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+NAME_RULE = "1 to 64 characters from A-Z a-z 0-9 _ . -, starting with a letter or digit"
+NAMESPACE_TYPES = ("pid", "mnt", "uts", "ipc", "net", "cgroup", "time")
+DEFAULT_NAMESPACES = ("pid", "mnt", "uts", "ipc")
+# Spec keys, in display order. "limits" and "paused" change in place (_decision.UPDATABLE_KEYS);
+# a change of any other means the sandbox is recreated.
+SPEC_KEYS = ("namespaces", "hostname", "mount_proc", "parent", "stop_timeout", "rootfs", "binds", "limits", "paused")
+LIMIT_KEYS = ("pids_limit", "memory", "memory_swap", "cpus", "cpu_shares")
+NO_LIMITS = dict((key, None) for key in LIMIT_KEYS)
+# What a spec recorded before a key existed means by its absence.
+SPEC_DEFAULTS = {"limits": NO_LIMITS, "paused": False, "rootfs": HOST_ROOTFS, "binds": []}
+PID_MAX_LIMIT = 4194304
+# Docker's floor: below it a sandbox cannot even start its supervisor.
+MIN_MEMORY = 6 * 1024 * 1024
+_SIZE_UNITS = {"": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3, "t": 1024 ** 4}
+DEFAULT_STOP_TIMEOUT = 10.0
+# A grace period longer than this is a typo, not a plan (and keeps every deadline finite).
+MAX_STOP_TIMEOUT = 3600.0
+
+
+_name_regex = []
+HOSTNAME_RULE = "1 to 64 characters from A-Z a-z 0-9 _ . -, starting with a letter or digit"
+
+
+def is_valid_name(name):
+    """Whether `name` follows the name rule. The regex is compiled on first use: pidns_facts imports
+    this file for STATE_DIR and, run as a whole process, would otherwise pay for importing re."""
+    if not _name_regex:
+        import re
+        _name_regex.append(re.compile(NAME_PATTERN))
+    return isinstance(name, str) and bool(_name_regex[0].match(name)) and name not in (".", "..")
+
+
+def _is_hostname(hostname):
+    # The kernel takes any 64 bytes; a hostname with spaces, slashes or control characters breaks
+    # prompts, logs and every tool that reads it back.
+    return isinstance(hostname, str) and len(hostname) <= 64 and bool(hostname) and hostname[0].isalnum() and \
+        hostname.isascii() and all(char.isalnum() or char in "_.-" for char in hostname)
+
+
+def validate_name(name, option="name"):
+    if not is_valid_name(name):
+        raise SandboxError("%s: %r is not a valid sandbox name: use %s" % (option, name, NAME_RULE))
+    return name
+
+
+def normalize_spec(name, namespaces=None, hostname=None, mount_proc=True, parent=None,
+                   stop_timeout=DEFAULT_STOP_TIMEOUT, limits=None, paused=False, rootfs=None, binds=None):
+    """Check the requested options and return (spec, warnings); raise SandboxError on bad input.
+    rootfs and binds are checked by _rootfs (the shapes only; _rootfs.check_host looks at the host)."""
+    validate_name(name)
+    requested = list(DEFAULT_NAMESPACES if namespaces is None else namespaces)
+    unknown = [ns for ns in requested if ns not in NAMESPACE_TYPES]
+    if unknown:
+        raise SandboxError("namespaces: unknown namespace type(s) %s; choose from %s"
+                           % (", ".join(repr(ns) for ns in unknown), ", ".join(NAMESPACE_TYPES)))
+    if "pid" not in requested:
+        raise SandboxError("namespaces: 'pid' is required: a sandbox is built around its own PID namespace")
+    ordered = [ns for ns in NAMESPACE_TYPES if ns in requested]
+    warnings = []
+    if hostname is not None and "uts" not in ordered:
+        raise SandboxError("hostname: setting a hostname needs the 'uts' namespace; add uts to namespaces")
+    if hostname is not None and not _is_hostname(hostname):
+        raise SandboxError("hostname: %r is not a hostname: use %s" % (hostname, HOSTNAME_RULE))
+    if "uts" in ordered and hostname is None:
+        hostname = name
+    if "mnt" not in ordered:
+        if mount_proc:
+            warnings.append(
+                "sandbox %s has no mount namespace, so /proc cannot be remounted: processes inside will "
+                "see the host's /proc (ps shows host processes and host PIDs); add mnt to namespaces "
+                "to avoid this" % name)
+        mount_proc = False
+    if parent is not None:
+        validate_name(parent, "parent")
+        if parent == name:
+            raise SandboxError("parent: a sandbox cannot be its own parent")
+    stop_timeout = seconds(stop_timeout, "stop_timeout", MAX_STOP_TIMEOUT)
+    rootfs = _rootfs.normalize_rootfs(rootfs, ordered)
+    binds = _rootfs.normalize_binds(binds, ordered)
+    spec = {
+        "namespaces": ordered,
+        "hostname": hostname,
+        "mount_proc": bool(mount_proc),
+        "parent": parent,
+        "stop_timeout": stop_timeout,
+        "rootfs": rootfs,
+        "binds": binds,
+        "limits": normalize_limits(limits or {}),
+        "paused": bool(paused),
+    }
+    return spec, warnings
+
+
+def spec_of_options(name, options):
+    """normalize_spec for the sandbox module's options (a dict shaped and typed as its argument
+    spec makes it; an option left out or None takes its default). The module and the sandboxes
+    role's plan filter both build the wanted spec here, so they never decide differently."""
+    def given(key, default):
+        value = options.get(key)
+        return default if value is None else value
+
+    return normalize_spec(name, options.get("namespaces"), options.get("hostname"), given("mount_proc", True),
+                          options.get("parent"), given("stop_timeout", DEFAULT_STOP_TIMEOUT),
+                          limits=dict((key, options.get(key)) for key in LIMIT_KEYS), paused=given("paused", False),
+                          rootfs=options.get("rootfs"), binds=options.get("binds"))
+
+
+def normalize_limits(given):
+    """{pids_limit, memory, memory_swap, cpus, cpu_shares}, each checked, None for no limit."""
+    limits = dict(NO_LIMITS)
+    if given.get("pids_limit") is not None:
+        limits["pids_limit"] = _whole(given["pids_limit"], "pids_limit", 1, PID_MAX_LIMIT)
+    for key in ("memory", "memory_swap"):
+        if given.get(key) is not None:
+            limits[key] = size(given[key], key)
+            if limits[key] < MIN_MEMORY:
+                raise SandboxError("%s: at least 6M, got %r" % (key, given[key]))
+    if limits["memory_swap"] is not None:
+        if limits["memory"] is None:
+            raise SandboxError("memory_swap: needs memory (memory_swap is memory plus swap, as docker counts it)")
+        if limits["memory_swap"] < limits["memory"]:
+            raise SandboxError("memory_swap: must be at least memory (it is memory plus swap), got %r"
+                               % given["memory_swap"])
+    if given.get("cpus") is not None:
+        cpus = _number(given["cpus"], "cpus")
+        if not 0.01 <= cpus <= 1024:
+            raise SandboxError("cpus: a number of CPUs from 0.01 to 1024, got %r" % (given["cpus"],))
+        limits["cpus"] = cpus
+    if given.get("cpu_shares") is not None:
+        limits["cpu_shares"] = _whole(given["cpu_shares"], "cpu_shares", 2, 262144)
+    return limits
+
+
+def size(value, option):
+    """Bytes from a size: a whole number of bytes, or a number with a unit k, m, g or t (1024-based,
+    an optional trailing b), as docker takes them: 512M, 1g, 1.5G, 4096."""
+    if isinstance(value, bool):
+        raise SandboxError("%s: %r is not a size" % (option, value))
+    if isinstance(value, int):
+        number, unit = value, ""
+    else:
+        text = str(value).strip().lower()
+        if text.endswith("b"):
+            text = text[:-1]
+        unit = text[-1:] if text[-1:] in _SIZE_UNITS else ""
+        digits = text[:-1] if unit else text
+        try:
+            number = float(digits) if "." in digits else int(digits)
+        except ValueError:
+            raise SandboxError("%s: %r is not a size such as 512M or 1G" % (option, value))
+    result = int(number * _SIZE_UNITS[unit])
+    if number < 0 or result > 2 ** 62 or (isinstance(number, float) and not math.isfinite(number)):
+        raise SandboxError("%s: %r is out of range" % (option, value))
+    return result
+
+
+def _whole(value, option, lowest, highest):
+    if isinstance(value, bool) or not isinstance(value, int):
+        try:
+            value = int(str(value))
+        except ValueError:
+            raise SandboxError("%s: %r is not a whole number" % (option, value))
+    if not lowest <= value <= highest:
+        raise SandboxError("%s: a whole number from %d to %d, got %r" % (option, lowest, highest, value))
+    return value
+
+
+def _number(value, option):
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise SandboxError("%s: %r is not a number" % (option, value))
+    if isinstance(value, bool) or not math.isfinite(number):
+        raise SandboxError("%s: %r is not a finite number" % (option, value))
+    return number
+
+
+def seconds(value, option, maximum, allow_zero=True):
+    """A finite number of seconds in [0, maximum] (or (0, maximum]); SandboxError naming `option` else."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise SandboxError("%s: %r is not a number of seconds" % (option, value))
+    if math.isnan(number) or math.isinf(number) or number < 0 or number > maximum or (number == 0 and not allow_zero):
+        raise SandboxError("%s: must be a number of seconds from %s to %g, got %r"
+                           % (option, "0" if allow_zero else "more than 0", maximum, value))
+    return number
