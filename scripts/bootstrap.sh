@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-3.0-or-later
-# Prepare this checkout for `make demo` / `make test`; idempotent, and quick once done:
+# Prepare this checkout; idempotent, and quick once done.
+#   scripts/bootstrap.sh demo   what `make demo` needs: util-linux and procps, .venv with requirements.txt
+#   scripts/bootstrap.sh        what `make test` needs, all of:
 #   - Debian packages the tests need (installed only when missing; apt-get update only then);
 #     (the shellcheck package: ansible-test sanity's shellcheck test is skipped, with a warning, without it)
-#   - .venv (python3 -m venv) with requirements-test.txt
+#   - .venv (python3 -m venv) with requirements-test.txt (which includes requirements.txt)
 #   - one venv per other ansible-core version of the test matrix (tests/matrix.txt), at
 #     .build/matrix/ansible-X.Y, with requirements-matrix.txt and ansible-core==X.Y.*, made with that
 #     line's controller Python from pyenv (or /usr/local/bin, /usr/bin); in parallel, each with a stamp
@@ -11,15 +13,22 @@
 #     own pip version), so `ansible-test sanity` works offline
 #   - .build/pybin: python3.X links for every Python ansible-test checks modules with
 #   - the .build/collections link (scripts/env.sh)
-# A stamp (.venv/.bootstrap-stamp) holds a hash of the inputs; when it matches, pip is skipped.
+# A stamp (.venv/.bootstrap-stamp) holds a hash of the inputs; when it matches, pip is skipped. The demo
+# has a stamp of its own (.venv/.bootstrap-demo-stamp); a full set-up serves the demo too.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 REPO="$(pwd)"
+MODE="${1:-test}"
+case "$MODE" in demo|test) ;; *) echo "usage: $0 [demo|test]" >&2; exit 2 ;; esac
 
 log() { printf 'bootstrap: %s\n' "$*" >&2; }
 
 # ---- Debian packages -------------------------------------------------------------------------
-DEBS=(util-linux openssh-server sudo catatonit chromium git shellcheck busybox-static)
+if [ "$MODE" = demo ]; then
+    DEBS=(util-linux procps)
+else
+    DEBS=(util-linux procps openssh-server sudo catatonit chromium git shellcheck busybox-static)
+fi
 missing=()
 for p in "${DEBS[@]}"; do
     if ! dpkg -s "$p" >/dev/null 2>&1 || ! dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed'; then
@@ -39,20 +48,36 @@ fi
 
 # ---- virtualenv ------------------------------------------------------------------------------
 PY="${PYTHON:-python3}"
-stamp_of() {
-    { "$PY" -c 'import sys; print(sys.version)'; cat requirements-test.txt scripts/bootstrap.sh; } | sha256sum | cut -d' ' -f1
+stamp_of() {  # requirement files... -> hash of the interpreter, the files and this script
+    { "$PY" -c 'import sys; print(sys.version)'; cat "$@" scripts/bootstrap.sh; } | sha256sum | cut -d' ' -f1
 }
 STAMP=.venv/.bootstrap-stamp
-want="$(stamp_of)"
+DEMO_STAMP=.venv/.bootstrap-demo-stamp
+want="$(stamp_of requirements.txt requirements-test.txt)"
+want_demo="$(stamp_of requirements.txt)"
 if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import sys' >/dev/null 2>&1; then
     log "creating .venv with $PY"
     rm -rf .venv
     "$PY" -m venv .venv
 fi
-if [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
+if [ "$(cat "$STAMP" 2>/dev/null)" = "$want" ]; then
+    :  # the full set-up is there: it serves the demo too
+elif [ "$MODE" = demo ]; then
+    if [ "$(cat "$DEMO_STAMP" 2>/dev/null)" != "$want_demo" ]; then
+        log "installing requirements.txt into .venv"
+        .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
+        echo "$want_demo" > "$DEMO_STAMP"
+    fi
+else
     log "installing requirements-test.txt into .venv"
     .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-test.txt
     echo "$want" > "$STAMP"
+fi
+if [ "$MODE" = demo ]; then
+    # shellcheck source=scripts/env.sh
+    . scripts/env.sh
+    log "ready for the demo ($REPO)"
+    exit 0
 fi
 
 # ---- ansible-core test matrix: one venv per version (tests/matrix.txt) ---------------------------

@@ -8,7 +8,8 @@
 #   lint         ansible-lint roles/ playbooks/
 #   docs         antsibull-docs lint-collection-docs, then the docsite (plugin docs + docs/docsite/)
 #                built with Sphinx into .build/docsite/build/html, offline
-#   molecule     molecule test for each molecule/*/molecule.yml (delegated driver, no Docker)
+#   molecule     molecule test for each molecule/*/molecule.yml (delegated driver, no Docker), then the
+#                README's recipe for a role of one's own (tests/recipes)
 #   matrix       every ansible-core minor meta/runtime.yml claims (2.16 ... 2.21, tests/matrix.txt), each in
 #                its own venv (.build/matrix/, made by bootstrap.sh): tests/unit on its controller Python,
 #                the integration subset of tests/matrix.txt with the modules on the oldest and on the newest
@@ -48,13 +49,14 @@ has_tests() {
     [ -d "$1" ] && [ -n "$(find "$1" \( -name '__pycache__' -prune \) -o -type f \( -name 'test_*.py' -o -name '*_test.py' \) -print -quit)" ]
 }
 
-run_pytest() {  # dir
+run_pytest() {  # dir [pytest options...]
     local dir="$1" rc=0
+    shift
     if ! has_tests "$dir"; then
         echo "no test files under $dir yet: skipped"
         return 200
     fi
-    python -m pytest -ra "$dir" || rc=$?
+    python -m pytest -ra "$@" "$dir" || rc=$?
     if [ "$rc" -eq 5 ]; then
         echo "pytest collected no tests from $dir although it has test files: FAILED"
     fi
@@ -67,7 +69,10 @@ step_integration() {
     if [ "$(id -u)" -ne 0 ]; then
         echo "WARNING: not root: integration tests that create namespaces will skip themselves"
     fi
-    run_pytest tests/integration
+    # In parallel: the tests use unique names and free ports, and clean up by name or PID. One module's
+    # tests stay on one worker (--dist loadscope), so module-scoped fixtures (the SSH test hosts) are
+    # made once. They wait on subprocesses much of the time: 3 workers keep 2 cores busy.
+    run_pytest tests/integration -n "${PIDNS_INTEGRATION_WORKERS:-3}" --dist loadscope
 }
 
 step_packaging() { run_pytest tests/packaging; }
@@ -83,22 +88,25 @@ copy_checkout() {  # dest: this checkout's files (tracked and untracked, not ign
     git -C "$dest" init -q
 }
 
-step_sanity() {
-    local dest="$REPO/.build/sanity/ansible_collections/linuxns/pidns" rc=0
-    # ansible-test wants the collection at .../ansible_collections/<ns>/<name>. It lists files with git
-    # when it finds a .git at or above that directory, so without its own repository the copy would
-    # be seen through this checkout's .git (where .build/ is ignored) as empty: hence `git init`.
-    rm -rf "$REPO/.build/sanity"
+sanity_at() {  # dest venv-bin: ansible-test sanity --local on a copy of this checkout at dest
+    local dest="$1" bin="$2"
     copy_checkout "$dest"
     (
         cd "$dest"
         unset ANSIBLE_COLLECTIONS_PATH
         # .build/pybin: real python3.8 ... python3.13 (see bootstrap.sh) for compile/import.
-        PATH="$REPO/.build/pybin:$PATH" ansible-test sanity --local --requirements --color no "${SANITY_ARGS[@]}" 2>&1 \
+        PATH="$REPO/.build/pybin:$bin:$PATH" ansible-test sanity --local --requirements --color no "${SANITY_ARGS[@]}" 2>&1 \
             | grep --line-buffered -v -E "$PIP_NOISE"
         exit "${PIPESTATUS[0]}"
-    ) || rc=$?
-    return "$rc"
+    )
+}
+
+step_sanity() {
+    # ansible-test wants the collection at .../ansible_collections/<ns>/<name>. It lists files with git
+    # when it finds a .git at or above that directory, so without its own repository the copy would
+    # be seen through this checkout's .git (where .build/ is ignored) as empty: hence `git init`.
+    rm -rf "$REPO/.build/sanity"
+    sanity_at "$REPO/.build/sanity/ansible_collections/linuxns/pidns" "$REPO/.venv/bin"
 }
 SANITY_ARGS=()
 if [ -n "${PIDNS_SANITY_ARGS:-}" ]; then read -r -a SANITY_ARGS <<<"$PIDNS_SANITY_ARGS"; fi
@@ -165,6 +173,8 @@ step_molecule() {
         echo "--- molecule scenario: $s"
         molecule test -s "$s" || rc=1
     done
+    echo "--- the README's recipe for your own role (tests/recipes)"
+    run_pytest tests/recipes || rc=1
     return "$rc"
 }
 
@@ -195,6 +205,34 @@ print(tests - failures - errors - skipped, failures, errors, skipped)
 PYEOF
 }
 
+matrix_controller_target() {  # version -> the target Python its controller tests run with
+    local entry index=0
+    local -a pair
+    for entry in "${MATRIX_TARGETS[@]}"; do
+        if [ "${entry%%=*}" = "$1" ]; then
+            read -r -a pair <<<"${entry#*=}"
+            echo "${pair[$((index % 2))]}"
+        fi
+        index=$((index + 1))
+    done
+}
+
+matrix_unit_paths() {  # version -> the unit test paths its job runs
+    local entry python first="" seen
+    seen=" main $("$REPO/.venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])') "
+    for entry in "${MATRIX_CONTROLLER_PYTHON[@]}"; do
+        python="${entry#*=}"
+        # the first version with a controller Python not seen before runs the standard-library tests on it
+        if [[ "$seen" != *" $python "* ]]; then
+            seen+="$python "
+            [ "${entry%%=*}" = "$1" ] && first=1
+        fi
+    done
+    printf '%s\n' "${MATRIX_UNIT[@]}"
+    [ -n "$first" ] && printf '%s\n' "${MATRIX_PYTHON_UNIT[@]}"
+    return 0
+}
+
 matrix_job() {  # kind version venv [target]: one job; writes logs/<id>.log and logs/<id>.result
     local kind="$1" version="$2" venv="$3" target="${4:-}" id rc=0 counts tmp
     id="$version-$kind${target:+-py$target}"
@@ -204,8 +242,11 @@ matrix_job() {  # kind version venv [target]: one job; writes logs/<id>.log and 
     tmp="$(mktemp -d "/tmp/pidns-matrix-$id-XXXXXX")"
     case "$kind" in
         unit)
+            # the plugins' unit tests; the standard-library-only ones too where this controller Python
+            # is not already covered (matrix_unit_paths)
+            # shellcheck disable=SC2046  # one path per word
             "$venv/bin/python" -m pytest -p no:cacheprovider -ra --basetemp "$tmp/pytest" --junitxml "$xml" \
-                tests/unit >"$log" 2>&1 || rc=$?
+                $(matrix_unit_paths "$version") >"$log" 2>&1 || rc=$?
             ;;
         integration)
             local python="$REPO/.build/pybin/python$target" seen
@@ -224,20 +265,16 @@ print(json.loads(out[out.index("{"):])["ansible_facts"]["ansible_python_version"
                 echo "modules ran on Python $seen, not $target ($python)" >>"$log"
                 rc=1
             else
+                local tests=("${MATRIX_TARGET_TESTS[@]}")
+                # the controller's side once per version (tests/matrix.txt)
+                [ "$target" = "$(matrix_controller_target "$version")" ] && tests+=("${MATRIX_CONTROLLER_TESTS[@]}")
                 PIDNS_TARGET_PYTHON="$python" "$venv/bin/python" -m pytest -p no:cacheprovider -ra --basetemp "$tmp/pytest" \
-                    --junitxml "$xml" "${MATRIX_DESELECT[@]}" "${MATRIX_TESTS[@]}" >>"$log" 2>&1 || rc=$?
+                    --junitxml "$xml" "${MATRIX_DESELECT[@]}" "${tests[@]}" >>"$log" 2>&1 || rc=$?
             fi
             ;;
         sanity)
-            local dest="$tmp/ansible_collections/linuxns/pidns"
-            copy_checkout "$dest"
-            (
-                cd "$dest"
-                unset ANSIBLE_COLLECTIONS_PATH
-                PATH="$REPO/.build/pybin:$venv/bin:$PATH" ansible-test sanity --local --requirements --color no "${SANITY_ARGS[@]}" 2>&1 \
-                    | grep --line-buffered -v -E "$PIP_NOISE"
-                exit "${PIPESTATUS[0]}"
-            ) >"$log" 2>&1 || rc=$?
+            SANITY_ARGS+=("${MATRIX_SANITY_SKIP[@]}")
+            sanity_at "$tmp/ansible_collections/linuxns/pidns" "$venv/bin" >"$log" 2>&1 || rc=$?
             ;;
     esac
     rm -rf "$tmp"
@@ -262,24 +299,37 @@ print(json.loads(out[out.index("{"):])["ansible_facts"]["ansible_python_version"
 }
 
 step_matrix() {
-    local jobs="${PIDNS_MATRIX_JOBS:-3}" kind a b c d rc=0
+    local jobs="${PIDNS_MATRIX_JOBS:-3}" kind a b c d rc=0 v
     local -a versions=() sanity=() queue=()
     local -A controller=() tpy=()
-    MATRIX_TESTS=()
+    MATRIX_TARGET_TESTS=()
+    MATRIX_CONTROLLER_TESTS=()
     MATRIX_DESELECT=()
+    MATRIX_UNIT=()
+    MATRIX_PYTHON_UNIT=()
+    MATRIX_SANITY_SKIP=()
     while read -r kind a b c d; do
         case "$kind" in
             version) versions+=("$a"); controller[$a]="$b"; tpy[$a]="$c $d" ;;
             sanity) sanity+=("$a") ;;
-            test) MATRIX_TESTS+=("$a") ;;
+            matrix-sanity-skip) MATRIX_SANITY_SKIP+=(--skip-test "$a") ;;
+            unit) MATRIX_UNIT+=("$a") ;;
+            python-unit) MATRIX_PYTHON_UNIT+=("$a") ;;
+            target-test) MATRIX_TARGET_TESTS+=("$a") ;;
+            controller-test) MATRIX_CONTROLLER_TESTS+=("$a") ;;
             deselect) MATRIX_DESELECT+=(--deselect "$a") ;;
+            *) echo "tests/matrix.txt: unknown line kind '$kind'"; return 1 ;;
         esac
     done < <(grep -v -E '^\s*(#|$)' tests/matrix.txt)
+    MATRIX_CONTROLLER_PYTHON=()
+    for v in "${versions[@]}"; do MATRIX_CONTROLLER_PYTHON+=("$v=${controller[$v]}"); done
+    MATRIX_TARGETS=()
+    for v in "${versions[@]}"; do MATRIX_TARGETS+=("$v=${tpy[$v]}"); done
     rm -rf "$MATRIX_DIR/logs"
     mkdir -p "$MATRIX_DIR/logs"
 
     # the table must agree with what each ansible-core supports (ansible-test's constants)
-    local v venv t supported
+    local venv t supported
     for v in "${versions[@]}"; do
         venv="$(matrix_venv_of "$v" "${controller[$v]}")"
         if ! "$venv/bin/python" -c "import ansible, sys; sys.exit(not ansible.__version__.startswith('$v.'))" 2>/dev/null; then
@@ -348,23 +398,78 @@ step_matrix() {
     return "$rc"
 }
 
-START=$SECONDS
+# ---- running the steps ----------------------------------------------------------------------------
+# The whole suite runs in two lanes at once: the integration tests (mostly waiting on ansible, sshd and
+# sandboxes) beside every other step in order, each step's output kept in .build/logs/<step>.log and
+# printed whole when the step ends. Named steps run one after the other, their output as it comes.
+LOG_DIR="$REPO/.build/logs"
+LANES=("integration" "unit packaging sanity lint docs molecule matrix")
+
 for step in "${STEPS[@]}"; do
     if ! declare -F "step_$step" >/dev/null; then
         echo "unknown step: $step (known: ${ALL_STEPS[*]})" >&2
         exit 2
     fi
-    banner "$step"
-    t0=$SECONDS
-    rc=0
-    "step_$step" || rc=$?
-    dt=$((SECONDS - t0))
-    case "$rc" in
-        0)   SUMMARY+=("$(printf '%-12s passed   %4ds' "$step" "$dt")") ;;
-        200) SUMMARY+=("$(printf '%-12s skipped  %4ds  (nothing to run yet)' "$step" "$dt")") ;;
-        *)   SUMMARY+=("$(printf '%-12s FAILED   %4ds  (exit %s)' "$step" "$dt" "$rc")"); FAILED=$((FAILED + 1)) ;;
-    esac
 done
+
+record() {  # step rc seconds
+    case "$2" in
+        0)   SUMMARY+=("$(printf '%-12s passed   %4ds' "$1" "$3")") ;;
+        200) SUMMARY+=("$(printf '%-12s skipped  %4ds  (nothing to run yet)' "$1" "$3")") ;;
+        *)   SUMMARY+=("$(printf '%-12s FAILED   %4ds  (exit %s)' "$1" "$3" "$2")"); FAILED=$((FAILED + 1)) ;;
+    esac
+}
+
+run_logged() {  # step: run it with its output in its log; its status and time in <step>.result
+    local step="$1" t0=$SECONDS rc=0
+    "step_$step" >"$LOG_DIR/$step.log" 2>&1 </dev/null || rc=$?
+    echo "$rc $((SECONDS - t0))" >"$LOG_DIR/$step.result"
+}
+
+START=$SECONDS
+if [ "$#" -eq 0 ] && [ "${PIDNS_LANES:-1}" = 1 ]; then
+    rm -rf "$LOG_DIR"
+    mkdir -p "$LOG_DIR"
+    lane_pids=()
+    for lane in "${LANES[@]}"; do
+        # shellcheck disable=SC2086  # a lane is a list of steps
+        ( for step in $lane; do run_logged "$step"; done ) &
+        lane_pids+=($!)
+        echo "lane started: $lane"
+    done
+    declare -A shown=()
+    while :; do
+        running=0
+        for pid in "${lane_pids[@]}"; do kill -0 "$pid" 2>/dev/null && running=1; done
+        for step in "${STEPS[@]}"; do
+            if [ -z "${shown[$step]:-}" ] && [ -f "$LOG_DIR/$step.result" ]; then
+                shown[$step]=1
+                banner "$step"
+                cat "$LOG_DIR/$step.log"
+            fi
+        done
+        [ "$running" -eq 0 ] && break
+        sleep 2
+    done
+    wait
+    for step in "${STEPS[@]}"; do
+        if [ -f "$LOG_DIR/$step.result" ]; then
+            read -r rc dt <"$LOG_DIR/$step.result"
+        else
+            rc=1 dt=0
+            echo "step $step left no result"
+        fi
+        record "$step" "$rc" "$dt"
+    done
+else
+    for step in "${STEPS[@]}"; do
+        banner "$step"
+        t0=$SECONDS
+        rc=0
+        "step_$step" || rc=$?
+        record "$step" "$rc" "$((SECONDS - t0))"
+    done
+fi
 
 banner "summary"
 printf '%s\n' "${SUMMARY[@]}"

@@ -16,10 +16,10 @@ import pytest
 from ansible_cli import run_module
 from sandboxes import STATE_DIR, exited, pid_ns_of, processes_in_ns, state_of, wait_for
 
+from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _syscalls
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle import _sandbox, _statedir
 
 
-from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _syscalls
 def mounts_at(path: str) -> list:
     with open("/proc/self/mountinfo") as handle:
         return [line.split() for line in handle if line.split()[4] == path]
