@@ -131,15 +131,20 @@ def parse_stat(text):
     }
 
 
-def read_stat(proc_root, pid):
-    """Parsed /proc/PID/stat, or None if the process is gone."""
+def _read_parsed(proc_root, pid, name, parse):
+    """parse() of /proc/PID/<name>, or None if the process is gone."""
     try:
-        with open(os.path.join(proc_root, str(pid), "stat")) as handle:
-            return parse_stat(handle.read())
+        with open(os.path.join(proc_root, str(pid), name)) as handle:
+            return parse(handle.read())
     except (IOError, OSError) as exc:
         if exc.errno in _VANISHED:
             return None
         raise
+
+
+def read_stat(proc_root, pid):
+    """Parsed /proc/PID/stat, or None if the process is gone."""
+    return _read_parsed(proc_root, pid, "stat", parse_stat)
 
 
 def parse_status(text):
@@ -154,13 +159,7 @@ def parse_status(text):
 
 def read_status(proc_root, pid):
     """Parsed /proc/PID/status, or None if the process is gone."""
-    try:
-        with open(os.path.join(proc_root, str(pid), "status")) as handle:
-            return parse_status(handle.read())
-    except (IOError, OSError) as exc:
-        if exc.errno in _VANISHED:
-            return None
-        raise
+    return _read_parsed(proc_root, pid, "status", parse_status)
 
 
 def nspid_chain(status):

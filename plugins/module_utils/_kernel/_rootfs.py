@@ -391,12 +391,15 @@ def _mounts_at_or_below(path):
     return found
 
 
+def _missing_from_read_only(path, what):
+    return OSError(errno.EROFS, "%s: %s is missing from the read-only root tree; create it in the tree" % (what, path))
+
+
 def _make_dir(path, writable, what):
     if os.path.isdir(path):
         return
     if not writable:
-        raise OSError(errno.EROFS, "%s: %s is missing from the read-only root tree; create it in the tree"
-                      % (what, path))
+        raise _missing_from_read_only(path, what)
     os.makedirs(path, 0o755)
 
 
@@ -404,8 +407,7 @@ def _make_file(path, writable, what):
     if os.path.lexists(path):
         return
     if not writable:
-        raise OSError(errno.EROFS, "%s: %s is missing from the read-only root tree; create it in the tree"
-                      % (what, path))
+        raise _missing_from_read_only(path, what)
     parent = os.path.dirname(path)
     if not os.path.isdir(parent):
         os.makedirs(parent, 0o755)
