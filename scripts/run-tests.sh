@@ -72,7 +72,7 @@ step_integration() {
     # In parallel: the tests use unique names and free ports, and clean up by name or PID. One module's
     # tests stay on one worker (--dist loadscope), so module-scoped fixtures (the SSH test hosts) are
     # made once. They wait on subprocesses much of the time: 3 workers keep 2 cores busy.
-    run_pytest tests/integration -n "${PIDNS_INTEGRATION_WORKERS:-3}" --dist loadscope
+    run_pytest tests/integration -n "${PIDNS_INTEGRATION_WORKERS:-3}" --dist loadscope --durations 25
 }
 
 step_packaging() { run_pytest tests/packaging; }
@@ -412,18 +412,29 @@ for step in "${STEPS[@]}"; do
     fi
 done
 
-record() {  # step rc seconds
+record() {  # step rc seconds [cpu-seconds]
+    local cpu="${4:+$(printf '  (CPU %ds)' "$4")}"
     case "$2" in
-        0)   SUMMARY+=("$(printf '%-12s passed   %4ds' "$1" "$3")") ;;
+        0)   SUMMARY+=("$(printf '%-12s passed   %4ds%s' "$1" "$3" "$cpu")") ;;
         200) SUMMARY+=("$(printf '%-12s skipped  %4ds  (nothing to run yet)' "$1" "$3")") ;;
-        *)   SUMMARY+=("$(printf '%-12s FAILED   %4ds  (exit %s)' "$1" "$3" "$2")"); FAILED=$((FAILED + 1)) ;;
+        *)   SUMMARY+=("$(printf '%-12s FAILED   %4ds%s  (exit %s)' "$1" "$3" "$cpu" "$2")"); FAILED=$((FAILED + 1)) ;;
     esac
 }
 
-run_logged() {  # step: run it with its output in its log; its status and time in <step>.result
-    local step="$1" t0=$SECONDS rc=0
-    "step_$step" >"$LOG_DIR/$step.log" 2>&1 </dev/null || rc=$?
-    echo "$rc $((SECONDS - t0))" >"$LOG_DIR/$step.result"
+children_cpu() {  # `times` output on stdin -> CPU seconds (user + sys) of the waited-for children
+    awk 'function sec(t) { split(t, p, "m"); return p[1] * 60 + p[2] }
+         NR == 2 { printf "%d", sec($1) + sec($2) }'
+}
+
+run_logged() {  # step: run it with its output in its log; status, seconds and CPU seconds in <step>.result
+    local step="$1" t0=$SECONDS rc=0 before after
+    # `times` in this shell (a command substitution would be a new process with nothing counted yet)
+    times >"$LOG_DIR/$step.times"
+    before="$(children_cpu <"$LOG_DIR/$step.times")"
+    ( "step_$step" ) >"$LOG_DIR/$step.log" 2>&1 </dev/null || rc=$?
+    times >"$LOG_DIR/$step.times"
+    after="$(children_cpu <"$LOG_DIR/$step.times")"
+    echo "$rc $((SECONDS - t0)) $((after - before))" >"$LOG_DIR/$step.result"
 }
 
 START=$SECONDS
@@ -454,12 +465,12 @@ if [ "$#" -eq 0 ] && [ "${PIDNS_LANES:-1}" = 1 ]; then
     wait
     for step in "${STEPS[@]}"; do
         if [ -f "$LOG_DIR/$step.result" ]; then
-            read -r rc dt <"$LOG_DIR/$step.result"
+            read -r rc dt cpu <"$LOG_DIR/$step.result"
         else
-            rc=1 dt=0
+            rc=1 dt=0 cpu=""
             echo "step $step left no result"
         fi
-        record "$step" "$rc" "$dt"
+        record "$step" "$rc" "$dt" "$cpu"
     done
 else
     for step in "${STEPS[@]}"; do
@@ -473,6 +484,7 @@ fi
 
 banner "summary"
 printf '%s\n' "${SUMMARY[@]}"
+[ -d "$LOG_DIR" ] && [ "$#" -eq 0 ] && echo "(CPU: user + sys of each step's processes that were waited for; logs in $LOG_DIR)"
 if [ "$FAILED" -gt 0 ]; then
     echo "RESULT: $FAILED step(s) FAILED in $((SECONDS - START))s"
     exit 1

@@ -1,0 +1,223 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Unit tests for benchmarks/summary.py: the table built from sample JSON shaped as each benchmark
+script writes it. No benchmark runs here."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "benchmarks"))
+
+import summary  # noqa: E402
+
+
+def summ(values):
+    """The shape of bench_fleet.summary() / bench_connection.summary()."""
+    return {"median": statistics.median(values), "mean": statistics.fmean(values), "min": min(values),
+            "max": max(values), "runs": [round(v, 3) for v in values]}
+
+
+def create_remove(create_median):
+    return {"create_ms": create_median + 0.3, "create_median_ms": create_median, "remove_ms": 3.2,
+            "remove_median_ms": 2.7, "n": 10}
+
+
+def memory_row(vmrss):
+    return {"VmRSS": vmrss, "RssAnon": 3444, "RssFile": 2452, "Pss": 3698, "cpu_ticks_idle": 0}
+
+
+# bench_sandbox.main(): {"machine", "create_remove": part1, "memory": part2, "end_to_end": part3}
+SANDBOX = {
+    "machine": {"nproc": 2, "kernel": "6.18.44", "python": "3.11.7", "ansible-core": "2.19.14",
+                "util-linux": "2.38.1", "catatonit": "catatonit v0.1.7"},
+    "create_remove": {
+        "ours": create_remove(18.0), "ours (cgroup)": create_remove(21.0),
+        "util-linux": create_remove(11.0), "util-linux (cgroup)": create_remove(16.0),
+        "cgroups": {"v2": "/sys/fs/cgroup/unified", "pids": "/sys/fs/cgroup/pids"},
+        "cgroup steps": {"create_ms": 2.41, "create_median_ms": 1.79, "remove_ms": 4.39, "remove_median_ms": 0.8, "n": 10},
+    },
+    "memory": {"idle_seconds": 1.0, "rows": {
+        "supervisor (idle)": memory_row(5896), "supervisor (after reaping)": memory_row(6936),
+        "catatonit -P": memory_row(696), "bare python -I -S (sleeping)": memory_row(8320)}},
+    "end_to_end": {"ours": [0.80, 0.90, 0.85], "util-linux": [0.70, 0.72, 0.71],
+                   "ours (cgroup)": [1.00, 1.10, 1.05], "util-linux (cgroup)": [1.00, 0.95, 0.98]},
+}
+
+# bench_sandbox_exec.main()
+SANDBOX_EXEC = {
+    "machine": {"nproc": 2, "nsenter": "2.38.1", "loadavg (start, end)": "1.00, 1.20"},
+    "sandbox": "bench-exec-1", "in_process": {"ours": [0.003, 0.004], "nsenter": [0.004, 0.005]},
+    "steps": {"whole _join.run": [0.003, 0.004]},
+    "end_to_end": {"sandbox_exec": [0.90, 0.80, 0.85], "command nsenter": [0.80, 0.82, 0.81]},
+    "end_to_end_command": "nsenter --pid=/x/pid --mount=/x/mnt --uts=/x/uts --ipc=/x/ipc -- true",
+}
+
+
+def part3_entry(median_ms):
+    return {"mean_ms": median_ms, "median_ms": median_ms, "min_ms": median_ms - 50, "n": 3,
+            "runs": [median_ms / 1000] * 3}
+
+
+# bench_rootfs.main(): {"machine", "part1", "part2", "part3": {label: summary_ms(values) | {"runs"}}}
+ROOTFS = {
+    "machine": {"nproc": 2, "loadavg_start": [1.0, 1.0, 1.0], "loadavg_end": [1.0, 1.0, 1.0]},
+    "part1": {"ours": create_remove(20.0)},
+    "part2": {"ours": memory_row(6000)},
+    "part3": {"ours": part3_entry(900.0), "ours overlay (mem)": part3_entry(1200.0),
+              "u-l": part3_entry(850.0), "u-l overlay (mem)": part3_entry(1000.0)},
+}
+
+FACTS, SETUP, LSNS_CMD, PING = summary.FACTS, summary.SETUP, summary.LSNS_CMD, summary.PING
+
+# bench_pidns_facts.main(): a list of bench() results; tuples (median s, peak RSS KiB, CPU s) as lists
+PIDNS_FACTS = [{
+    "n": 50, "k": 4, "namespaces": 51, "processes": 380,
+    "scan": {"scan (python -I -S)": [0.0412, 10956, 0.050], "scan (python)": [0.0428, 11059, 0.0508],
+             "lsns -t pid -J": [0.0540, 3584, 0.0514]},
+    "e2e": {FACTS: [0.799, None, 0.820], SETUP: [1.235, None, 1.055], LSNS_CMD: [0.762, None, 0.769],
+            PING: [0.699, None, 0.706]},
+}]
+
+
+def fleet(rerun, ping, goals=True):
+    times = {"ping": summ(ping), "report": summ([3.0]), "setup": summ([4.0]), "provision": summ([6.0]),
+             "rerun": summ(rerun), "teardown": summ([5.0])}
+    figures = {"sizes": [{"hosts": 4, "forks": 4, "fleet_start_s": 1.5, "times": times}], "sandboxes_per_host": 3,
+               "repeat": 1, "pairs": 2, "pipelining": True, "forks": "hosts",
+               "machine": {"nproc": 2, "loadavg_start": [1, 1, 1], "loadavg_end": [1, 1, 1]}, "wall_s": 60.0}
+    if goals:  # bench_fleet.print_goals()
+        figures["goals"] = {"hosts": 4, "rerun_over_ping": times["rerun"]["median"] / times["ping"]["median"],
+                            "rerun_over_ping_pairs": statistics.median(r / p for r, p in zip(rerun, ping))}
+    return figures
+
+
+def connection(sandbox_runs=(11.0,), pairs=None):
+    walls = {"local": summ([10.0]), "sandbox": summ(list(sandbox_runs)), "ssh": summ([14.0]),
+             "ssh+sandbox": summ([24.0])}
+    molecule = {key: summ([1.0]) for key in ("m_create", "m_create_book", "m_destroy", "m_destroy_book", "m_version",
+                                             "d_create", "d_destroy", "empty", "version", "floor")}
+    molecule["floor_ping"] = summ([3.02])
+    molecule["total"] = summ([3.36])
+    return {"machine": {"nproc": 2, "loadavg_start": [1, 1, 1], "loadavg_end": [1, 1, 1]},
+            "play": {"walls": walls, "tasks": {}, "per_module": {},
+                     "pair_ratios": {"sandbox/local": pairs or [s / 10.0 for s in sandbox_runs],
+                                     "ssh+sandbox/ssh": [24.0 / 14.0]}},
+            "molecule": molecule}
+
+
+def test_sandbox_rows():
+    rows = summary.build_rows("sandbox", SANDBOX)
+    assert [row.goal for row in rows] == ["<= 2 ms", "<= 2 ms", "<= 8 MiB (8192 KiB)", "<= 1.15", "<= 1.15"]
+    added, steps, memory, cgroup, plain = rows
+    assert added.ours == "+3.0 ms" and added.anchor.startswith("+5.0 ms") and added.ratio == pytest.approx(0.6)
+    assert added.met is False
+    assert steps.ours == "1.79 ms" and steps.met is True and steps.ratio is None
+    assert memory.ours == "5896 KiB" and memory.anchor.startswith("696 KiB") and memory.met is True
+    assert memory.ratio == pytest.approx(5896 / 696)
+    assert cgroup.ratio == pytest.approx(1.05 / 0.98) and cgroup.met is True
+    assert plain.ratio == pytest.approx(0.85 / 0.71) and plain.met is False
+    assert not any(row.failed for row in rows)
+
+
+def test_sandbox_without_catatonit():
+    data = json.loads(json.dumps(SANDBOX))
+    data["memory"]["rows"]["catatonit -P"] = None
+    memory = summary.build_rows("sandbox", data)[2]
+    assert memory.ratio is None and "not installed" in memory.anchor and memory.met is True
+
+
+def test_sandbox_exec_row():
+    [row] = summary.build_rows("sandbox_exec", SANDBOX_EXEC)
+    assert row.ours == "0.850 s" and row.anchor.startswith("0.810 s")
+    assert row.ratio == pytest.approx(0.85 / 0.81) and row.goal == "<= 1.1" and row.met is True
+
+
+def test_rootfs_row_and_without_part3():
+    [row] = summary.build_rows("rootfs", ROOTFS)
+    assert row.ratio == pytest.approx(1.2) and row.goal == "<= 1.15" and row.met is False
+    assert row.ours == "1.200 s" and row.anchor.startswith("1.000 s")
+    [row] = summary.build_rows("rootfs", {key: value for key, value in ROOTFS.items() if key != "part3"})
+    assert "not measured" in row.what and row.met is None and not row.failed
+
+
+def test_pidns_facts_rows():
+    scan, command, above = summary.build_rows("pidns_facts", PIDNS_FACTS)
+    assert scan.ratio == pytest.approx(0.0412 / 0.054) and scan.met is True and scan.goal == "<= 0.8"
+    assert scan.ours == "41.2 ms"
+    assert command.ratio == pytest.approx(0.799 / 0.762) and command.met is True and command.goal == "<= 1.1"
+    assert above.ours == "+100 ms" and above.anchor.startswith("+536 ms")
+    assert above.ratio == pytest.approx(0.100 / 0.536) and above.met is None and "retired" in above.goal
+    data = json.loads(json.dumps(PIDNS_FACTS))
+    del data[0]["e2e"][PING]
+    above = summary.build_rows("pidns_facts", data)[2]
+    assert "not measured" in above.what and above.ratio is None and above.met is None
+
+
+def test_fleet_rows():
+    rerun, report = summary.build_rows("fleet", fleet([5.0, 5.2], [4.0, 4.1]))
+    assert rerun.ratio == pytest.approx(5.1 / 4.05) and rerun.met is True
+    assert report.ratio == pytest.approx(0.75) and report.met is True and report.goal == "<= 0.8"
+    # the ratio of the medians is under 1.3, a pair is not: not met (print_goals takes the larger)
+    rerun = summary.build_rows("fleet", fleet([5.3, 5.3, 5.8, 4.4, 4.4], [4.0, 4.0, 4.4, 4.4, 4.4]))[0]
+    assert rerun.ratio == pytest.approx(5.3 / 4.4) and rerun.met is False and "pairs 1.32" in rerun.what
+    data = fleet([5.0], [4.0])
+    data["goals"]["first_over_recorded"] = 6.0 / 18.35
+    rows = summary.build_rows("fleet", data)
+    assert rows[2].anchor.startswith("18.35 s") and rows[2].met is True
+    [row] = summary.build_rows("fleet", fleet([5.0], [4.0], goals=False))
+    assert row.met is None and not row.failed
+
+
+def test_connection_rows():
+    local, ssh, molecule = summary.build_rows("connection", connection())
+    assert local.ratio == pytest.approx(1.1) and local.met is True and local.ours == "11.00 s"
+    assert ssh.ratio == pytest.approx(24.0 / 14.0) and ssh.met is False
+    assert molecule.ours == "3.36 s" and molecule.ratio == pytest.approx(3.36 / 3.02) and molecule.met is False
+    assert molecule.goal == "<= 3 s"
+    local = summary.build_rows("connection", connection([12.0], pairs=[1.35]))[0]
+    assert local.ratio == pytest.approx(1.2) and local.met is False
+    data = connection()
+    del data["play"], data["molecule"]
+    rows = summary.build_rows("connection", data)
+    assert len(rows) == 3 and all("not measured" in row.what and row.met is None for row in rows)
+
+
+def test_unexpected_json_is_a_failed_row():
+    [row] = summary.build_rows("sandbox_exec", {"end_to_end": {}})
+    assert row.failed and "KeyError" in row.what
+
+
+def test_markdown():
+    text = summary.markdown([summary.Row("a | b", "1 s", "2 s", 0.5, "<= 1", True), summary.Row("c", met=False),
+                             summary.Row("d")])
+    lines = text.splitlines()
+    assert lines[0] == "| what | ours | anchor | ratio | goal | met |"
+    assert lines[2] == "| a \\| b | 1 s | 2 s | 0.50 | <= 1 | yes |"
+    assert lines[3] == "| c | - | - | - | - | no |"
+    assert lines[4] == "| d | - | - | - | - | - |"
+
+
+def test_from_json(tmp_path, capsys):
+    samples = {"sandbox": SANDBOX, "sandbox_exec": SANDBOX_EXEC, "rootfs": ROOTFS, "pidns_facts": PIDNS_FACTS,
+               "fleet": fleet([5.0], [4.0]), "connection": connection()}
+    for name, data in samples.items():
+        (tmp_path / ("%s.json" % name)).write_text(json.dumps(data))
+    target = tmp_path / "out" / "summary.md"
+    assert summary.main(["--from-json", str(tmp_path), "--markdown", str(target)]) == 0
+    out = capsys.readouterr().out
+    table = target.read_text()
+    assert "| what | ours | anchor | ratio | goal | met |" in out and "| what | ours | anchor" in table
+    assert len([line for line in table.splitlines() if line.startswith("| ")]) == 2 + 5 + 1 + 1 + 3 + 2 + 3
+    (tmp_path / "fleet.json").rename(tmp_path / "bench_fleet.json")  # the script's name is accepted too
+    assert summary.main(["--from-json", str(tmp_path), "--only", "fleet,bench_rootfs"]) == 0
+    (tmp_path / "bench_fleet.json").unlink()
+    assert summary.main(["--from-json", str(tmp_path), "--only", "fleet"]) == 1
+    assert "fleet: FAILED, no fleet.json" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        summary.main(["--from-json", str(tmp_path), "--only", "nope"])
