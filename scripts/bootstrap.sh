@@ -13,9 +13,9 @@
 #     own pip version), so `ansible-test sanity` works offline
 #   - .build/pybin: python3.X links for every Python ansible-test checks modules with
 #   - the .build/collections link (scripts/env.sh)
-# A stamp (.venv/.bootstrap-stamp) holds a hash of the inputs; when it matches, pip is skipped. pip does not
-# compile what it installs (--no-compile): Python compiles, once, only what is imported. The demo
-# has a stamp of its own (.venv/.bootstrap-demo-stamp); a full set-up serves the demo too.
+# A stamp (.venv/.bootstrap-stamp) holds a hash of the inputs; when it matches, pip is skipped. (pip compiles
+# what it installs: where PYTHONDONTWRITEBYTECODE is set, nothing else would, and every ansible process would
+# compile ansible-core again.) The demo has a stamp of its own (.venv/.bootstrap-demo-stamp); a full set-up serves the demo too.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 REPO="$(pwd)"
@@ -66,12 +66,12 @@ if [ "$(cat "$STAMP" 2>/dev/null)" = "$want" ]; then
 elif [ "$MODE" = demo ]; then
     if [ "$(cat "$DEMO_STAMP" 2>/dev/null)" != "$want_demo" ]; then
         log "installing requirements.txt into .venv"
-        .venv/bin/python -m pip install -q --no-compile --disable-pip-version-check -r requirements.txt
+        .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
         echo "$want_demo" > "$DEMO_STAMP"
     fi
 else
     log "installing requirements-test.txt into .venv"
-    .venv/bin/python -m pip install -q --no-compile --disable-pip-version-check -r requirements-test.txt
+    .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-test.txt
     echo "$want" > "$STAMP"
 fi
 if [ "$MODE" = demo ]; then
@@ -102,7 +102,7 @@ matrix_venv() {  # version controller-python: make or refresh .build/matrix/ansi
     log "creating $dir (ansible-core $version.*, $py)"
     rm -rf "$dir"
     "$py" -m venv "$dir" || return 1
-    "$dir/bin/python" -m pip install -q --no-compile --disable-pip-version-check -r requirements-matrix.txt "ansible-core==$version.*" \
+    "$dir/bin/python" -m pip install -q --disable-pip-version-check -r requirements-matrix.txt "ansible-core==$version.*" \
         >"$dir.log" 2>&1 || { log "ansible-core $version: pip install failed:"; cat "$dir.log" >&2; return 1; }
     echo "$want" >"$dir/.bootstrap-stamp"
 }

@@ -10,12 +10,12 @@
 #                built with Sphinx into .build/docsite/build/html, offline
 #   molecule     molecule test for each molecule/*/molecule.yml (delegated driver, no Docker), then the
 #                README's recipe for a role of one's own (tests/recipes)
-#   matrix       every ansible-core minor meta/runtime.yml claims (2.16 ... 2.21, tests/matrix.txt), each in
-#                its own venv (.build/matrix/, made by bootstrap.sh): tests/unit on its controller Python,
-#                the integration subset of tests/matrix.txt with the modules on the oldest and on the newest
-#                target Python it supports (3.8+), and ansible-test sanity on the oldest and newest version;
-#                PIDNS_MATRIX_JOBS jobs at a time (default 3: a job waits on subprocesses about half the
-#                time, so 3 keep 2 cores busy), one summary line per version
+#   matrix       every ansible-core minor meta/runtime.yml claims (2.16 ... 2.21), each in its own venv
+#                (.build/matrix/, made by bootstrap.sh), running only what differs per version
+#                (tests/matrix.txt): the plugins' unit tests on its controller Python, the integration subset
+#                with the modules on one target Python chosen pairwise (the oldest, 3.8, and the newest,
+#                3.13, each run), and ansible-test sanity on the oldest and newest version without the
+#                style checks; PIDNS_MATRIX_JOBS jobs at a time (default 3), one summary line per version
 # Every step runs even if an earlier one failed; the exit status is non-zero if any failed.
 # Run a subset by naming steps:  scripts/run-tests.sh unit sanity
 # Extra pytest options: PYTEST_ADDOPTS='-x -k name' scripts/run-tests.sh unit
@@ -205,18 +205,6 @@ print(tests - failures - errors - skipped, failures, errors, skipped)
 PYEOF
 }
 
-matrix_controller_target() {  # version -> the target Python its controller tests run with
-    local entry index=0
-    local -a pair
-    for entry in "${MATRIX_TARGETS[@]}"; do
-        if [ "${entry%%=*}" = "$1" ]; then
-            read -r -a pair <<<"${entry#*=}"
-            echo "${pair[$((index % 2))]}"
-        fi
-        index=$((index + 1))
-    done
-}
-
 matrix_unit_paths() {  # version -> the unit test paths its job runs
     local entry python first="" seen
     seen=" main $("$REPO/.venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])') "
@@ -265,11 +253,8 @@ print(json.loads(out[out.index("{"):])["ansible_facts"]["ansible_python_version"
                 echo "modules ran on Python $seen, not $target ($python)" >>"$log"
                 rc=1
             else
-                local tests=("${MATRIX_TARGET_TESTS[@]}")
-                # the controller's side once per version (tests/matrix.txt)
-                [ "$target" = "$(matrix_controller_target "$version")" ] && tests+=("${MATRIX_CONTROLLER_TESTS[@]}")
                 PIDNS_TARGET_PYTHON="$python" "$venv/bin/python" -m pytest -p no:cacheprovider -ra --basetemp "$tmp/pytest" \
-                    --junitxml "$xml" "${MATRIX_DESELECT[@]}" "${tests[@]}" >>"$log" 2>&1 || rc=$?
+                    --junitxml "$xml" "${MATRIX_DESELECT[@]}" "${MATRIX_TESTS[@]}" >>"$log" 2>&1 || rc=$?
             fi
             ;;
         sanity)
@@ -299,32 +284,28 @@ print(json.loads(out[out.index("{"):])["ansible_facts"]["ansible_python_version"
 }
 
 step_matrix() {
-    local jobs="${PIDNS_MATRIX_JOBS:-3}" kind a b c d rc=0 v
+    local jobs="${PIDNS_MATRIX_JOBS:-3}" kind a b c rc=0 v
     local -a versions=() sanity=() queue=()
     local -A controller=() tpy=()
-    MATRIX_TARGET_TESTS=()
-    MATRIX_CONTROLLER_TESTS=()
+    MATRIX_TESTS=()
     MATRIX_DESELECT=()
     MATRIX_UNIT=()
     MATRIX_PYTHON_UNIT=()
     MATRIX_SANITY_SKIP=()
-    while read -r kind a b c d; do
+    while read -r kind a b c; do
         case "$kind" in
-            version) versions+=("$a"); controller[$a]="$b"; tpy[$a]="$c $d" ;;
+            version) versions+=("$a"); controller[$a]="$b"; tpy[$a]="$c" ;;
             sanity) sanity+=("$a") ;;
             matrix-sanity-skip) MATRIX_SANITY_SKIP+=(--skip-test "$a") ;;
             unit) MATRIX_UNIT+=("$a") ;;
             python-unit) MATRIX_PYTHON_UNIT+=("$a") ;;
-            target-test) MATRIX_TARGET_TESTS+=("$a") ;;
-            controller-test) MATRIX_CONTROLLER_TESTS+=("$a") ;;
+            test) MATRIX_TESTS+=("$a") ;;
             deselect) MATRIX_DESELECT+=(--deselect "$a") ;;
             *) echo "tests/matrix.txt: unknown line kind '$kind'"; return 1 ;;
         esac
     done < <(grep -v -E '^\s*(#|$)' tests/matrix.txt)
     MATRIX_CONTROLLER_PYTHON=()
     for v in "${versions[@]}"; do MATRIX_CONTROLLER_PYTHON+=("$v=${controller[$v]}"); done
-    MATRIX_TARGETS=()
-    for v in "${versions[@]}"; do MATRIX_TARGETS+=("$v=${tpy[$v]}"); done
     rm -rf "$MATRIX_DIR/logs"
     mkdir -p "$MATRIX_DIR/logs"
 

@@ -18,6 +18,20 @@ STATE_DIR = Path("/run/linuxns-pidns")
 CGROUP_TREE = "linuxns-pidns"
 
 
+def make_sandbox(name: str, **options) -> dict:
+    """Create (or, with state=absent, remove) a sandbox in this process through the sandbox module's
+    own code (_sandbox.run: the same kernel work, without an ansible run), for tests whose subject is
+    something else: a few tens of ms instead of a second and a half of CPU. Returns the module result."""
+    from ansible_collections.linuxns.pidns.plugins.module_utils._common import SandboxError
+    from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle import _sandbox
+    try:
+        result = _sandbox.run(dict(options, name=name))
+    except SandboxError as exc:
+        return {"failed": True, "msg": str(exc)}
+    result.setdefault("failed", False)
+    return result
+
+
 def unique(prefix: str) -> str:
     return "%s-%s" % (prefix, uuid.uuid4().hex[:8])
 

@@ -23,7 +23,7 @@ import pytest
 
 from ansible_cli import TARGET_PYTHON, ansible_env, run_module, run_playbook
 from fleet import raw_results_env, results_by_host
-from sandboxes import exited, nsenter, wait_for
+from sandboxes import exited, make_sandbox, nsenter, wait_for
 
 PIPELINING = [pytest.param(True, id="pipelining"), pytest.param(False, id="no-pipelining")]
 ANSIBLE = str(Path(sys.executable).parent / "ansible")
@@ -136,7 +136,7 @@ def local_inventory(*names: str) -> dict:
 @pytest.mark.parametrize("pipelining", PIPELINING)
 def test_tasks_run_inside_a_local_sandbox(tmp_path, names, pipelining):
     box = names("conn")
-    made = run_module("sandbox", {"name": box, "hostname": "conn-box"})
+    made = make_sandbox(box, hostname="conn-box")
     assert not made["failed"], made
     inside = "/tmp/%s-inside" % box  # the box's name is unique on the machine
     found = run_connection_play(tmp_path, local_inventory(box), pipelining, inside=inside)
@@ -151,7 +151,7 @@ def test_tasks_run_inside_a_local_sandbox(tmp_path, names, pipelining):
 
 def test_setup_reports_the_sandbox(tmp_path, names):
     box = names("connf")
-    run_module("sandbox", {"name": box, "hostname": "facts-box"})
+    make_sandbox(box, hostname="facts-box")
     (tmp_path / "inventory.json").write_text(json.dumps(local_inventory(box)))
     proc = subprocess.run(
         [ANSIBLE, box, "-i", str(tmp_path / "inventory.json"), "-m", "ansible.builtin.setup", "-a", "gather_subset=min"],
@@ -163,7 +163,7 @@ def test_setup_reports_the_sandbox(tmp_path, names):
 
 def test_a_missing_or_broken_sandbox_is_unreachable_and_says_why(tmp_path, names):
     box = names("connb")
-    made = run_module("sandbox", {"name": box})
+    made = make_sandbox(box)
     (tmp_path / "inventory.json").write_text(json.dumps(local_inventory(box, "no-such-" + box)))
     env = dict(ansible_env(), **raw_results_env())
 

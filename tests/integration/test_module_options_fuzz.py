@@ -17,8 +17,8 @@ import sys
 import psutil
 import pytest
 
-from ansible_cli import COLLECTIONS, run_module
-from sandboxes import STATE_DIR, force_remove, unique
+from ansible_cli import COLLECTIONS
+from sandboxes import STATE_DIR, force_remove, make_sandbox, unique
 
 CONTROL = ["", "\n", "a\nb", "\x1b[31mred", "a\x00b", "\u202eevil", "tab\there", " lead", "trail "]
 UNICODE = ["ü", "日本", "e\u0301", "\U0001f600"]
@@ -153,7 +153,7 @@ def test_pidns_facts_refuses(option, value, base):
 @pytest.fixture(scope="module")
 def fuzz_box():
     name = unique("fz-exec")
-    made = run_module("sandbox", {"name": name})
+    made = make_sandbox(name)
     assert not made["failed"], made
     yield name
     force_remove(name)

@@ -27,8 +27,8 @@ from urllib.parse import quote
 import psutil
 import pytest
 
-from ansible_cli import REPO, TARGET_PYTHON, run_module, run_playbook
-from sandboxes import force_remove, pid_ns_of, unique, wait_for
+from ansible_cli import REPO, TARGET_PYTHON, run_playbook
+from sandboxes import force_remove, make_sandbox, pid_ns_of, unique, wait_for
 
 PLAYBOOK = REPO / "playbooks" / "report.yml"
 OUTPUT = REPO / "tests" / "output"
@@ -105,7 +105,7 @@ def sandboxes():
     outer, inner = unique("rpt"), unique("rpt-in")
     try:
         for name, options in ((outer, {}), (inner, {"parent": outer})):
-            result = run_module("sandbox", dict(name=name, **options))
+            result = make_sandbox(name, **options)
             assert not result["failed"], result
         yield {"outer": outer, "inner": inner}
     finally:

@@ -18,7 +18,7 @@ import psutil
 import pytest
 
 from ansible_cli import COLLECTIONS, run_local_play, run_module
-from sandboxes import STATE_DIR, exited, live_processes_in_ns, nsenter, wait_for
+from sandboxes import STATE_DIR, exited, live_processes_in_ns, make_sandbox, nsenter, wait_for
 
 sys.path.insert(0, str(COLLECTIONS))
 from ansible_collections.linuxns.pidns.plugins.module_utils._exec import _join  # noqa: E402
@@ -28,7 +28,7 @@ from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle import _l
 @pytest.fixture
 def box(names):
     name = names("ex")
-    made = run_module("sandbox", {"name": name, "hostname": "box-host"})
+    made = make_sandbox(name, hostname="box-host")  # the subject here is sandbox_exec
     assert made["changed"], made
     return made["sandbox"]
 
@@ -356,9 +356,11 @@ def test_the_joiner_and_the_command_die_with_the_module(box):
     # its command running, with nothing left to enforce the timeout.
     module = subprocess.Popen([sys.executable, "-c", MODULE_PROCESS, str(COLLECTIONS), box["name"]])
     try:
-        started = wait_for(lambda: [p for p in psutil.Process(module.pid).children(recursive=True)
-                                    if p.name() == "sleep"], 30)
-        assert len(started) == 2, "the command did not start"
+        def both_sleeps():  # `sleep 300 & sleep 300`: the second may start a moment after the first
+            found = [p for p in psutil.Process(module.pid).children(recursive=True) if p.name() == "sleep"]
+            return found if len(found) == 2 else None
+
+        assert wait_for(both_sleeps, 30), "the command did not start"
         descendants = psutil.Process(module.pid).children(recursive=True)
         assert len(descendants) == 4  # joiner, sh, and its two sleeps
     finally:

@@ -18,7 +18,7 @@ import psutil
 import pytest
 
 from ansible_cli import COLLECTIONS, run_module
-from sandboxes import exited, state_of, wait_for
+from sandboxes import exited, make_sandbox, state_of, wait_for
 
 sys.path.insert(0, str(COLLECTIONS))
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle import _listing  # noqa: E402
@@ -96,14 +96,14 @@ def make(names):
     def create(**options):
         name = names("inf")
         made.append(name)
-        result = run_module("sandbox", dict(name=name, **options))
+        result = make_sandbox(name, **options)  # the subject here is sandbox_info
         assert result["changed"] and not result["failed"], result
         return result["sandbox"]
 
     yield create
     for name in reversed(made):
         if state_of(name) is not None:
-            run_module("sandbox", {"name": name, "state": "absent"})
+            make_sandbox(name, state="absent")
 
 
 @pytest.fixture
