@@ -154,7 +154,7 @@ for venv in "${MATRIX_VENVS[@]}"; do
         cp scripts/get_pip_offline.py "$GET_PIP"
     fi
 done
-PY_VERSIONS="$PY_VERSIONS,$(awk '$1 == "version" { for (i = 4; i <= NF; i++) print $i }' tests/matrix.txt | sort -u | paste -sd,)"
+PY_VERSIONS="$PY_VERSIONS,$(awk '$1 == "version" { for (i = 4; i <= NF; i++) if ($i != "-") print $i }' tests/matrix.txt | sort -u | paste -sd,)"
 
 # ansible-test sanity --local runs compile/import on every python3.X it finds on PATH. pyenv shims
 # for versions that are installed but not selected exist and fail (exit 127), which is fatal; so

@@ -14,7 +14,7 @@
 #                (.build/matrix/, made by bootstrap.sh), running only what differs per version
 #                (tests/matrix.txt): the plugins' unit tests on its controller Python, the integration subset
 #                with the modules on one target Python chosen pairwise (the oldest, 3.8, and the newest,
-#                3.13, each run), and ansible-test sanity on the oldest and newest version without the
+#                3.13, each run; 2.19 is the integration step's), and ansible-test sanity on the oldest and newest version without the
 #                style checks; PIDNS_MATRIX_JOBS jobs at a time (default 3), one summary line per version
 # Every step runs even if an earlier one failed; the exit status is non-zero if any failed.
 # Run a subset by naming steps:  scripts/run-tests.sh unit sanity
@@ -294,7 +294,8 @@ step_matrix() {
     MATRIX_SANITY_SKIP=()
     while read -r kind a b c; do
         case "$kind" in
-            version) versions+=("$a"); controller[$a]="$b"; tpy[$a]="$c" ;;
+            # "-": no integration run here (the main version's runs in the integration step)
+            version) versions+=("$a"); controller[$a]="$b"; tpy[$a]="${c/#-/}" ;;
             sanity) sanity+=("$a") ;;
             matrix-sanity-skip) MATRIX_SANITY_SKIP+=(--skip-test "$a") ;;
             unit) MATRIX_UNIT+=("$a") ;;
@@ -367,10 +368,11 @@ step_matrix() {
             parts+=" (${dt}s)$([ "$jrc" -eq 0 ] || echo ' FAILED');"
             [ "$jrc" -eq 0 ] || { failed_ids+=("$id"); rc=1; }
         done
+        [ -z "${tpy[$v]}" ] && parts+="  integration: in the integration step;"
         printf 'ansible-core %s (controller Python %s) targets %s:%s\n' \
             "$("$venv/bin/python" -c 'import ansible; print(ansible.__version__)')" \
             "$("$venv/bin/python" -c 'import platform; print(platform.python_version())')" \
-            "${tpy[$v]// /, }" "${parts%;}"
+            "${tpy[$v]:-that of .venv}" "${parts%;}"
     done
     for id in "${failed_ids[@]}"; do
         printf '\n---- %s FAILED; the end of %s:\n' "$id" "$MATRIX_DIR/logs/$id.log"
