@@ -421,11 +421,12 @@ def main(argv=None) -> int:
                 if stopped == "interrupted":
                     rows.extend(failed_row(rest, "not run (interrupted)") for rest in names[index + 1:])
                     break
-        note = "quick mode, %.0f s in all; logs and JSON in %s" % (time.monotonic() - total, log_dir)
+        shown = os.path.relpath(log_dir, REPO) if str(log_dir).startswith(str(REPO) + os.sep) else str(log_dir)
+        note = "quick mode, %.0f s in all; logs and JSON in %s" % (time.monotonic() - total, shown)
 
-    text = ("## Benchmark summary (%s)\n\n%s\n\nanchor: what a user would otherwise use, measured in the same run; "
+    text = ("Measured by `make bench` on %s (%s).\n\n%s\n\nanchor: what a user would otherwise use, measured in the same run; "
             "ratio: ours / anchor; met: the goal as the benchmark itself judges it (\"-\": no goal).\n"
-            % (note, markdown(rows)))
+            % (time.strftime("%Y-%m-%d"), note, markdown(rows)))
     print("\n" + text, end="")
     if args.markdown:
         Path(args.markdown).parent.mkdir(parents=True, exist_ok=True)
