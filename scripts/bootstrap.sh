@@ -13,9 +13,10 @@
 #     own pip version), so `ansible-test sanity` works offline
 #   - .build/pybin: python3.X links for every Python ansible-test checks modules with
 #   - the .build/collections link (scripts/env.sh)
-# A stamp (.venv/.bootstrap-stamp) holds a hash of the inputs; when it matches, pip is skipped. (pip compiles
-# what it installs: where PYTHONDONTWRITEBYTECODE is set, nothing else would, and every ansible process would
-# compile ansible-core again.) The demo has a stamp of its own (.venv/.bootstrap-demo-stamp); a full set-up serves the demo too.
+# A stamp (.venv/.bootstrap-stamp) holds a hash of the inputs; when it matches, pip is skipped. The demo
+# has a stamp of its own (.venv/.bootstrap-demo-stamp); a full set-up serves the demo too. pip compiles
+# what it installs (no --no-compile): where PYTHONDONTWRITEBYTECODE is set nothing else would, and every
+# ansible process would compile ansible-core again.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 REPO="$(pwd)"

@@ -14,8 +14,9 @@
 #                (.build/matrix/, made by bootstrap.sh), running only what differs per version
 #                (tests/matrix.txt): the plugins' unit tests on its controller Python, the integration subset
 #                with the modules on one target Python chosen pairwise (the oldest, 3.8, and the newest,
-#                3.13, each run; 2.19 is the integration step's), and ansible-test sanity on the oldest and newest version without the
-#                style checks; PIDNS_MATRIX_JOBS jobs at a time (default 3), one summary line per version
+#                3.13, each run; 2.19 is the integration step's), and ansible-test sanity on the oldest
+#                and newest version without the style checks; PIDNS_MATRIX_JOBS jobs at a time
+#                (default 3), one summary line per version
 # Every step runs even if an earlier one failed; the exit status is non-zero if any failed.
 # Run a subset by naming steps:  scripts/run-tests.sh unit sanity
 # Extra pytest options: PYTEST_ADDOPTS='-x -k name' scripts/run-tests.sh unit
@@ -421,7 +422,9 @@ run_logged() {  # step: run it with its output in its log; status, seconds and C
 }
 
 START=$SECONDS
+IN_LANES=0
 if [ "$#" -eq 0 ] && [ "${PIDNS_LANES:-1}" = 1 ]; then
+    IN_LANES=1
     rm -rf "$LOG_DIR"
     mkdir -p "$LOG_DIR"
     lane_pids=()
@@ -467,7 +470,9 @@ fi
 
 banner "summary"
 printf '%s\n' "${SUMMARY[@]}"
-[ -d "$LOG_DIR" ] && [ "$#" -eq 0 ] && echo "(CPU: user + sys of each step's processes that were waited for; logs in $LOG_DIR)"
+if [ "$IN_LANES" = 1 ]; then
+    echo "(CPU: user + sys of each step's processes that were waited for; logs in $LOG_DIR)"
+fi
 if [ "$FAILED" -gt 0 ]; then
     echo "RESULT: $FAILED step(s) FAILED in $((SECONDS - START))s"
     exit 1

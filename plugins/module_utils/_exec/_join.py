@@ -29,14 +29,14 @@ import select
 import signal
 import time
 
+from ansible_collections.linuxns.pidns.plugins.module_utils._common import SandboxError
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _procfs
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _process
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _syscalls
+from ansible_collections.linuxns.pidns.plugins.module_utils._kernel._cgroup import EXEC_PREFIX, WORKLOADS_LEAF
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._control import (
     control_socket, receive_message, send_error, send_message)
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._records import inspect_sandbox
-from ansible_collections.linuxns.pidns.plugins.module_utils._kernel._cgroup import EXEC_PREFIX, WORKLOADS_LEAF
-from ansible_collections.linuxns.pidns.plugins.module_utils._common import SandboxError
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._spec import DEFAULT_PATH, seconds, validate_name
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._statedir import HostView, StateDir, require_root
 

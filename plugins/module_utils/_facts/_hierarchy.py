@@ -27,6 +27,7 @@ __metaclass__ = type
 import errno
 import os
 
+from ansible_collections.linuxns.pidns.plugins.module_utils._common import STATE_DIR, SandboxError
 from ansible_collections.linuxns.pidns.plugins.module_utils._facts._owners import (
     owner_from_cgroup_bytes,
     sandbox_owner,
@@ -51,7 +52,6 @@ from ansible_collections.linuxns.pidns.plugins.module_utils._kernel._procfs impo
     parse_ns_link,
     read_status_fields,
 )
-from ansible_collections.linuxns.pidns.plugins.module_utils._common import STATE_DIR, SandboxError
 
 SCHEMA_VERSION = 1
 

@@ -25,16 +25,16 @@ import struct
 import sys
 import time
 
+from ansible_collections.linuxns.pidns.plugins.module_utils._common import SandboxError
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _cgroup
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _procfs
-from ansible_collections.linuxns.pidns.plugins.module_utils._kernel._process import wait_exit
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _rootfs
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _syscalls
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _systemd
+from ansible_collections.linuxns.pidns.plugins.module_utils._kernel._process import wait_exit
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._control import (
     control_socket, receive_message, send_error, send_message)
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._records import inspect_sandbox
-from ansible_collections.linuxns.pidns.plugins.module_utils._common import SandboxError
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._spec import DEFAULT_PATH
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._statedir import NEEDS_ROOT, STATE_SCHEMA
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._stop import remove_folder, stop_supervisor

@@ -9,10 +9,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.linuxns.pidns.plugins.module_utils._common import SandboxError
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _procfs
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel._process import pids_in
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._records import inspect_sandbox, public_view
-from ansible_collections.linuxns.pidns.plugins.module_utils._common import SandboxError
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._spec import validate_name
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._statedir import HostView, StateDir
 

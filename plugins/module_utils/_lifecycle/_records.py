@@ -16,8 +16,8 @@ import os
 
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _cgroup
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _procfs
-from ansible_collections.linuxns.pidns.plugins.module_utils._kernel._process import pids_in
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _rootfs
+from ansible_collections.linuxns.pidns.plugins.module_utils._kernel._process import pids_in
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._spec import NAMESPACE_TYPES, NO_LIMITS
 
 

@@ -15,11 +15,11 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle import _decision
+from ansible_collections.linuxns.pidns.plugins.module_utils._common import SandboxError
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _rootfs
+from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle import _decision
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._launch import create
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._records import dependents, inspect_sandbox, public_view
-from ansible_collections.linuxns.pidns.plugins.module_utils._common import SandboxError
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._spec import spec_of_options, validate_name
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._statedir import HostView, StateDir, require_root
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._stop import destroy_all

@@ -23,10 +23,10 @@ import fcntl
 import json
 import os
 
+from ansible_collections.linuxns.pidns.plugins.module_utils._common import STATE_DIR, SandboxError
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _cgroup
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _procfs
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _syscalls
-from ansible_collections.linuxns.pidns.plugins.module_utils._common import STATE_DIR, SandboxError
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._spec import (
     MAX_STOP_TIMEOUT, NAMESPACE_TYPES, is_valid_name, normalize_limits, seconds)
 

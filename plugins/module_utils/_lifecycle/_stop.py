@@ -14,11 +14,11 @@ import os
 import shutil
 import signal
 
+from ansible_collections.linuxns.pidns.plugins.module_utils._common import SandboxError
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _procfs
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _syscalls
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel._process import same_process, wait_exit
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._records import find_init, inspect_sandbox
-from ansible_collections.linuxns.pidns.plugins.module_utils._common import SandboxError
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._spec import DEFAULT_STOP_TIMEOUT
 
 # Extra time, beyond stop_timeout, for the supervisor to finish before it gets SIGKILL.
