@@ -275,23 +275,27 @@ def _find_key(data, key):
     return None
 
 
-def test_cpus_half_gives_a_busy_loop_about_half_a_cpu(cg_names):
+def test_cpus_half_holds_two_busy_loops_to_half_a_cpu(cg_names):
     name = cg_names("cgcpu")
     sandbox = _make(name, cpus=0.5)
     paths = sandbox["cgroup"]["paths"]
     assert _read(Path(paths["cpu"]) / "cpu.cfs_quota_us") == "50000"
     assert _read(Path(paths["cpu"]) / "cpu.cfs_period_us") == "100000"
-    busy = _busy_child(name, sandbox["supervisor"]["pid"])
+    # Two busy loops share the half CPU: together they ask for two, so the quota, not the machine's
+    # load, is what holds them back, and the cgroup counts the periods it throttled them.
+    busy = [_busy_child(name, sandbox["supervisor"]["pid"]) for _ in range(2)]
     # The same busy loop on the host, unlimited, measured over the same interval: on a loaded machine
-    # neither gets a whole CPU, so the limited one is judged against what the free one got.
+    # nothing gets a whole CPU, so the limited pair is judged against what the free one got.
     free = subprocess.Popen(["sh", "-c", "while :; do :; done"], stdin=subprocess.DEVNULL)
     try:
         reference = psutil.Process(free.pid)
         throttled0 = _keyed(Path(paths["cpu"]) / "cpu.stat").get("nr_throttled", 0)
         time.sleep(0.5)
-        wall0, cpu0, ref0 = time.monotonic(), _cpu_seconds(busy), _cpu_seconds(reference)
+        wall0, ref0 = time.monotonic(), _cpu_seconds(reference)
+        cpu0 = sum(_cpu_seconds(proc) for proc in busy)
         time.sleep(3)
-        wall1, cpu1, ref1 = time.monotonic(), _cpu_seconds(busy), _cpu_seconds(reference)
+        wall1, ref1 = time.monotonic(), _cpu_seconds(reference)
+        cpu1 = sum(_cpu_seconds(proc) for proc in busy)
         throttled1 = _keyed(Path(paths["cpu"]) / "cpu.stat").get("nr_throttled", 0)
     finally:
         free.kill()  # by PID, the one this test started
@@ -300,7 +304,9 @@ def test_cpus_half_gives_a_busy_loop_about_half_a_cpu(cg_names):
     free_ratio = (ref1 - ref0) / (wall1 - wall0)
     assert ratio <= 0.75, ratio
     assert ratio >= min(0.25, 0.5 * free_ratio), (ratio, free_ratio)
-    assert throttled1 > throttled0  # the quota, not the load, held it back
+    # Throttled periods prove the quota acted; only a machine so loaded that two loops could not have
+    # reached half a CPU between them (each getting under a quarter, as the free loop shows) has none.
+    assert throttled1 > throttled0 or free_ratio < 0.25, (throttled0, throttled1, ratio, free_ratio)
 
 
 # ---------------------------------------------------------------- pause (v2 cgroup.freeze, for real)
