@@ -5,8 +5,7 @@
 
 """A cgroup of its own for every sandbox: placement, limits, freeze, exact kill, removal.
 
-Layout, in every hierarchy the host offers (the unified v2 one, and the v1 ones of the
-controllers used here: pids, memory, cpu, cpuacct, freezer)::
+Layout, in v2 and in each v1 hierarchy of pids, memory, cpu, cpuacct, freezer::
 
     <base>/<name>/                 the sandbox: limits are set here
         _supervisor/               PID 1 (and whatever it forks)
@@ -14,15 +13,9 @@ controllers used here: pids, memory, cpu, cpuacct, freezer)::
         _exec.<id>/                one per sandbox_exec command, removed after it
         <child name>/              a nested sandbox, laid out the same way
 
-Processes live only in the leaves (the v2 rule against internal processes, kept on v1 too so
-that one kill of a leaf is exact). Leaf names start with "_", which no sandbox name can.
-<base> is ``<hierarchy root>/linuxns-pidns`` where the collection builds the tree itself, or the
-cgroup of a systemd scope delegated to it (``linuxns-pidns-<name>.scope`` in
-``linuxns-pidns.slice``, Delegate=yes) on hosts whose PID 1 is systemd: systemd owns the tree
-there and the collection writes only below the unit it was given.
-
-Only the pure parts (parsing, the limit files to write) take no system: everything else works
-on a cgroupfs root that tests can point elsewhere.
+Processes live only in leaves (v2's no-internal-process rule, kept on v1 so a leaf's kill is exact);
+leaf names start with "_", which no sandbox name can. <base> is ``<hierarchy root>/linuxns-pidns``,
+or on systemd hosts the sandbox's delegated scope (see _systemd): systemd owns the tree there.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -38,15 +31,15 @@ from ansible_collections.linuxns.pidns.plugins.module_utils._common import Sandb
 TREE = "linuxns-pidns"
 SYSTEMD_SLICE = "linuxns-pidns.slice"  # _systemd.SLICE
 SUPERVISOR_LEAF = "_supervisor"
-# Below a sandbox's cgroup: the sandboxes made by processes inside it.
+# Below a sandbox's cgroup: sandboxes made from inside it.
 NESTED = "_sandboxes"
 WORKLOADS_LEAF = "_workloads"
 EXEC_PREFIX = "_exec."
 V1_CONTROLLERS = ("pids", "memory", "cpu", "cpuacct", "freezer")
-# v2 controllers the limits need, enabled top-down for the sandbox's cgroup when the host has them.
+# Enabled top-down for the sandbox's cgroup where the host has them.
 V2_CONTROLLERS = ("pids", "memory", "cpu")
 CPU_PERIOD_US = 100000
-# Docker's default cpu shares, and the kernel's bounds (v1 cpu.shares, v2 cpu.weight).
+# The kernel's bounds (v1 cpu.shares, v2 cpu.weight).
 SHARES_MIN, SHARES_MAX = 2, 262144
 WEIGHT_MIN, WEIGHT_MAX = 1, 10000
 LIMIT_KEYS = ("pids_limit", "memory", "memory_swap", "cpus", "cpu_shares")
@@ -74,9 +67,7 @@ def cpu_weight(shares):
 
 
 def limit_files(limits, version):
-    """[(controller, file, text)] to write for `limits` on a cgroup of `version` ("v1" or "v2").
-
-    A limit of None means none: the file gets its "unlimited" value, so going back works."""
+    """[(controller, file, text)] for `limits` on `version` ("v1"/"v2"); None writes the unlimited value."""
     files = []
     pids = limits.get("pids_limit")
     memory = limits.get("memory")
@@ -94,11 +85,11 @@ def limit_files(limits, version):
     else:
         files.append(("pids", "pids.max", "max" if pids is None else str(pids)))
         if swap is None:
-            # The memsw limit must stay >= the memory limit: lift it first, then set memory.
+            # memsw must stay >= memory: lift it first.
             files.append(("memory", "memory.memsw.limit_in_bytes", "-1"))
             files.append(("memory", "memory.limit_in_bytes", "-1" if memory is None else str(memory)))
         else:
-            # Lift memsw first: the kernel refuses (EINVAL) a memory limit above the current memsw one.
+            # The kernel refuses (EINVAL) a memory limit above the current memsw one.
             files.append(("memory", "memory.memsw.limit_in_bytes", "-1"))
             files.append(("memory", "memory.limit_in_bytes", str(memory)))
             files.append(("memory", "memory.memsw.limit_in_bytes", str(swap)))
@@ -124,11 +115,8 @@ def parse_flat_keyed(text):
 # ---------------------------------------------------------------- the host's hierarchies
 
 class Hierarchies(object):
-    """Where this host's cgroup hierarchies are mounted, and which of them this process may use.
-
-    ``v2``: the unified hierarchy's mount point (None without one); ``v1``: {controller: mount}.
-    ``problem``: why no cgroup can be made here (None when one can).
-    """
+    """The host's cgroup mounts: ``v2`` (or None), ``v1`` {controller: mount}; ``problem``: why no
+    cgroup can be made here, or None."""
 
     def __init__(self, found, sys_root=""):
         self.v2 = found["v2"]
@@ -148,7 +136,7 @@ class Hierarchies(object):
         return cls(parse_hierarchies(mounts), sys_root)
 
     def mounts(self):
-        """Every mount point to build in, v2 first, each v1 one once (cpu and cpuacct may share one)."""
+        """Mount points to build in, v2 first, each once (cpu and cpuacct may share one)."""
         seen = []
         for mount in ([self.v2] if self.v2 else []) + [self.v1[c] for c in V1_CONTROLLERS if c in self.v1]:
             if mount not in seen:
@@ -159,7 +147,7 @@ class Hierarchies(object):
         return self.sys_root + path if self.sys_root else path
 
     def supports(self, limits):
-        """Problems with setting `limits` here: a list of messages naming the option (empty: fine)."""
+        """Messages naming each option in `limits` the host cannot enforce."""
         needed = {"pids_limit": "pids", "memory": "memory", "memory_swap": "memory", "cpus": "cpu",
                   "cpu_shares": "cpu"}
         problems = []
@@ -188,9 +176,7 @@ class Hierarchies(object):
 # ---------------------------------------------------------------- one sandbox's cgroup
 
 class SandboxCgroup(object):
-    """The cgroup of one sandbox in every hierarchy: ``relative`` is its path below each mount
-    point (``linuxns-pidns/web``, ``linuxns-pidns/web/inner``, or a systemd scope's path plus the
-    name), the same in every hierarchy."""
+    """One sandbox's cgroup; ``relative``, its path below every mount point, is the same in each."""
 
     def __init__(self, hierarchies, relative):
         self.hierarchies = hierarchies
@@ -200,7 +186,7 @@ class SandboxCgroup(object):
         return os.path.join(self.hierarchies._real(mount), self.relative, *leaf)
 
     def paths(self):
-        """{"v2": path, "<controller>": path} as recorded in the state file (host paths)."""
+        """{"v2" or controller: host path}, as the state file records."""
         found = {}
         if self.hierarchies.v2:
             found["v2"] = os.path.join(self.hierarchies.v2, self.relative)
@@ -215,8 +201,7 @@ class SandboxCgroup(object):
     # ---- making and placing
 
     def create(self):
-        """Make the sandbox's cgroup and its supervisor and workloads leaves in every hierarchy;
-        enable the v2 controllers the limits need on the way down."""
+        """Make the cgroup and its leaves everywhere, enabling v2 controllers on the way down."""
         v2 = self.hierarchies.v2
         wanted = [c for c in V2_CONTROLLERS if c in self.hierarchies.v2_controllers()]
         for mount in self.hierarchies.mounts():
@@ -225,8 +210,7 @@ class SandboxCgroup(object):
                 directory = os.path.join(self.hierarchies._real(mount), *parts[:depth])
                 _mkdir(directory)
                 if mount == v2 and wanted:
-                    # The parent's subtree_control hands the controllers to `directory`;
-                    # `directory`'s own hands them to the leaves below it.
+                    # The parent's subtree_control enables them here; ours, in the leaves.
                     _enable(os.path.dirname(directory), wanted)
                     if depth == len(parts):
                         _enable(directory, wanted)
@@ -234,11 +218,9 @@ class SandboxCgroup(object):
                 _mkdir(self.path(mount, leaf))
 
     def _leaf_in(self, mount, leaf):
-        """The leaf that stands for `leaf` in the hierarchy at `mount`. v1 counts an OOM kill only
-        in the victim's own memory cgroup (not in its ancestors, unlike v2): an exec's leaf, removed
-        after the command, would take the count with it. So in a v1 memory hierarchy of its own,
-        exec commands run in the long-lived _workloads leaf (their kill goes through v2 or the
-        freezer, not memory)."""
+        """The leaf standing for `leaf` at `mount`. v1 counts an OOM kill only in the victim's own
+        memory cgroup, so a removed exec leaf would lose it: in a v1 memory-only hierarchy, exec
+        commands use _workloads (their kill goes through v2 or the freezer)."""
         memory = self.hierarchies.v1.get("memory")
         if (leaf and leaf.startswith(EXEC_PREFIX) and mount == memory
                 and "memory" not in self.hierarchies.v2_controllers()
@@ -247,7 +229,7 @@ class SandboxCgroup(object):
         return leaf
 
     def _exact_mounts(self, leaf):
-        """The mounts where `leaf` is a cgroup of its own (see _leaf_in)."""
+        """Mounts where `leaf` is its own cgroup (see _leaf_in)."""
         return [mount for mount in self.hierarchies.mounts() if self._leaf_in(mount, leaf) == leaf]
 
     def place(self, pid, leaf=SUPERVISOR_LEAF):
@@ -262,7 +244,7 @@ class SandboxCgroup(object):
     # ---- limits and pause
 
     def set_limits(self, limits):
-        """Write every limit file (None: no limit) where the host has its controller."""
+        """Write each limit file whose controller the host has."""
         v2_controllers = self.hierarchies.v2_controllers()
         for controller, name, text in limit_files(limits, "v1"):
             if controller in self.hierarchies.v1 and controller not in v2_controllers:
@@ -276,7 +258,7 @@ class SandboxCgroup(object):
                     _write(target, text)
 
     def freeze(self, frozen, timeout=10.0):
-        """Freeze or thaw every process of the sandbox (v2 cgroup.freeze, else the v1 freezer)."""
+        """Freeze or thaw the sandbox (v2 cgroup.freeze, else the v1 freezer)."""
         v2 = self.hierarchies.v2
         if v2 and os.path.exists(self.path(v2, "cgroup.freeze")):
             _write(self.path(v2, "cgroup.freeze"), "1" if frozen else "0")
@@ -312,7 +294,7 @@ class SandboxCgroup(object):
     # ---- what runs in it
 
     def pids(self, leaf=None):
-        """Host PIDs of every process in the sandbox's cgroup (or one leaf), its subtree included."""
+        """Host PIDs in the cgroup (or one leaf) and below."""
         found = set()
         for mount in self._exact_mounts(leaf)[:1]:
             top = self.path(mount, leaf) if leaf else self.path(mount)
@@ -331,9 +313,8 @@ class SandboxCgroup(object):
         return bool(self.pids(leaf))
 
     def kill(self, leaf=None, timeout=10.0):
-        """SIGKILL every process of the sandbox (or of one leaf), however it got there: v2
-        cgroup.kill, else freeze / kill each / thaw through the v1 freezer (the frozen processes
-        cannot fork meanwhile). Waits until the cgroup is empty; returns whether it is."""
+        """SIGKILL everything in the cgroup (or a leaf): v2 cgroup.kill, else freeze, kill each, thaw
+        (frozen processes cannot fork). Returns whether it emptied in time."""
         v2 = self.hierarchies.v2
         target = self.path(v2, leaf) if (v2 and leaf) else (self.path(v2) if v2 else None)
         if target and os.path.exists(os.path.join(target, "cgroup.kill")):
@@ -357,16 +338,14 @@ class SandboxCgroup(object):
             _write(state, "FROZEN")
         try:
             for pid in self.pids(leaf):
-                # A process frozen in its cgroup cannot exit meanwhile: one still listed there once
-                # pinned is the one listed.
+                # Frozen, it cannot exit: still listed once pinned means it is the one listed.
                 signal_if(pid, signal.SIGKILL, lambda pid=pid: pid in self.pids(leaf))
         finally:
             if state:
                 _write(state, "THAWED")
 
     def retire_leaf(self, leaf, into, attempts=50):
-        """Move what is left in `leaf` into `into`, then remove `leaf` (a process forking meanwhile
-        lands in `leaf` again: moved on the next round)."""
+        """Move what is left in `leaf` into `into` (in rounds: it may fork meanwhile), then remove `leaf`."""
         for _attempt in range(attempts):
             left = self.pids(leaf)
             if not left:
@@ -386,8 +365,7 @@ class SandboxCgroup(object):
                     raise
 
     def remove(self):
-        """Remove the sandbox's cgroup in every hierarchy, deepest first. Refuses (SandboxError)
-        while a process is left in it: callers kill first."""
+        """Remove the cgroup everywhere, deepest first; SandboxError while it has processes."""
         if self.populated():
             raise SandboxError("its cgroup %s still has processes" % self.relative)
         for mount in self.hierarchies.mounts():
@@ -400,7 +378,7 @@ class SandboxCgroup(object):
     # ---- reporting
 
     def usage(self):
-        """What sandbox_info reports: current pids, memory current and peak, OOM kills, CPU seconds."""
+        """Usage as sandbox_info reports it."""
         v1, v2 = self.hierarchies.v1, self.hierarchies.v2
         v2_controllers = self.hierarchies.v2_controllers()
         report = {"pids": len(self.pids()), "memory_current": None, "memory_peak": None, "oom_kills": None,
@@ -423,9 +401,8 @@ class SandboxCgroup(object):
         return report
 
     def _v1_oom_kills(self):
-        """OOM kills in the v1 memory hierarchy, summed over the sandbox's cgroup and every cgroup
-        below it (None where none is counted). v1 counts a kill only in the victim's own memory
-        cgroup (a leaf such as _supervisor), never in its ancestors, unlike v2's memory.events."""
+        """v1 OOM kills summed over the subtree (None if none counted): v1 counts a kill only in the
+        victim's own cgroup, not in its ancestors as v2 does."""
         total = None
         for directory, _subdirs, files in os.walk(self.path(self.hierarchies.v1["memory"])):
             if "memory.oom_control" in files:
@@ -441,11 +418,10 @@ def sandbox_cgroup(hierarchies, name, parent_relative=None, base=TREE):
 
 
 def own_base(cgroup_text):
-    """Where this process's own new sandboxes go when it runs inside a sandbox (say, over SSH to a
-    sandboxed sshd): ``<that sandbox's cgroup>/_sandboxes``, so that they stay below it (its limits
-    bound them) and never meet the host's sandboxes of the same name. None outside any sandbox.
+    """Base for sandboxes made from inside a sandbox (say, a sandboxed sshd): ``<its cgroup>/_sandboxes``,
+    so its limits bound them and host sandboxes of the same name never clash. None outside one.
 
-    `cgroup_text` is /proc/self/cgroup; the unified line (``0::``) is read, else the first."""
+    `cgroup_text` is /proc/self/cgroup; the ``0::`` line is read, else the first."""
     lines = [line.split(":", 2) for line in cgroup_text.splitlines() if line.count(":") >= 2]
     chosen = [fields for fields in lines if fields[0] == "0"] or lines
     if not chosen:
@@ -459,9 +435,9 @@ def own_base(cgroup_text):
 
 
 def find_by_name(hierarchies, name, base=TREE):
-    """The cgroup of sandbox `name` found by walking below `base` (its state file lost)."""
+    """Sandbox `name`'s cgroup, walking below `base` (for a lost state file)."""
     for mount in hierarchies.mounts()[:1]:
-        # The tree this process builds in, and systemd's slice where it asked systemd for scopes.
+        # Our tree, and systemd's slice where scopes were asked for.
         for base in ((base, SYSTEMD_SLICE) if base == TREE else (base,)):
             found = _walk_for(hierarchies, mount, os.path.join(hierarchies._real(mount), base), name)
             if found is not None:
@@ -473,7 +449,7 @@ def _walk_for(hierarchies, mount, top, name):
     for directory, subdirs, _files in os.walk(top):
         if os.path.basename(directory) == name and SUPERVISOR_LEAF in subdirs:
             return SandboxCgroup(hierarchies, os.path.relpath(directory, hierarchies._real(mount)))
-        # Not into leaves, nor into what processes inside a sandbox made (their names are theirs).
+        # Not into leaves, nor into what processes inside made (their names are theirs).
         subdirs[:] = [d for d in subdirs if not d.startswith("_")]
     return None
 
@@ -505,12 +481,11 @@ def _write(path, text):
 
 
 def _enable(directory, controllers):
-    """Enable `controllers` for the children of `directory` (v2 cgroup.subtree_control)."""
+    """v2 cgroup.subtree_control: `controllers` for the children of `directory`."""
     try:
         _write(os.path.join(directory, "cgroup.subtree_control"), " ".join("+" + c for c in controllers))
     except OSError as exc:
-        # EBUSY: `directory` has processes of its own (the no-internal-process rule); the
-        # limits then cannot be enforced through v2 here.
+        # EBUSY: `directory` holds processes (no-internal-process rule); v2 cannot enforce limits here.
         if exc.errno not in (errno.EBUSY, errno.ENOENT):
             raise
 

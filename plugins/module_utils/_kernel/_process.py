@@ -3,9 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Process identity: a PID found in /proc is trusted, signalled or waited for only as the very
-process that was found (its start time and PID namespace, pinned by a pidfd), never as whatever
-process reused its number. The stop path, exec and the cgroups share these."""
+"""Process identity: a PID found in /proc is signalled or waited for only as the process found (start
+time and PID namespace, pinned by a pidfd), never one that reused its number."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -46,9 +45,8 @@ def same_process(proc_root, pid, start_time, ns):
 
 
 def signal_if(pid, signum, still_it):
-    """Send `signum` to `pid` only as the process the caller found, never to one that reused its
-    number: pin it with a pidfd, then ask `still_it()` (a check a reused PID fails), then signal
-    the pidfd. Returns whether it was signalled."""
+    """Signal `pid` only if, once pinned by a pidfd, `still_it()` holds (a reused PID fails it).
+    Returns whether it was signalled."""
     try:
         pidfd = _syscalls.pidfd_open(pid)
     except OSError:
@@ -89,9 +87,8 @@ def session_and_descendants(proc_root, ns, session_pid):
 
 
 def kill_session(proc_root, ns, session_pid):
-    """SIGKILL the members of session `session_pid` in PID namespace `ns` and their descendants
-    that moved to a session of their own, each checked to be the process the scan found
-    (signal_verified); scans again until none is left (a dying process may fork once more)."""
+    """SIGKILL session `session_pid` in `ns` and its descendants, each verified; rescans until none
+    is left (a dying process may fork once more)."""
     for _attempt in range(50):
         doomed = session_and_descendants(proc_root, ns, session_pid)
         if not doomed:

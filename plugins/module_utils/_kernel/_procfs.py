@@ -3,11 +3,9 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Pure readers and parsers for /proc.
+"""Readers and parsers for /proc (``proc_root`` lets tests use a fake tree).
 
-Every reader takes ``proc_root`` so unit tests can point it at a fake tree.
-Readers of per-process files return None when the process vanished mid-read:
-a /proc scan always races with processes exiting.
+Per-process readers return None when the process vanished: a scan always races with exits.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -19,11 +17,10 @@ import os
 
 PROC = "/proc"
 
-# The initial PID namespace has this fixed inode (PROC_PID_INIT_INO in the kernel).
+# PROC_PID_INIT_INO in the kernel.
 INITIAL_PID_NS_INODE = 4026531836
 
-# Regular expressions are compiled on first use: importing ``re`` (and enum with it) costs a few ms,
-# which the pidns_facts scan, run as a whole Python process, does not otherwise need.
+# Compiled on first use: importing re (and enum) costs pidns_facts, a whole process, a few ms.
 _PATTERNS = {
     "nsfs_root": r"^(?P<type>[a-z_]+):\[(?P<inode>\d+)\]$",
     "octal_escape": r"\\([0-7]{3})",
@@ -51,12 +48,7 @@ def _unescape(field):
 
 
 def parse_mountinfo(text):
-    """Parse /proc/PID/mountinfo text into a list of dicts, one per mount.
-
-    Keys: mount_id, parent_id, device, root, mount_point, options, propagation
-    (dict of optional fields such as shared/master), fstype, source, super_options.
-    Malformed lines are skipped.
-    """
+    """/proc/PID/mountinfo -> one dict per mount (propagation: the optional fields); bad lines skipped."""
     mounts = []
     for line in text.splitlines():
         fields = line.split(" ")
@@ -91,10 +83,7 @@ def read_mountinfo(proc_root=PROC, pid="self"):
 
 
 def nsfs_mounts(mounts):
-    """The namespace handles among parsed mounts: {mount_point: (type, inode)}.
-
-    When several mounts stack on one point, the last (topmost) one wins.
-    """
+    """Namespace handles among parsed mounts: {mount_point: (type, inode)}, the topmost per point."""
     handles = {}
     for mount in mounts:
         if mount["fstype"] != "nsfs":
@@ -115,11 +104,11 @@ def mount_at(mounts, path):
 
 
 def parse_stat(text):
-    """Parse /proc/PID/stat: comm may contain spaces and parentheses, so split at the last ')'."""
+    """Parse /proc/PID/stat, split at the last ')': comm may contain spaces and parentheses."""
     head, _paren, rest = text.rpartition(")")
     pid, _sep, comm = head.partition(" (")
     fields = rest.split()
-    # fields[0] is field 3 of proc(5) (state); start time is field 22.
+    # fields[0] is proc(5)'s field 3.
     return {
         "pid": int(pid),
         "comm": comm,
@@ -181,21 +170,16 @@ def read_boot_id(proc_root=PROC):
 
 
 # --- Fast per-process readers for whole-/proc scans (pidns_facts) -------------------------------
-#
-# A scan touches every process, so these avoid text-mode file objects and full parses: raw
-# os.open/os.read and a handful of str.find calls per file.
+# A scan touches every process: raw os.read and a few finds, no text files or full parses.
 
 _READ_CHUNK = 8192
 
 
 def read_bytes(path, one_record=True, limit=None):
-    """Whole content of a /proc file as bytes (at most ``limit`` bytes), or None if the process (or
-    file) vanished.
+    """A /proc file's bytes (at most ``limit``), or None if it vanished; other errors (EACCES) raise.
 
-    ``one_record``: the kernel formats the file in one piece (stat, status, cgroup, cmdline), so
-    a read shorter than asked for is the end. Files of many records (mountinfo, ...) may return
-    short reads before their end: pass False to read until EOF.
-    Other errors (EACCES for a non-root caller, ...) are raised.
+    ``one_record``: formatted in one piece (stat, status, cmdline), so a short read is the end; pass
+    False for files of many records (mountinfo), which may read short before EOF.
     """
     try:
         fd = os.open(path, os.O_RDONLY)
@@ -218,8 +202,7 @@ def read_bytes(path, one_record=True, limit=None):
             if limit is not None and sum(len(c) for c in chunks) >= limit:
                 return b"".join(chunks)[:limit]
             if one_record and len(chunk) < _READ_CHUNK and len(chunks) == 1:
-                # A single_open seq_file hands over all it formatted in one read: one more
-                # read() would only return b"" for these small files.
+                # A single_open seq_file hands over everything in one read.
                 break
         return b"".join(chunks)
     finally:
@@ -232,11 +215,8 @@ def proc_pids(proc_root=PROC):
 
 
 def ns_link_inode(proc_root, pid, ns_type="pid"):
-    """Inode of /proc/PID/ns/TYPE read with readlink ("pid:[4026531836]"), or None if gone.
-
-    readlink is cheaper than stat and also works on fake trees whose ns entries are plain
-    symlinks.  EACCES (another user's process, as non-root) is raised.
-    """
+    """Inode of /proc/PID/ns/TYPE, or None if gone; EACCES raises. readlink: cheaper than stat,
+    and works on fake trees."""
     try:
         target = os.readlink(os.path.join(proc_root, str(pid), "ns", ns_type))
     except OSError as exc:
@@ -281,12 +261,8 @@ def unescape_comm(raw):
 
 
 def parse_status_fields(data):
-    """The four fields a namespace scan needs from raw /proc/PID/status bytes.
-
-    Returns (name, state, ppid, nspid) where state is the one-letter state and nspid the NSpid
-    chain as a list of ints, outermost first (just [Pid] on kernels without NSpid).
-    Returns None when the text lacks them (a truncated or foreign file).
-    """
+    """(name, state letter, ppid, NSpid list outermost first, or [Pid]) from raw status bytes;
+    None if they are missing."""
     name = _status_value(data, b"Name")
     state = _status_value(data, b"State")
     ppid = _status_value(data, b"PPid")
@@ -312,16 +288,13 @@ def read_status_fields(proc_root, pid):
     return parse_status_fields(data)
 
 
-# Command lines are chosen by whoever starts a process (an unprivileged user's 1.5 MB argv would
-# otherwise be copied into facts and results, once per namespace or process): keep this much.
+# Any user picks their argv: a 1.5 MB one would be copied into facts and results per process.
 CMDLINE_LIMIT = 4096
 
 
 def parse_cmdline(data):
-    """NUL-separated /proc/PID/cmdline bytes -> list of str (empty for kernel threads/zombies).
-
-    Data longer than CMDLINE_LIMIT (read_cmdline reads one byte more to know) is cut there, and a
-    last element says so: ``[truncated at 4096 bytes]``."""
+    """/proc/PID/cmdline bytes -> list of str; beyond CMDLINE_LIMIT (read_cmdline reads one byte
+    more) it is cut and ends with ``[truncated at 4096 bytes]``."""
     if not data:
         return []
     truncated = len(data) > CMDLINE_LIMIT
@@ -351,12 +324,8 @@ def parse_cgroup(text):
 
 
 def pid_ns_handles(mountinfo_text):
-    """PID-namespace handles (nsfs bind mounts) in mountinfo text: {mount_point: inode}.
-
-    Only lines that mention nsfs are parsed, so hosts with thousands of mounts stay cheap; the
-    result is that of nsfs_mounts(parse_mountinfo(text)) restricted to the pid type, without regular
-    expressions unless a mount point is escaped.
-    """
+    """PID-namespace handles in mountinfo text: {mount_point: inode}, as nsfs_mounts would give, but
+    parsing only nsfs lines (cheap with thousands of mounts)."""
     handles = {}
     if " nsfs " not in mountinfo_text:
         return handles

@@ -3,27 +3,18 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""A root filesystem of a sandbox's own: the checks of `rootfs` and `binds` (pure), what the module
-prepares on the host before it forks, and the mount work PID 1 does before it execs the supervisor.
+"""A sandbox's own root filesystem: checks of `rootfs` and `binds` (pure), host preparation before
+the fork, and PID 1's mount work before it execs the supervisor.
 
-Kinds (spec["rootfs"]["type"]):
+Kinds: ``host`` (shared, the default; `binds` may bind over existing paths, privately); ``overlay``
+(lower: the host's or parent sandbox's root; upper: LAYERS_DIR/<name>, kept across recreations until
+state absent, or a tmpfs if ephemeral; disk submounts such as /home get upper layers of their own,
+memory and kernel filesystems are left out); ``directory`` (a prepared host tree, optionally read-only).
 
-- ``host``: the host's root, shared (the default; `binds` may still bind host paths over existing
-  paths in the sandbox's private mount namespace).
-- ``overlay``: overlayfs with the host's root (or, nested, the parent sandbox's root) as the
-  read-only lower layer and an upper layer of the sandbox's own in LAYERS_DIR/<name> (kept while
-  the sandbox exists, across recreations; removed with state absent), or in a tmpfs (ephemeral).
-  Host submounts of disk filesystems (a separate /home, /var, /boot) are overlaid the same way,
-  each with an upper layer of its own; memory and kernel filesystems are not carried over.
-- ``directory``: a prepared tree at a host path, bound recursively, optionally read-only.
-
-PID 1 builds the new root on a private staging tmpfs (host paths come in as detached mount trees,
-open_tree(2) in the module, so the same code works for a nested sandbox whose launcher joined its
-parent's mount namespace), adds /proc, /sys (read-only), a minimal /dev, fresh /run and /tmp,
-/etc/hostname and the binds, then pivot_root(".", ".") and detaches the old root. The supervisor
-is a Python program that a prepared tree may not contain: PID 1 chroots into the module's own
-root (an fd) to exec it, and the supervisor chroots into the new root (fd 4) before it reports
-ready, before any other process can exist in the sandbox.
+Host paths arrive as detached mount trees (open_tree(2) in the module), so a nested launcher that
+joined its parent's mount namespace works too. PID 1 builds the root on a staging tmpfs, then
+pivot_root(".", "."). A prepared tree may lack Python: PID 1 execs the supervisor from the module's
+root, and the supervisor chroots into the new root (fd 4) before it reports ready.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -36,20 +27,18 @@ import stat
 
 from ansible_collections.linuxns.pidns.plugins.module_utils._common import STATE_DIR, SandboxError
 
-# The root of a sandbox that has none of its own (and what a spec recorded before roots existed means).
+# Also what a spec recorded before rootfs existed means.
 HOST_ROOTFS = {"type": "host", "path": None, "read_only": False, "ephemeral": False}
 
-# Where the persistent upper layers live: on disk (like /var/lib/machines, /var/lib/docker), not in
-# the state directory, which is a tmpfs on most hosts (a package install would fill /run).
+# On disk, not in the state directory: that is a tmpfs on most hosts (a package install would fill /run).
 LAYERS_DIR = "/var/lib/linuxns-pidns"
 ROOTFS_TYPES = ("host", "overlay", "directory")
-# The supervisor's argv flag: fd 4 is the new root, chroot into it before anything else.
+# Supervisor argv flag: fd 4 is the new root, to chroot into first.
 ENTER_ROOT_FLAG = "enter-root"
 ROOT_FD = 4
-# What a sandbox with its own root gets fresh, never from the host or a bind's dest.
+# Made fresh in a root of its own, never taken from the host or a bind.
 RESERVED_DESTS = ("/", "/proc", "/sys", "/dev")
-# Submounts of the host's root not carried into an overlay root: the sandbox gets fresh ones of
-# these, or they hold memory or kernel state rather than files.
+# Not carried into an overlay root: made fresh, or memory and kernel state rather than files.
 FRESH_PATHS = ("/proc", "/sys", "/dev", "/run", "/tmp")
 VIRTUAL_FSTYPES = frozenset((
     "proc", "sysfs", "devtmpfs", "devpts", "tmpfs", "ramfs", "cgroup", "cgroup2", "nsfs", "mqueue",
@@ -154,8 +143,8 @@ def normalize_binds(value, namespaces, state_dir=STATE_DIR):
 
 
 def check_host(spec, exists=os.path.exists, isdir=os.path.isdir):
-    """What must be on the host before anything is made: the tree, the bind sources, and a dest of a
-    sandbox that shares the host's root (nothing is created on the host's files)."""
+    """Host prerequisites, before anything is made: the tree, bind sources, and with the host's root
+    the bind dests (nothing is created on the host's files)."""
     rootfs = spec.get("rootfs") or HOST_ROOTFS
     if rootfs["type"] == "directory" and not isdir(rootfs["path"]):
         raise SandboxError("rootfs.path: %s is not a directory on the host (a prepared root tree: a debootstrap "
@@ -187,9 +176,8 @@ def overlay_options(lower, upper, work):
 
 
 def plan_submounts(mounts, skip=()):
-    """The submounts of the root (parsed mountinfo, root mount first) to overlay: mount points of disk
-    filesystems below /, parents before children, not below FRESH_PATHS or `skip`, not stacked
-    below another mount at the same point. Memory and kernel filesystems are left out."""
+    """Mount points to overlay (from parsed mountinfo): topmost disk filesystems below /, parents
+    first, none below FRESH_PATHS or `skip`."""
     if not mounts:
         return []
     root_ids = set(m["mount_id"] for m in mounts if m["mount_point"] == "/")
@@ -205,8 +193,7 @@ def plan_submounts(mounts, skip=()):
             continue
         if mount["fstype"] in VIRTUAL_FSTYPES:
             continue
-        # Below a memory filesystem that is left out (a tmpfs at /srv with a disk mount in it), the
-        # mount point itself is not in the overlay: leave it out too.
+        # Below a left-out memory filesystem (a disk mount in a tmpfs /srv) the point is not in the overlay.
         if any(_inside(point, other) and topmost[other]["fstype"] in VIRTUAL_FSTYPES
                for other in topmost if other != point and other != "/"):
             continue
@@ -215,9 +202,8 @@ def plan_submounts(mounts, skip=()):
 
 
 def resolve_in_root(root, path, lstat=os.lstat, readlink=os.readlink):
-    """The host path of `path` as the tree at `root` sees it: symbolic links in it are followed as
-    if `root` were /, so no link leads outside it (as openat2's RESOLVE_IN_ROOT). Components that
-    do not exist yet are kept as they are. Returns root + the resolved path."""
+    """root + `path` with symlinks followed as if `root` were / (as RESOLVE_IN_ROOT), so none leads out.
+    Missing components are kept as they are."""
     pending = [part for part in path.split("/") if part]
     resolved = []
     links = 0
@@ -292,9 +278,8 @@ def needs_preparing(spec):
 
 
 class Prepared(object):
-    """Host resources PID 1 needs, as file descriptors inherited across the forks: the module's own
-    root (to exec the supervisor from), and detached mount trees of the layers folder, the tree and
-    each bind source."""
+    """Host resources PID 1 needs, as fds inherited across the forks: the module's root (to exec the
+    supervisor from) and detached mount trees of the layers folder, the tree and the bind sources."""
 
     def __init__(self):
         self.exec_root = None
@@ -346,7 +331,7 @@ def remove_layers(name, layers_dir=LAYERS_DIR):
     folder = layers_path(name, layers_dir)
     if not os.path.lexists(folder):
         return False
-    import shutil  # here, not above: it pulls in bz2 and lzma, and the joiner imports this module
+    import shutil  # lazy: it pulls in bz2 and lzma, and the joiner imports this module
     shutil.rmtree(folder)
     return True
 
@@ -422,8 +407,7 @@ def _stage_dir(candidates):
 
 
 def _upper_pair(base, lower):
-    """upper/ and work/ under `base`, the upper made with the lower root's owner and mode (the
-    overlay's root directory takes them from its upper)."""
+    """upper/ and work/ under `base`; upper gets the lower's owner and mode (the overlay root takes them)."""
     upper, work = os.path.join(base, "upper"), os.path.join(base, "work")
     info = os.stat(lower)
     for path in (upper, work):
@@ -452,7 +436,7 @@ def _build_overlay(sc, stage, new_root, rootfs, prepared):
         upper, work = _upper_pair(os.path.join(layers, "mounts", layer_key(point)), point)
         _mount("overlay", target, "overlay", 0, overlay_options(point, upper, work),
                "rootfs (overlay of the host's %s)" % point)
-    # Other sandboxes' upper layers, seen through the lower layer: not this sandbox's business.
+    # Hide other sandboxes' upper layers, visible through the lower layer.
     hidden = resolve_in_root(new_root, LAYERS_DIR)
     if os.path.isdir(hidden):
         _mount("tmpfs", hidden, "tmpfs", sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC | sc.MS_RDONLY, "mode=0700")
@@ -483,7 +467,7 @@ def _build_sys(sc, target):
     try:
         sc.mount("sysfs", target, "sysfs", flags)
     except OSError:
-        # A fresh sysfs needs a network namespace of its own or the host's; else the host's, read-only.
+        # A fresh sysfs needs its own or the host's network namespace; else bind the host's read-only.
         _mount("/sys", target, None, sc.MS_BIND | sc.MS_REC, None, "/sys")
         _remount_read_only(target, _mounts_at_or_below(target))
         return
@@ -535,9 +519,8 @@ def _apply_binds(sc, new_root, binds, fds, writable):
 
 
 def enter(spec, state_root, prepared):
-    """In PID 1, after its mounts were made private and the state directory hidden: build the
-    sandbox's root and pivot into it. Returns the fd of the new root (for the supervisor), or None
-    when the sandbox shares the host's root (then only the binds are applied, on the host's tree)."""
+    """In PID 1, mounts private and state directory hidden: build the root and pivot into it.
+    Returns the new root's fd, or None with the host's root (then only the binds are applied)."""
     sc = _sys()
     rootfs = spec.get("rootfs") or HOST_ROOTFS
     binds = spec.get("binds") or []
@@ -563,7 +546,7 @@ def enter(spec, state_root, prepared):
     if spec["mount_proc"]:
         _mount("proc", proc, "proc", sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC, None, "/proc")
     else:
-        # mount_proc false: the /proc it had before, as a sandbox sharing the host's root would.
+        # mount_proc false: the previous /proc, as with the host's root.
         _mount("/proc", proc, None, sc.MS_BIND | sc.MS_REC, None, "/proc")
     sys_dir = resolve_in_root(new_root, "/sys")
     _make_dir(sys_dir, writable, "rootfs.path")
@@ -580,15 +563,13 @@ def enter(spec, state_root, prepared):
     if spec.get("hostname") and "uts" in spec["namespaces"]:
         _hostname_file(sc, new_root, stage, spec["hostname"], writable)
     _apply_binds(sc, new_root, binds, prepared.binds, writable)
-    # The old root goes: pivot_root(".", ".") stacks it on the new one, then it is detached whole
-    # (works with a read-only root, which has no room for a put_old directory).
+    # pivot_root(".", ".") stacks the old root on the new one; detach it whole (no put_old dir on a read-only root).
     os.chdir(new_root)
     sc.pivot_root(".", ".")
     sc.umount2(".", sc.MNT_DETACH)
     os.chdir("/")
     root_fd = os.open("/", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    # The supervisor's interpreter may not be in the new root: exec it from the module's root; it
-    # comes back to the new root (fd 4) before anything else can run in the sandbox.
+    # The new root may lack the supervisor's Python: exec it from ours; it chroots to fd 4 before anything runs.
     os.fchdir(prepared.exec_root)
     os.chroot(".")
     return root_fd

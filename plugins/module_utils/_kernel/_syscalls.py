@@ -3,10 +3,9 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""ctypes wrappers for the namespace system calls.
+"""ctypes wrappers for the namespace system calls (os.setns/unshare need 3.12; modules run on 3.8+).
 
-os.setns/os.unshare exist only from Python 3.12 and module code must run on 3.8+,
-so everything goes through libc.  Every wrapper raises OSError with errno set.
+Every wrapper raises OSError with errno set.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -25,7 +24,7 @@ CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
 
-# Namespace type names as they appear under /proc/PID/ns, with their clone flag.
+# /proc/PID/ns names.
 NAMESPACE_FLAGS = {
     "pid": CLONE_NEWPID,
     "mnt": CLONE_NEWNS,
@@ -37,8 +36,7 @@ NAMESPACE_FLAGS = {
     "user": CLONE_NEWUSER,
 }
 
-# Order in which namespaces are joined: user first (it grants the rights for the
-# others), mnt late (it changes what paths mean), like nsenter(1).
+# As nsenter(1): user first (it grants the rights for the others), mnt late (it changes what paths mean).
 JOIN_ORDER = ("user", "cgroup", "ipc", "uts", "net", "pid", "time", "mnt")
 
 MS_RDONLY = 0x1
@@ -85,9 +83,8 @@ _libc = None
 def _lib():
     global _libc
     if _libc is None:
-        # The symbols of the running program: the interpreter is linked with the C library, so its
-        # functions are all there. ctypes.util.find_library would import re, shutil and subprocess
-        # and run ldconfig: milliseconds on every module run and every command of the connection.
+        # The interpreter's own symbols include libc; find_library would import re, shutil and
+        # subprocess and run ldconfig: milliseconds on every module run and connection command.
         _libc = ctypes.CDLL(None, use_errno=True)
         _libc.syscall.restype = ctypes.c_long
     return _libc
@@ -131,12 +128,10 @@ def sethostname(name):
 
 
 def reset_signal_raw(signum):
-    """Set signal `signum` to SIG_DFL with the raw rt_sigaction syscall.
+    """SIG_DFL for `signum` via raw rt_sigaction; False where the syscall number is unknown.
 
-    glibc refuses sigaction() on the signals it reserves (32 and 33), yet a process can inherit
-    them ignored (GNU make's children do). An all-zero kernel sigaction is SIG_DFL, no flags
-    and an empty mask whatever the architecture's field order. Returns False where the syscall
-    number is not known here.
+    glibc refuses sigaction() on its reserved 32 and 33, yet they can be inherited ignored (GNU
+    make's children). An all-zero struct is SIG_DFL on every architecture's field order.
     """
     number = SYS_RT_SIGACTION.get(os.uname().machine)
     if number is None:
@@ -170,8 +165,7 @@ def pivot_root(new_root, put_old):
 
 
 def open_tree(path, flags):
-    """A file descriptor for a detached copy of the mount tree at `path` (OPEN_TREE_CLONE, with
-    AT_RECURSIVE for its submounts too): it can be attached in another mount namespace."""
+    """An fd of a detached copy of the mount tree at `path`, attachable in another mount namespace."""
     return _check(_lib().syscall(ctypes.c_long(SYS_OPEN_TREE), ctypes.c_int(AT_FDCWD), _path(path),
                                  ctypes.c_uint(flags | os.O_CLOEXEC)), "open_tree %s" % path)
 

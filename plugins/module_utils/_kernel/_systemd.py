@@ -3,16 +3,12 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""On hosts whose PID 1 is systemd: a delegated scope for each top-level sandbox.
+"""On systemd hosts: a delegated scope for each top-level sandbox.
 
-systemd owns the cgroup tree there (systemd's CGROUP_DELEGATION rules): nothing else may write
-into the cgroups it manages, and a process left in the cgroup of the SSH session or service that
-started it dies with that session or service. So a sandbox asks systemd for a unit of its own,
-``linuxns-pidns-<name>.scope`` in ``linuxns-pidns.slice``, with Delegate=yes, holding its
-launcher; everything below that scope's cgroup is the collection's to build (_cgroup). Nested
-sandboxes live below their parent's cgroup, inside the parent's scope.
-
-The request goes over D-Bus with ``busctl`` (systemd's own client, there wherever systemd is).
+systemd owns the cgroup tree (CGROUP_DELEGATION), and a process left in an SSH session's or
+service's cgroup dies with it. So the launcher goes into ``linuxns-pidns-<name>.scope`` in
+``linuxns-pidns.slice`` (Delegate=yes), asked for with ``busctl``; below it is _cgroup's to build.
+Nested sandboxes live in their parent's scope.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -38,8 +34,7 @@ def scope_name(name):
 
 
 def start_scope_argv(name, pid):
-    """busctl's call of org.freedesktop.systemd1.Manager.StartTransientUnit for sandbox `name`,
-    with process `pid` in it. Sandbox names (A-Z a-z 0-9 _ . -) are valid in unit names as they are."""
+    """busctl's StartTransientUnit call for sandbox `name` holding `pid` (sandbox names are valid unit names)."""
     return [
         "busctl", "call", "--quiet", "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
         "org.freedesktop.systemd1.Manager", "StartTransientUnit", "ssa(sv)a(sa(sv))",

@@ -55,28 +55,23 @@ def _loopback_up():
 
 
 def _become_init(spec, root, fds, python, name, prepared=None):
-    """In the new PID namespace's PID 1: set the namespaces up, then exec the supervisor.
-
-    prepared: the host resources of a root filesystem of its own or of binds (_rootfs.Prepared)."""
+    """As PID 1 of the new namespace: set the namespaces up, exec the supervisor (prepared: _rootfs.Prepared)."""
     types = spec["namespaces"]
     new_root = None
     if "mnt" in types:
         _syscalls.mount(None, "/", None, _syscalls.MS_REC | _syscalls.MS_PRIVATE)
-        # Drop the state directory from the sandbox's view: its handle mounts would otherwise
-        # keep every other sandbox's namespaces alive for as long as this one lives.
+        # Hide the state directory: its handle mounts would keep every other sandbox's namespaces alive.
         try:
             _syscalls.umount2(root, _syscalls.MNT_DETACH)
         except OSError as exc:
             if exc.errno not in (errno.EINVAL, errno.ENOENT):
                 raise
-        # What lies under it is the same directory (it is a bind mount of itself): cover it with
-        # an empty one, so the collection run inside a sandbox (say, over SSH to a sandboxed
-        # sshd) manages sandboxes of its own and never sees, or deletes, the host's.
+        # Under it is the same directory (a bind mount of itself): cover it, so the collection run
+        # inside (say, via a sandboxed sshd) manages its own sandboxes, never the host's.
         if os.path.isdir(root):
             _syscalls.mount("tmpfs", root, "tmpfs", _syscalls.MS_NOSUID | _syscalls.MS_NODEV | _syscalls.MS_NOEXEC,
                             "mode=0700")
         if prepared is not None:
-            # A root of its own (with its own /proc), or binds on the host's tree: see _rootfs.
             new_root = _rootfs.enter(spec, root, prepared)
         if spec["mount_proc"] and new_root is None:
             _syscalls.mount("proc", "/proc", "proc",
@@ -87,32 +82,27 @@ def _become_init(spec, root, fds, python, name, prepared=None):
         _loopback_up()
     os.chdir("/")
     if not os.access(python, os.X_OK):
-        # Said while the control socket is still open: once the fds are moved, a failed exec is silent.
+        # Said now: once the fds are moved, a failed exec is silent.
         raise SandboxError("the module's Python %s is not in the parent sandbox's root (a root of its own has "
                            "a fresh /tmp and /run): run the module with an interpreter outside them, such as "
                            "/usr/bin/python3" % python)
     argv = [python, "-I", "-S", "-", name, str(spec["stop_timeout"])]
     if new_root is not None:
-        # fd 4: the supervisor chroots into it before it says ready (_rootfs.enter).
+        # fd 4: the supervisor chroots into it before it says ready.
         fds = list(fds) + [new_root]
         argv.append(_rootfs.ENTER_ROOT_FLAG)
-    # Move the inherited fds above the targets first so no dup2 clobbers another source.
+    # Above the targets first, so no dup2 clobbers another source.
     high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 64) for fd in fds]
     for target, fd in enumerate(high):
         os.dup2(fd, target, inheritable=True)
     os.closerange(len(high), 65536)
-    # A minimal environment: PID 1 lives for as long as the sandbox, and root inside can read its
-    # environ; the module's own (Ansible's `environment:`, tokens, SUDO_*) stays out.
+    # Root inside can read PID 1's environ for the sandbox's life: keep the module's (tokens, SUDO_*) out.
     os.execve(python, argv, SUPERVISOR_ENVIRONMENT)
 
 
 def _launch(spec, root, parent_fds, fds, sock, python, name, cpu, allowed, hierarchies, prepared=None):
-    """Runs in a forked child; never returns.
-
-    launcher (new session, joined to the parent sandbox) -> mid (unshares) -> init (PID 1).
-    The mid step is needed because after setns(CLONE_NEWPID) a process may not unshare a
-    PID namespace itself: only its children live in the joined one.
-    """
+    """The forked launcher; never returns. The mid process exists because after setns(CLONE_NEWPID)
+    only a process's children live in the joined namespace, and it may not unshare one itself."""
     stage = "setsid"
     try:
         os.setsid()
@@ -121,7 +111,7 @@ def _launch(spec, root, parent_fds, fds, sock, python, name, cpu, allowed, hiera
         if not fields or fields[0] != "cgroup":
             os._exit(1)  # the module gave up
         if fields[1]:
-            # Before joining the parent's namespaces: the cgroup paths are the host's.
+            # Before joining the parent's namespaces: the paths are the host's.
             stage = "moving into the sandbox's cgroup"
             _cgroup.SandboxCgroup(hierarchies, fields[1]).place(0)
         for ns_type in _syscalls.JOIN_ORDER:
@@ -176,7 +166,7 @@ def _await_ready(sock, timeout):
 
 
 def _log_end(path, size=400):
-    """'; its log ends: ...' with the last `size` bytes of the supervisor's log, or '' if it is empty."""
+    """'; its log ends: ...' with the log's last `size` bytes, or ''."""
     try:
         with open(path, "rb") as handle:
             handle.seek(0, os.SEEK_END)
@@ -188,20 +178,14 @@ def _log_end(path, size=400):
 
 
 class _MountNamespaceOutOfOrder(Exception):
-    """The kernel refused to bind the new mount namespace's handle (EINVAL).
-
-    It refuses a mount-namespace handle whose namespace id is not newer than the caller's
-    own mount namespace (its guard against namespace loops). Since Linux 6.18 namespace ids
-    come from per-CPU batches, so a namespace made on another CPU than the caller's may get
-    a smaller id. That only bites where the module itself runs outside the initial mount
-    namespace (in a container, or over SSH into a sandboxed sshd), about half the time there.
-    """
+    """EINVAL binding the new mount namespace's handle: its id is not newer than ours (the kernel's
+    loop guard). Since Linux 6.18 ids come from per-CPU batches, so this bites about half the time
+    when the module runs outside the initial mount namespace (a container, a sandboxed sshd)."""
 
 
 def install_supervisor(state_dir):
-    """Write the supervisor program (from this payload) where it can be run, once per content;
-    return its path."""
-    # Imported here: inspect is costly, and most runs of the sandbox module create nothing.
+    """Write the supervisor's source (once per content) and return its path."""
+    # Lazy: inspect is costly, and most runs create nothing.
     import inspect
     from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle import _supervisor
     source = inspect.getsource(_supervisor)
@@ -222,12 +206,8 @@ def install_supervisor(state_dir):
 
 
 def create(view, name, spec, parent_record=None, python=None, run_command=None):
-    """Start a supervisor in fresh namespaces and pin them with handles; return the record.
-
-    Either the sandbox exists completely afterwards or nothing of it is left. When the new
-    mount namespace's id comes out older than ours, make it again on each CPU in turn: the
-    CPU whose id batch holds our own namespace's id hands out newer ones.
-    """
+    """Start a supervisor in fresh namespaces, pin them, return the record; all or nothing is made.
+    On _MountNamespaceOutOfOrder, retry on each CPU: the one whose id batch holds ours hands out newer."""
     planned = _cgroup_for(view, name, spec, parent_record, run_command)
     allowed = sorted(os.sched_getaffinity(0))
     for cpu in [None] + allowed:
@@ -240,8 +220,7 @@ def create(view, name, spec, parent_record=None, python=None, run_command=None):
 
 
 class _SystemdScope(object):
-    """A top-level sandbox on a systemd host: its cgroup is known once systemd has made its scope
-    around the launcher (see _place_launcher)."""
+    """A top-level sandbox's cgroup on a systemd host, known once its scope exists (_place_launcher)."""
 
     def __init__(self, hierarchies, name, run_command):
         self.hierarchies = hierarchies
@@ -250,9 +229,8 @@ class _SystemdScope(object):
 
 
 def _cgroup_for(view, name, spec, parent_record, run_command):
-    """The cgroup the new sandbox gets (below its parent's; in a systemd scope of its own on a
-    systemd host: a _SystemdScope), or None where the host offers none and nothing needs one.
-    Asking for limits or a pause there fails here, before anything is made."""
+    """The new sandbox's cgroup (a _SystemdScope on systemd hosts), or None where the host offers
+    none; limits or a pause then fail here, before anything is made."""
     hierarchies = view.hierarchies
     problems = hierarchies.supports(spec["limits"])
     if spec["paused"] and hierarchies.problem:
@@ -269,15 +247,14 @@ def _cgroup_for(view, name, spec, parent_record, run_command):
 
 
 def _place_launcher(view, name, planned, launcher):
-    """Make the sandbox's cgroup and return it (None: none). On a systemd host, systemd first puts
-    the launcher in a new delegated scope, and the cgroup is built below that scope."""
+    """Make and return the cgroup (or None); on systemd, below the scope systemd puts the launcher in."""
     cgroup = planned
     if isinstance(planned, _SystemdScope):
         scope = _systemd.start_scope(planned.run_command, name, launcher, view.state_dir.proc_root)
         cgroup = _cgroup.SandboxCgroup(planned.hierarchies, scope + "/" + name)
     if cgroup is not None:
         if cgroup.exists():
-            # Left by a creation that was killed half way: nothing of it may survive.
+            # Left by a creation killed half way.
             cgroup.kill()
             cgroup.remove()
         cgroup.create()
@@ -293,8 +270,7 @@ def _create_once(view, name, spec, parent_record, python, cpu, allowed, planned)
     try:
         script = install_supervisor(state_dir)
         if _rootfs.needs_preparing(spec):
-            # Host paths as detached mount trees and the module's root, before anything joins the
-            # parent's mount namespace (where the host's paths are not visible).
+            # Before joining the parent's mount namespace, where host paths are not visible.
             prepared = _rootfs.prepare(spec, name)
         parent_fds = {}
         if parent_record is not None:
@@ -317,18 +293,17 @@ def _create_once(view, name, spec, parent_record, python, cpu, allowed, planned)
             os.close(fd)
         try:
             cgroup = _place_launcher(view, name, planned, launcher)
-            # The launcher waits for this before it starts anything: where to move itself.
+            # Unblocks the launcher: where to move itself.
             send_message(sock, "cgroup", cgroup.relative if cgroup is not None else "")
             try:
                 pid = _await_ready(sock, READY_TIMEOUT)
             except SandboxError as exc:
-                # The folder, and the log in it, go with the failed creation: its end goes in the message.
+                # The log goes with the folder: quote its end.
                 raise SandboxError("%s%s" % (exc, _log_end(os.path.join(folder, "supervisor.log"))))
         finally:
             sock.close()
             os.waitpid(launcher, 0)
-        # While this pidfd is open and its process has not exited, the PID cannot be reused: the
-        # /proc/<pid> paths below are the supervisor's, from the checks to the last bind mount.
+        # While the pidfd is open and the process alive, the PID is not reused: /proc/<pid> stays the supervisor's.
         pidfd = _syscalls.pidfd_open(pid)
         stat = _procfs.read_stat(state_dir.proc_root, pid)
         pid_ns = _procfs.ns_link_inode(state_dir.proc_root, pid, "pid") if stat else None
@@ -352,8 +327,7 @@ def _create_once(view, name, spec, parent_record, python, cpu, allowed, planned)
             raise SandboxError("the supervisor (host PID %d) exited while its namespaces were being pinned; "
                                "see %s" % (pid, os.path.join(folder, "supervisor.log")))
         if cgroup is not None:
-            # Limits once the supervisor is up: a tight pids or memory limit bounds what runs
-            # inside, not the three processes that start it.
+            # Now, so tight limits bound what runs inside, not the processes that start it.
             cgroup.set_limits(spec["limits"])
             if spec["paused"]:
                 cgroup.freeze(True)

@@ -3,11 +3,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The sandbox module's job: bring one sandbox, or a list of them, to the requested state.
-
-The files it leans on, one job each: _spec (names, the spec), _decision (what to do, pure),
-_statedir (the state directory and its lock), _records (a sandbox as found), _launch (making
-one), _stop (stopping and removing one)."""
+"""The sandbox module's job: bring one sandbox, or a list of them, to the requested state."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -26,7 +22,7 @@ from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._stop imp
 
 
 class _Entry(object):
-    """One sandbox to act on: its options, where it came from (for messages) and its wanted spec."""
+    """One sandbox to act on: options, label for messages, wanted spec."""
 
     __slots__ = ("params", "name", "label", "wanted", "warnings")
 
@@ -38,13 +34,12 @@ class _Entry(object):
         self.warnings = []
         if params.get("state", "present") == "present":
             self.wanted, self.warnings = spec_of_options(self.name, params)
-            # Before anything is removed or made: a missing tree or bind source fails here.
+            # A missing tree or bind source fails before anything is touched.
             _rootfs.check_host(self.wanted)
 
 
 def run(params, check_mode=False, state_dir=None, run_command=None):
-    """The module result (without `failed` unless a listed sandbox failed). run_command
-    (AnsibleModule.run_command) asks systemd for a scope on hosts whose init it is."""
+    """The module result (`failed` only if a listed sandbox failed). run_command: for systemd scopes."""
     state_dir = state_dir or StateDir()
     listed = params.get("sandboxes")
     if listed is None:
@@ -101,8 +96,8 @@ def _apply_list(view, entries, check_mode, run_command):
 
 
 def _apply(view, entry, check_mode, planned, run_command=None):
-    """Bring one sandbox to its state. planned: {name: "present"/"absent"} that earlier entries of
-    the same call brought about (in check mode only predicted, so the host does not show them)."""
+    """Bring one sandbox to its state. planned: {name: "present"/"absent"} by earlier entries (in check
+    mode only predicted: the host does not show them)."""
     name, wanted = entry.name, entry.wanted
     current = None if planned.get(name) == "absent" else inspect_sandbox(view, name)
     result = {"changed": False, "removed": [], "warnings": list(entry.warnings),
@@ -116,7 +111,7 @@ def _apply(view, entry, check_mode, planned, run_command=None):
     if wanted is None:
         result["sandbox"] = {"name": name, "state": "absent"}
         if decision.action == _decision.NOTHING and os.path.lexists(_rootfs.layers_path(name)):
-            # Upper layers left by a sandbox that is gone (removed with its parent, say): absent takes them.
+            # Upper layers of a sandbox already gone (with its parent, say).
             result.update(changed=True, removed_layers=[name])
             if not check_mode:
                 _rootfs.remove_layers(name)
@@ -153,7 +148,7 @@ def _apply(view, entry, check_mode, planned, run_command=None):
     destroy_all(view, decision.removes)
     view.refresh()
     if wanted is None:
-        # state absent: the upper layers go with the sandboxes (a recreation keeps them).
+        # A recreation keeps the upper layers; absent removes them.
         result["removed_layers"] = [gone for gone in decision.removes if _rootfs.remove_layers(gone)]
     elif entry.params.get("reset_rootfs") or not _rootfs.keeps_layers(wanted):
         _rootfs.remove_layers(name)
@@ -163,7 +158,7 @@ def _apply(view, entry, check_mode, planned, run_command=None):
 
 
 def _update_in_place(view, current, wanted, decision, check_mode, result):
-    """New limits, or a pause or thaw, on the running sandbox: its processes keep running."""
+    """New limits, pause or thaw, in place: the processes keep running."""
     name = current["name"]
     cgroup = current["_cgroup"]
     if cgroup is None:
@@ -192,7 +187,7 @@ def _parent_record(view, parent, check_mode, planned, warnings):
     if check_mode and planned.get(parent) == "present":
         return record if record is not None and record["health"] == "alive" else None
     if record is None and check_mode:
-        # An earlier task of the same check run may be the one that creates it.
+        # An earlier task of the same check run may create it.
         warnings.append("parent sandbox %s does not exist yet; the prediction assumes an earlier "
                         "task creates it" % parent)
     elif record is None:

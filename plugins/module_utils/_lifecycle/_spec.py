@@ -3,11 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""What a sandbox is asked to be: names, the spec and its checks. Pure: no system calls.
-
-The one definition of the name rule, the state directory's default and the namespace types;
-the controller side (the sandboxes role's plan filter) imports them from here too.
-"""
+"""What a sandbox is asked to be: names, the spec and its checks. Pure; the sandboxes role's plan
+filter imports it too, so the rules have one definition."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -19,14 +16,12 @@ from ansible_collections.linuxns.pidns.plugins.module_utils._common import Sandb
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _rootfs
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel._rootfs import HOST_ROOTFS
 
-# PATH inside a sandbox: for the supervisor and for commands run in it.
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 NAME_RULE = "1 to 64 characters from A-Z a-z 0-9 _ . -, starting with a letter or digit"
 NAMESPACE_TYPES = ("pid", "mnt", "uts", "ipc", "net", "cgroup", "time")
 DEFAULT_NAMESPACES = ("pid", "mnt", "uts", "ipc")
-# Spec keys, in display order. "limits" and "paused" change in place (_decision.UPDATABLE_KEYS);
-# a change of any other means the sandbox is recreated.
+# In display order; changing any but _decision.UPDATABLE_KEYS recreates the sandbox.
 SPEC_KEYS = ("namespaces", "hostname", "mount_proc", "parent", "stop_timeout", "rootfs", "binds", "limits", "paused")
 LIMIT_KEYS = ("pids_limit", "memory", "memory_swap", "cpus", "cpu_shares")
 NO_LIMITS = dict((key, None) for key in LIMIT_KEYS)
@@ -46,8 +41,7 @@ HOSTNAME_RULE = "1 to 64 characters from A-Z a-z 0-9 _ . -, starting with a lett
 
 
 def is_valid_name(name):
-    """Whether `name` follows the name rule. The regex is compiled on first use: pidns_facts imports
-    this file for STATE_DIR and, run as a whole process, would otherwise pay for importing re."""
+    """Whether `name` follows the name rule (regex compiled lazily: pidns_facts would pay for re)."""
     if not _name_regex:
         import re
         _name_regex.append(re.compile(NAME_PATTERN))
@@ -55,8 +49,7 @@ def is_valid_name(name):
 
 
 def _is_hostname(hostname):
-    # The kernel takes any 64 bytes; a hostname with spaces, slashes or control characters breaks
-    # prompts, logs and every tool that reads it back.
+    # The kernel takes any 64 bytes; spaces, slashes or control characters break prompts and logs.
     return isinstance(hostname, str) and len(hostname) <= 64 and bool(hostname) and hostname[0].isalnum() and \
         hostname.isascii() and all(char.isalnum() or char in "_.-" for char in hostname)
 
@@ -69,8 +62,7 @@ def validate_name(name, option="name"):
 
 def normalize_spec(name, namespaces=None, hostname=None, mount_proc=True, parent=None,
                    stop_timeout=DEFAULT_STOP_TIMEOUT, limits=None, paused=False, rootfs=None, binds=None):
-    """Check the requested options and return (spec, warnings); raise SandboxError on bad input.
-    rootfs and binds are checked by _rootfs (the shapes only; _rootfs.check_host looks at the host)."""
+    """(spec, warnings) from the requested options; SandboxError on bad input (shapes only, no host)."""
     validate_name(name)
     requested = list(DEFAULT_NAMESPACES if namespaces is None else namespaces)
     unknown = [ns for ns in requested if ns not in NAMESPACE_TYPES]
@@ -116,9 +108,8 @@ def normalize_spec(name, namespaces=None, hostname=None, mount_proc=True, parent
 
 
 def spec_of_options(name, options):
-    """normalize_spec for the sandbox module's options (a dict shaped and typed as its argument
-    spec makes it; an option left out or None takes its default). The module and the sandboxes
-    role's plan filter both build the wanted spec here, so they never decide differently."""
+    """normalize_spec of the module's options (None: default); the plan filter uses it too, so both
+    decide alike."""
     def given(key, default):
         value = options.get(key)
         return default if value is None else value
@@ -156,8 +147,7 @@ def normalize_limits(given):
 
 
 def size(value, option):
-    """Bytes from a size: a whole number of bytes, or a number with a unit k, m, g or t (1024-based,
-    an optional trailing b), as docker takes them: 512M, 1g, 1.5G, 4096."""
+    """Bytes from a size as docker takes it (1024-based k, m, g, t, optional b): 512M, 1.5G, 4096."""
     if isinstance(value, bool):
         raise SandboxError("%s: %r is not a size" % (option, value))
     if isinstance(value, int):
@@ -200,7 +190,7 @@ def _number(value, option):
 
 
 def seconds(value, option, maximum, allow_zero=True):
-    """A finite number of seconds in [0, maximum] (or (0, maximum]); SandboxError naming `option` else."""
+    """Seconds in [0, maximum] (or (0, maximum]); SandboxError naming `option` else."""
     try:
         number = float(value)
     except (TypeError, ValueError):

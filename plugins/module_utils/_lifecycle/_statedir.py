@@ -43,7 +43,7 @@ def require_root(proc_root):
 
 
 def parse_state(text):
-    """Parse a state.json; raise ValueError when it is not one of ours, down to each value's type."""
+    """Parse a state.json; ValueError unless it is ours, down to each value's type."""
     state = json.loads(text)
     if not isinstance(state, dict) or state.get("schema") != STATE_SCHEMA:
         raise ValueError("unknown state schema")
@@ -116,13 +116,9 @@ class StateDir(object):
                       if is_valid_name(entry) and os.path.isdir(os.path.join(self.root, entry)))
 
     def lock(self, shared=False):
-        """Changes take the lock exclusively; readers take it shared, so they never see a
-        sandbox half made or half removed.
-
-        The exclusive lock also creates the directory and makes it a private bind mount of
-        itself, under the lock: two first runs at once would otherwise stack two mounts. The
-        lock file is the same inode before and after that mount (the mount is of the same
-        directory), so the lock holds across it."""
+        """Exclusive for changes, shared for readers (who never see half a sandbox). Exclusive also
+        makes the directory a private bind mount of itself under the lock, so two first runs cannot
+        stack two mounts; the lock file is the same inode under it, so the lock holds."""
         if not shared:
             os.makedirs(self.root, 0o700, exist_ok=True)
             os.chmod(self.root, 0o700)
@@ -170,8 +166,7 @@ class StateDir(object):
 
 
 class HostView(object):
-    """What one module run reads of the host once: the namespace handles mounted, and the boot id.
-    Works whether or not the state directory exists yet (then no sandbox is found)."""
+    """What a module run reads of the host once: handles, cgroups, boot id (works with no state directory)."""
 
     def __init__(self, state_dir):
         self.state_dir = state_dir
@@ -183,7 +178,6 @@ class HostView(object):
                 inside = _cgroup.own_base(handle.read())
         except (IOError, OSError):
             inside = None
-        # Inside a sandbox, new sandboxes go below its cgroup; on the host, in the collection's tree.
         self.cgroup_base = inside or _cgroup.TREE
         self.inside_sandbox = inside is not None
         self.boot_id = _procfs.read_boot_id(state_dir.proc_root)

@@ -28,10 +28,8 @@ STOP_MARGIN = 5.0
 def stop_supervisor(state_dir, supervisor, stop_timeout, pid_ns):
     """SIGTERM the supervisor (it stops its namespace), SIGKILL it if it overstays.
 
-    The pidfd is opened first, and the process it holds checked after (its start time and its
-    PID namespace), so a recycled PID is never signalled. Once the supervisor has exited, every
-    process of its namespace is dead (the kernel kills them before PID 1 becomes a zombie);
-    reaping the zombie is its parent's job (host init, or the parent sandbox's supervisor).
+    Pidfd first, identity check after, so a recycled PID is never signalled. Once it exits its whole
+    namespace is dead (killed before PID 1 becomes a zombie); its parent reaps it.
     """
     try:
         pidfd = _syscalls.pidfd_open(supervisor["pid"])
@@ -79,14 +77,12 @@ def destroy(view, record):
     cgroup = record.get("_cgroup")
     if cgroup is not None and cgroup.frozen():
         cgroup.freeze(False)  # a frozen supervisor could not take its SIGTERM
-    # Even a sandbox judged broken (say, its handles were unmounted by hand) may still have a
-    # supervisor running; stop_supervisor checks the process before it signals anything.
+    # A broken sandbox (handles unmounted by hand, say) may still have a supervisor running.
     if state is not None and state["boot_id"] == view.boot_id:
         stop_supervisor(view.state_dir, state["supervisor"], state["spec"]["stop_timeout"],
                         state["namespaces"]["pid"])
     elif state is None and "pid" in record["namespaces"]:
-        # The state file is lost or damaged, but the handle still names the PID namespace: its
-        # PID 1 is the supervisor to stop. The grace period it was given is lost with the file.
+        # State file lost, but the handle names the PID namespace: stop its PID 1 (default grace period).
         pid_ns = record["namespaces"]["pid"]
         init = find_init(view.state_dir.proc_root, pid_ns)
         if init is not None:

@@ -5,31 +5,19 @@
 
 """PID 1 of a linuxns.pidns sandbox.
 
-This file is a program, not a library: the sandbox module writes its source into the
-state directory and runs it in a fresh interpreter as ``python -I -S - SANDBOX STOP_TIMEOUT``
-with the source on stdin, so it carries none of the module's memory and works even
-where the state directory is not visible (it is detached inside every sandbox).
-Standard library only; it must stay importable on Python 3.8.
+A program, not a library: run as ``python -I -S - SANDBOX STOP_TIMEOUT`` with its source on stdin,
+so it carries none of the module's memory and needs no state directory (detached inside sandboxes).
+Standard library only; importable on Python 3.8.
 
-Inherited: fd 1/2 a log file, fd 3 a socket on which it says "ready" once its
-signals are in place (the module reads the supervisor's host PID from the
-socket's credentials); with a third argument "enter-root", fd 4 is the sandbox's own
-root filesystem, which it chroots into before saying ready.
+Inherited: fd 1/2 a log, fd 3 a socket to say "ready" on once signals are set (its credentials give
+the module the host PID); with "enter-root", fd 4 is the sandbox's root, chrooted into before ready.
 
-Duties of PID 1 in a PID namespace:
-- reap every zombie: orphans of the namespace are reparented to it;
-- handle signals: the kernel drops signals to a namespace's PID 1 that has no
-  handler, so SIGTERM/SIGINT/SIGQUIT are taken with sigwaitinfo();
-- on those, stop the namespace: SIGTERM to every process, a grace period, then
-  SIGKILL, and exit (the kernel refuses new processes once PID 1 is gone).
-  Only a signal from outside the sandbox stops it (the module, the host, a parent sandbox:
-  such signals arrive with si_pid 0, since the sender has no PID in this namespace). The
-  sandbox's life belongs to whoever manages it from outside; a process inside that signals
-  PID 1 (root inside running `kill 1`, an init script's shutdown) is logged and ignored.
-Idle, it sleeps in sigwaitinfo(): no polling, no CPU.
+Duties of a namespace's PID 1: reap orphans; take SIGTERM/SIGINT/SIGQUIT with sigwaitinfo() (the
+kernel drops signals PID 1 has no handler for); on one from outside (si_pid 0: the sender has no PID
+here) SIGTERM everything, wait the grace period, SIGKILL, exit. Signals from inside (`kill 1`, an
+init script's shutdown) are logged and ignored: the sandbox's life is its manager's. Idle, no CPU.
 
-It runs in every sandbox, so it keeps its memory small: _signal instead of signal,
-and once ready it drops its clean file-backed pages (see drop_file_pages).
+It runs in every sandbox, so it stays small: _signal, not signal, and drop_file_pages once ready.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -41,25 +29,22 @@ import sys
 import time
 
 try:
-    # The public signal module only wraps _signal in enums, and importing enum pulls in
-    # functools, collections and a dozen more modules: ~0.8 MB kept alive in every sandbox.
+    # signal only adds enums; enum pulls in a dozen modules, ~0.8 MB in every sandbox.
     import _signal as signal
 except ImportError:  # not CPython
     import signal
 
 READY_FD = 3
-# With the argument "enter-root": fd 4 is the sandbox's own root (see _rootfs.enter).
+# With "enter-root" (see _rootfs.enter).
 ROOT_FD = 4
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
 HANDLED = set(STOP_SIGNALS) | {signal.SIGCHLD, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2}
-# While stopping, how often to look whether the namespace is empty yet.
 STOP_POLL = 0.05
 MADV_DONTNEED = 4
 
 
 def log(message):
-    """Best effort: a full disk or a closed log must never end PID 1 (the kernel would kill every
-    process of the sandbox at once, with no graceful stop)."""
+    """Best effort: a full disk or closed log must never end PID 1 (the kernel would kill the sandbox at once)."""
     try:
         sys.stderr.write("%s supervisor[%d]: %s\n" % (time.strftime("%Y-%m-%dT%H:%M:%S"), os.getpid(), message))
         sys.stderr.flush()
@@ -81,7 +66,7 @@ def reap():
 
 
 def others_alive():
-    """Whether any other process is left in the namespace: kill(-1, 0) from PID 1 reaches them all."""
+    """Whether any other process is left: kill(-1, 0) from PID 1 reaches them all."""
     try:
         os.kill(-1, 0)
     except ProcessLookupError:
@@ -111,7 +96,7 @@ def stop(stop_timeout):
         signal.sigtimedwait({signal.SIGCHLD}, min(STOP_POLL, remaining))
     log("grace period of %ss over: SIGKILL to what is left" % stop_timeout)
     signal_all(signal.SIGKILL)
-    # SIGKILL cannot be refused; the kernel also kills the rest when PID 1 exits.
+    # The kernel also kills the rest when PID 1 exits.
     for _attempt in range(100):
         reap()
         if not others_alive():
@@ -129,13 +114,11 @@ def set_comm(name):
 
 
 def drop_file_pages():
-    """Best effort: unmap this process's clean pages of read-only file mappings (libpython, libc).
+    """Best effort: unmap clean pages of read-only file mappings (libpython, libc).
 
-    Those pages are identical to the file: the kernel may drop them at any time and fault
-    them back in on use, so this changes no behaviour, only what an idle supervisor holds
-    (VmRSS about 9.6 -> 6 MB with CPython 3.11; the pages stay in the page cache while
-    other processes use them). Mappings with copied-on-write pages (Anonymous > 0, such as
-    relocated data) and writable ones are left alone: MADV_DONTNEED would lose their changes.
+    The kernel refaults them from the file on use, so only idle VmRSS changes (about 9.6 -> 6 MB on
+    CPython 3.11). Copied-on-write (Anonymous > 0) and writable mappings are skipped: MADV_DONTNEED
+    would lose their changes.
     """
     try:
         import ctypes
@@ -172,14 +155,13 @@ def announce_ready():
 
 def main(argv):
     if os.getpid() != 1:
-        # kill(-1, ...) is how PID 1 stops its namespace; anywhere else it would hit every
-        # process the caller may signal, the whole host for root.
+        # kill(-1, ...) elsewhere would hit every process the caller may signal: the whole host for root.
         sys.stderr.write("the sandbox supervisor must run as PID 1 of a new PID namespace\n")
         return 2
     name, stop_timeout = argv[1], float(argv[2])
     if argv[3:4] == ["enter-root"]:
-        # PID 1 execed this interpreter from the module's root (a prepared tree may have no Python);
-        # into the sandbox's own root now, before "ready": no other process can see the old one.
+        # Execed from the module's root (a prepared tree may lack Python): into the sandbox's root before
+        # "ready", while no other process can see the old one.
         os.fchdir(ROOT_FD)
         os.chroot(".")
         os.chdir("/")
@@ -208,6 +190,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    # os._exit: nothing is left to clean up, and the interpreter's own last flush of a log on a
-    # full disk would turn a clean stop into exit status 120.
+    # os._exit: the interpreter's last flush of a log on a full disk would turn a clean stop into status 120.
     os._exit(main(sys.argv))
