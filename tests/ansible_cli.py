@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -69,6 +70,34 @@ def run_module(module: str, args: dict | None = None, *, check: bool = False, di
     except (ValueError, IndexError, KeyError) as exc:
         raise AssertionError("ansible gave no JSON result (rc=%s): %s\nstdout:\n%s\nstderr:\n%s"
                              % (proc.returncode, exc, proc.stdout, proc.stderr)) from None
+
+
+def run_module_main(module: str, args: dict | None = None, *, check: bool = False, diff: bool = False,
+                    timeout: float = 180) -> dict:
+    """Run a module's own main() in a process of its own, its arguments in a file as Ansible hands them
+    over (ANSIBLE_MODULE_ARGS), without the controller: about 0.2 s of CPU where `ansible` takes 1.2.
+
+    For tests whose subject is what a module does on the host (kernel work, results, errors) and that
+    run it many times; how Ansible calls the modules is what run_module and the plays test. It runs on
+    this Python (the target Pythons of the matrix get the modules through real ansible runs).
+    """
+    document = dict(args or {}, _ansible_check_mode=check, _ansible_diff=diff)
+    with tempfile.NamedTemporaryFile("w", suffix=".json", prefix="module-args-") as handle:
+        json.dump({"ANSIBLE_MODULE_ARGS": document}, handle)
+        handle.flush()
+        source = COLLECTIONS / "ansible_collections" / "linuxns" / "pidns" / "plugins" / "modules" / (module + ".py")
+        env = dict(os.environ, PYTHONPATH=str(COLLECTIONS))
+        proc = subprocess.run([sys.executable, str(source), handle.name], env=env, capture_output=True, text=True,
+                              timeout=timeout, stdin=subprocess.DEVNULL, check=False)
+    try:
+        result = json.loads(proc.stdout)
+    except ValueError as exc:
+        raise AssertionError("%s gave no JSON result (rc=%s): %s\nstdout:\n%s\nstderr:\n%s"
+                             % (module, proc.returncode, exc, proc.stdout, proc.stderr)) from None
+    assert ("failed" in result) == (proc.returncode != 0), (proc.returncode, result)
+    result.setdefault("failed", False)
+    result.setdefault("skipped", False)
+    return result
 
 
 def run_playbook(playbook: str | Path, *args: str, env: dict | None = None,

@@ -3,8 +3,9 @@
 """Issue 11: every sandbox in a cgroup of its own, on this machine's real (hybrid) cgroups.
 
 Limits are enforced through the v1 hierarchies (pids, memory, cpu); placement, kill and freeze go
-through the unified v2 hierarchy, which has no controller bound here. Everything runs through real
-`ansible` runs; psutil and the cgroup files themselves are the oracles. Every test is bounded in
+through the unified v2 hierarchy, which has no controller bound here. The modules run as their own
+processes (run_module_main: the kernel work is the subject), through real `ansible` where their
+interface is (check and diff mode, a playbook); psutil and the cgroup files themselves are the oracles. Every test is bounded in
 time (bounded loops, `timeout` on sandbox_exec) and leaves nothing behind: the `cg_names` fixture
 kills what is left in a sandbox's cgroups through v2 cgroup.kill and removes the directories, by name,
 after force_remove."""
@@ -23,7 +24,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from ansible_cli import COLLECTIONS, run_local_play, run_module
+from ansible_cli import COLLECTIONS, run_local_play, run_module, run_module_main
 from sandboxes import STATE_DIR, exited, force_remove, live_processes_in_ns, unique, wait_for
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -144,14 +145,14 @@ def _processes_in_cgroup(relative: str, controller: str = "pids") -> list:
 
 
 def _make(name: str, **options) -> dict:
-    made = run_module("sandbox", dict(options, name=name))
+    made = run_module_main("sandbox", dict(options, name=name))
     assert not made["failed"], made
     assert made["sandbox"]["cgroup"] is not None, made["sandbox"]
     return made["sandbox"]
 
 
 def _exec(name: str, argv: list, **options) -> dict:
-    return run_module("sandbox_exec", dict(options, sandbox=name, argv=argv))
+    return run_module_main("sandbox_exec", dict(options, sandbox=name, argv=argv))
 
 
 def _detach(name: str, argv: list) -> int:
@@ -244,7 +245,7 @@ def test_a_memory_hog_is_oom_killed_inside_and_nothing_else_dies(cg_names):
     assert supervisor.is_running() and supervisor.status() != psutil.STATUS_ZOMBIE
     assert workload.is_running() and workload.status() != psutil.STATUS_ZOMBIE
     assert workload.ppid() == supervisor.pid
-    info = run_module("sandbox_info", {"name": name})["sandboxes"][0]
+    info = run_module_main("sandbox_info", {"name": name})["sandboxes"][0]
     assert info["alive"] is True
     reported = _find_key(info, "oom_kills")
     if reported is None:
@@ -319,7 +320,7 @@ def test_paused_freezes_every_process_refuses_exec_and_thaws(cg_names):
     busy = _busy_child(name, supervisor)
     assert wait_for(lambda: busy.status() == psutil.STATUS_RUNNING, 5)
 
-    paused = run_module("sandbox", {"name": name, "paused": True})
+    paused = run_module_main("sandbox", {"name": name, "paused": True})
     assert not paused["failed"] and paused["changed"], paused
     assert paused["sandbox"]["paused"] is True
     assert paused["sandbox"]["supervisor"]["pid"] == supervisor
@@ -329,16 +330,16 @@ def test_paused_freezes_every_process_refuses_exec_and_thaws(cg_names):
     assert _cpu_seconds(busy) - before < 0.05  # frozen: no CPU time at all
     assert busy.status() != psutil.STATUS_RUNNING
     assert psutil.Process(supervisor).status() != psutil.STATUS_RUNNING
-    again = run_module("sandbox", {"name": name, "paused": True})
+    again = run_module_main("sandbox", {"name": name, "paused": True})
     assert not again["failed"] and not again["changed"], again
 
     refused = _exec(name, ["true"], timeout=20)
     assert refused["failed"]
     assert "paused" in refused["msg"] and "paused: false" in refused["msg"], refused
-    info = run_module("sandbox_info", {"name": name})["sandboxes"][0]
+    info = run_module_main("sandbox_info", {"name": name})["sandboxes"][0]
     assert info["paused"] is True
 
-    thawed = run_module("sandbox", {"name": name, "paused": False})
+    thawed = run_module_main("sandbox", {"name": name, "paused": False})
     assert not thawed["failed"] and thawed["changed"], thawed
     assert thawed["sandbox"]["paused"] is False
     assert thawed["sandbox"]["supervisor"]["pid"] == supervisor
@@ -391,10 +392,10 @@ def test_a_lost_state_file_is_found_and_stopped_through_its_cgroup(cg_names, the
     old_pids = _procs_below(paths["v2"])
     assert len(old_pids) == 3
     _truncate_state(name)
-    info = run_module("sandbox_info", {"name": name})["sandboxes"][0]
+    info = run_module_main("sandbox_info", {"name": name})["sandboxes"][0]
     assert info["alive"] is False
 
-    result = run_module("sandbox", {"name": name, "state": then})
+    result = run_module_main("sandbox", {"name": name, "state": then})
     assert not result["failed"] and result["changed"], result
     for proc in old:
         assert wait_for(lambda: exited(proc.pid), 20), proc
@@ -422,7 +423,7 @@ def test_removal_leaves_no_cgroup_directory_behind(cg_names):
     assert _v1_cgroup_of(supervisor, "pids") == "/%s/%s/_supervisor" % (TREE, name)
     workload = _detach(name, ["sleep", "600"])
     assert _v1_cgroup_of(workload, "memory") == "/%s/%s/_workloads" % (TREE, name)
-    removed = run_module("sandbox", {"name": name, "state": "absent"})
+    removed = run_module_main("sandbox", {"name": name, "state": "absent"})
     assert not removed["failed"] and removed["changed"], removed
     assert _no_dirs_left(paths) == []
     assert wait_for(lambda: exited(supervisor) and exited(workload), 10)
@@ -460,7 +461,7 @@ def test_a_module_killed_mid_create_leaves_nothing_the_next_run_does_not_clean(c
         left |= _procs_below(directory)
     if point == "set_limits":
         assert left, "the supervisor should have been running in the cgroup"
-    result = run_module("sandbox", {"name": name, "state": then})
+    result = run_module_main("sandbox", {"name": name, "state": then})
     assert not result["failed"], result
     for pid in left:
         assert wait_for(lambda: exited(pid), 20), pid
@@ -471,7 +472,7 @@ def test_a_module_killed_mid_create_leaves_nothing_the_next_run_does_not_clean(c
         new = result["sandbox"]["supervisor"]["pid"]
         assert _procs_below(result["sandbox"]["cgroup"]["paths"]["v2"]) == {new}
         assert [d for d in _sandbox_dirs(name) if str(d).startswith(str(V2))] == [V2 / TREE / name]
-        removed = run_module("sandbox", {"name": name, "state": "absent"})
+        removed = run_module_main("sandbox", {"name": name, "state": "absent"})
         assert not removed["failed"], removed
         assert _sandbox_dirs(name) == []
 
@@ -543,13 +544,13 @@ def test_memory_swap_changes_in_place_up_and_down(cg_names):
     paths = sandbox["cgroup"]["paths"]
     supervisor = sandbox["supervisor"]["pid"]
     for memory, swap in (("96M", "192M"), ("32M", "48M"), ("256M", "256M")):
-        changed = run_module("sandbox", {"name": name, "memory": memory, "memory_swap": swap})
+        changed = run_module_main("sandbox", {"name": name, "memory": memory, "memory_swap": swap})
         assert not changed["failed"] and changed["changed"], changed
         assert changed["sandbox"]["supervisor"]["pid"] == supervisor
         files = _limit_files(paths)
         assert files["memory.limit_in_bytes"] == str(int(memory[:-1]) << 20)
         assert files["memory.memsw.limit_in_bytes"] == str(int(swap[:-1]) << 20)
-    back = run_module("sandbox", {"name": name})
+    back = run_module_main("sandbox", {"name": name})
     assert not back["failed"] and back["changed"], back
     files = _limit_files(paths)
     assert files["memory.limit_in_bytes"] == files["memory.memsw.limit_in_bytes"] == str(UNLIMITED_V1_MEMORY)
@@ -572,7 +573,7 @@ def test_limits_through_a_playbook(cg_names, tmp_path):
     assert _read(Path(paths["pids"]) / "pids.max") == "40"
     assert _read(Path(paths["cpu"]) / "cpu.cfs_quota_us") == "25000"
     assert _keyed(Path(paths["v2"]) / "cgroup.events")["frozen"] == 1
-    removed = run_module("sandbox", {"name": name, "state": "absent"})  # a paused sandbox is removed too
+    removed = run_module_main("sandbox", {"name": name, "state": "absent"})  # a paused sandbox is removed too
     assert not removed["failed"], removed
     assert _no_dirs_left(paths) == []
     assert wait_for(lambda: exited(kept["sandbox"]["supervisor"]["pid"]), 10)
@@ -602,7 +603,7 @@ def test_a_nested_sandbox_lives_below_its_parent_and_counts_against_its_pids_lim
     assert not tried.get("timed_out") and "timed out" not in (tried.get("msg") or ""), tried
     assert "fork" in tried["stderr"].lower(), tried
     # Removing the parent removes the child: no process and no cgroup of either is left.
-    removed = run_module("sandbox", {"name": parent, "state": "absent"})
+    removed = run_module_main("sandbox", {"name": parent, "state": "absent"})
     assert not removed["failed"], removed
     assert wait_for(lambda: not live_processes_in_ns(inner["namespaces"]["pid"]), 20)
     assert _no_dirs_left(outer["cgroup"]["paths"]) == []

@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
 """A root filesystem of a sandbox's own (issue 12): overlay over the host's root, a prepared tree,
-binds; through real `ansible` runs and real mounts, checked from the host with plain file reads,
-dpkg and /proc/self/mountinfo."""
+binds; the modules run as their own processes (run_module_main), through real `ansible` where the
+controller matters (diff mode, the interpreter), with real mounts, checked from the host with plain
+file reads, dpkg and /proc/self/mountinfo."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_cli import run_module
+from ansible_cli import run_module, run_module_main
 from sandboxes import STATE_DIR, exited, mounts_under, state_of, wait_for
 
 LAYERS_DIR = Path("/var/lib/linuxns-pidns")
@@ -47,12 +48,12 @@ def host_dir():
 
 
 def sandbox(name, **options):
-    return run_module("sandbox", dict(name=name, **options))
+    return run_module_main("sandbox", dict(name=name, **options))
 
 
 def inside(name, script, **options):
     """sh -c script inside the sandbox through sandbox_exec; the result."""
-    result = run_module("sandbox_exec", dict(sandbox=name, argv=["sh", "-c", script], **options))
+    result = run_module_main("sandbox_exec", dict(sandbox=name, argv=["sh", "-c", script], **options))
     assert not result.get("failed"), result
     return result
 
@@ -100,7 +101,7 @@ def test_overlay_keeps_writes_inside_and_shows_host_changes(boxes, host_dir):
         assert host_tmp.read_text() == "host tmp\n"
         assert (Path("/etc/motd").read_bytes() if Path("/etc/motd").exists() else None) == motd
         # sandbox_info shows the root's type and what the upper layer takes on disk.
-        [info] = run_module("sandbox_info", {"name": name})["sandboxes"]
+        [info] = run_module_main("sandbox_info", {"name": name})["sandboxes"]
         assert info["rootfs"]["type"] == "overlay" and info["rootfs"]["upper_bytes"] > 0, info
         # A host change after creation shows through the lower layer.
         (host_dir / "later.txt").write_text("after\n")
@@ -115,9 +116,9 @@ def test_overlay_keeps_writes_inside_and_shows_host_changes(boxes, host_dir):
         assert "nsfs" not in mountinfo
         assert {"/proc", "/sys", "/dev", "/dev/pts", "/dev/shm", "/run", "/tmp"} <= set(points)
         # sandbox_exec's chdir, creates and the command resolve inside the sandbox's root.
-        chdir = run_module("sandbox_exec", dict(sandbox=name, argv=["cat", "new.txt"], chdir=str(host_dir)))
+        chdir = run_module_main("sandbox_exec", dict(sandbox=name, argv=["cat", "new.txt"], chdir=str(host_dir)))
         assert chdir["stdout"] == "new", chdir
-        skipped = run_module("sandbox_exec", dict(sandbox=name, argv=["true"], creates=str(host_dir / "new.txt")))
+        skipped = run_module_main("sandbox_exec", dict(sandbox=name, argv=["true"], creates=str(host_dir / "new.txt")))
         assert skipped["changed"] is False, skipped  # skipped: the file exists in the sandbox's root
 
         # The upper layer survives a recreation of the broken sandbox.
@@ -149,7 +150,7 @@ def test_changing_rootfs_recreates_and_ephemeral_keeps_nothing(boxes, host_dir):
     again = sandbox(name, rootfs={"type": "overlay", "ephemeral": True}, recreate=True)
     assert again["changed"]
     assert inside(name, "ls %s" % host_dir)["stdout"] == ""
-    rebound = run_module("sandbox", dict(name=name, rootfs={"type": "overlay", "ephemeral": True},
+    rebound = run_module_main("sandbox", dict(name=name, rootfs={"type": "overlay", "ephemeral": True},
                                          binds=[{"src": str(host_dir), "dest": "/mnt/b"}]), diff=True)
     assert rebound["recreated_because"] == ["binds"], rebound
     unchanged = sandbox(name, rootfs={"type": "overlay", "ephemeral": True}, binds=[{"src": str(host_dir),
@@ -187,7 +188,7 @@ def test_dpkg_install_inside_an_overlay_leaves_the_host_untouched(boxes, host_di
                              "pidns-rootfs-probe && echo && cat /usr/share/pidns-rootfs-probe/hello")
     assert installed["stdout_lines"] == ["install ok installed", "hello"], installed
     # The read-only bind refuses writes.
-    refused = run_module("sandbox_exec", dict(sandbox=name, argv=["touch", "/mnt/pkg/x"]))
+    refused = run_module_main("sandbox_exec", dict(sandbox=name, argv=["touch", "/mnt/pkg/x"]))
     assert refused["rc"] != 0 and "Read-only file system" in refused["stderr"], refused
     assert not (host_dir / "x").exists()
     # The host's dpkg database and files are untouched.
@@ -232,7 +233,7 @@ def test_directory_root_runs_a_static_tool_read_only_with_a_writable_bind(boxes,
     made = sandbox(name, hostname="bb-box", rootfs={"type": "directory", "path": str(tree), "read_only": True},
                    binds=[{"src": str(shared), "dest": "/data"}])
     assert made["changed"] and made["sandbox"]["rootfs"]["read_only"] is True, made
-    listing = run_module("sandbox_exec", dict(sandbox=name, argv=["ls", "/"]))
+    listing = run_module_main("sandbox_exec", dict(sandbox=name, argv=["ls", "/"]))
     assert listing["rc"] == 0, listing
     assert set(listing["stdout_lines"]) <= {"bin", "usr", "etc", "proc", "sys", "dev", "data", "run", "tmp"}
     assert "root" not in listing["stdout_lines"] and "var" not in listing["stdout_lines"]
@@ -240,7 +241,7 @@ def test_directory_root_runs_a_static_tool_read_only_with_a_writable_bind(boxes,
                         "ps -o pid,comm | wc -l", chdir="/etc")
     assert seen["stdout_lines"][:3] == ["tree", "bb-box", "bb-box"], seen
     assert (shared / "from-inside").read_text() == "shared\n"
-    refused = run_module("sandbox_exec", dict(sandbox=name, argv=["touch", "/etc/new"]))
+    refused = run_module_main("sandbox_exec", dict(sandbox=name, argv=["touch", "/etc/new"]))
     assert refused["rc"] != 0 and "Read-only file system" in refused["stderr"], refused
     assert not (tree / "etc" / "new").exists()
     assert (tree / "etc" / "hostname").read_text() == "from-the-tree\n"
@@ -256,7 +257,7 @@ def test_pidns_facts_still_finds_the_proc_pitfall_with_an_own_root(boxes):
     for name, mount_proc in ((fresh, True), (stale, False)):
         ns[name] = sandbox(name, rootfs={"type": "overlay", "ephemeral": True},
                            mount_proc=mount_proc)["sandbox"]["namespaces"]["pid"]
-    facts = run_module("pidns_facts", {"processes": False})["ansible_facts"]["pidns"]
+    facts = run_module_main("pidns_facts", {"processes": False})["ansible_facts"]["pidns"]
     codes = {entry["id"]: [w["code"] for w in entry["warnings"]] for entry in facts["namespaces"]}
     assert "proc_not_remounted" not in codes[ns[fresh]], codes[ns[fresh]]
     assert "proc_not_remounted" in codes[ns[stale]], codes[ns[stale]]

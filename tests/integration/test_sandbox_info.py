@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""sandbox_info's cgroup reporting (issue 11) through real ansible runs, checked against the cgroup
+"""sandbox_info's cgroup reporting (issue 11), the module run as its own process, checked against the cgroup
 files themselves (the oracle: cgroup.procs, memory.*, cpu.stat/cpuacct.usage, freezer.state,
 /proc/PID/cgroup), and pidns_facts' recognition of this collection's cgroup layout.
 
@@ -17,7 +17,7 @@ import sys
 import psutil
 import pytest
 
-from ansible_cli import COLLECTIONS, run_module
+from ansible_cli import COLLECTIONS, run_module_main
 from sandboxes import exited, make_sandbox, state_of, wait_for
 
 sys.path.insert(0, str(COLLECTIONS))
@@ -46,14 +46,14 @@ needs_v1_memory = pytest.mark.skipif("memory" not in MOUNTS, reason="no cgroup v
 
 
 def info(name):
-    result = run_module("sandbox_info", {"name": name})
+    result = run_module_main("sandbox_info", {"name": name})
     assert not result["failed"], result
     assert [entry["name"] for entry in result["sandboxes"]] == [name]
     return result["sandboxes"][0]
 
 
 def sx(name, **options):
-    result = run_module("sandbox_exec", dict(sandbox=name, **options))
+    result = run_module_main("sandbox_exec", dict(sandbox=name, **options))
     assert not result["failed"], result
     return result
 
@@ -211,7 +211,7 @@ def test_paused_is_what_the_freezer_says(make):
     assert entry["paused"] is True and entry["cgroup_usage"]["pids"] == 1
     assert psutil.Process(entry["supervisor"]["pid"]).status() in (psutil.STATUS_STOPPED, "frozen",
                                                                    psutil.STATUS_SLEEPING, "D")
-    thawed = run_module("sandbox", {"name": name, "paused": False})
+    thawed = run_module_main("sandbox", {"name": name, "paused": False})
     assert not thawed["failed"], thawed
     assert info(name)["paused"] is False
 
@@ -225,7 +225,7 @@ def test_a_broken_sandbox_has_no_usage_and_removal_leaves_no_cgroup(make):
     entry = info(name)
     assert not entry["alive"] and entry["cgroup_usage"] is None
     assert entry["cgroup"]["paths"] == paths
-    assert run_module("sandbox", {"name": name, "state": "absent"})["changed"]
+    assert run_module_main("sandbox", {"name": name, "state": "absent"})["changed"]
     assert state_of(name) is None
     assert not any(os.path.exists(directory) for directory in paths.values())
 
@@ -234,7 +234,7 @@ def test_pidns_facts_knows_a_sandbox_by_its_cgroup_without_its_handle(box, tmp_p
     """With a state_dir that holds no handle, the owner still comes from PID 1's cgroup path."""
     ns = box["namespaces"]["pid"]
     for state_dir in ("/run/linuxns-pidns", str(tmp_path)):
-        result = run_module("pidns_facts", {"state_dir": state_dir})
+        result = run_module_main("pidns_facts", {"state_dir": state_dir})
         assert not result["failed"], result
         entry = [e for e in result["ansible_facts"]["pidns"]["namespaces"] if e["id"] == ns][0]
         assert entry["owner"]["type"] == "sandbox" and entry["owner"]["name"] == box["name"]
@@ -246,7 +246,7 @@ def test_pidns_facts_knows_a_nested_sandbox_by_its_cgroup(make, tmp_path):
     outer = make()["name"]
     inner = make(parent=outer)
     assert inner["cgroup"]["path"].endswith("/%s/%s" % (outer, inner["name"]))
-    result = run_module("pidns_facts", {"state_dir": str(tmp_path)})
+    result = run_module_main("pidns_facts", {"state_dir": str(tmp_path)})
     owners = dict((e["id"], e["owner"]) for e in result["ansible_facts"]["pidns"]["namespaces"])
     assert owners[inner["namespaces"]["pid"]]["name"] == inner["name"]
 

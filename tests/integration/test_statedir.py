@@ -13,7 +13,7 @@ import shutil
 import psutil
 import pytest
 
-from ansible_cli import run_module
+from ansible_cli import run_module_main
 from sandboxes import STATE_DIR, exited, pid_ns_of, processes_in_ns, state_of, wait_for
 
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _syscalls
@@ -65,11 +65,11 @@ def _pid1_of(name):
 @pytest.mark.parametrize("damage", ["missing", "truncated", "wrong_types"])
 def test_a_sandbox_whose_state_file_is_lost_is_still_found_and_stopped(names, damage):
     name = names("lost")
-    made = run_module("sandbox", {"name": name})
+    made = run_module_main("sandbox", {"name": name})
     assert not made["failed"], made
     supervisor = psutil.Process(made["sandbox"]["supervisor"]["pid"])
     inode = made["sandbox"]["namespaces"]["pid"]
-    worker = run_module("sandbox_exec", {"sandbox": name, "argv": ["sleep", "600"], "detach": True})
+    worker = run_module_main("sandbox_exec", {"sandbox": name, "argv": ["sleep", "600"], "detach": True})
     assert not worker["failed"], worker
     state_file = STATE_DIR / name / "state.json"
     if damage == "missing":
@@ -79,12 +79,12 @@ def test_a_sandbox_whose_state_file_is_lost_is_still_found_and_stopped(names, da
     else:
         state_file.write_text(json.dumps(dict(json.loads(state_file.read_text()), supervisor="nope")))
 
-    listed = run_module("sandbox_info", {"name": name})
+    listed = run_module_main("sandbox_info", {"name": name})
     assert not listed["failed"], listed
     [entry] = listed["sandboxes"]
     assert entry["health"] == "broken" and "state file" in " ".join(entry["problems"])
 
-    gone = run_module("sandbox", {"name": name, "state": "absent"})
+    gone = run_module_main("sandbox", {"name": name, "state": "absent"})
     assert not gone["failed"] and gone["changed"], gone
     assert wait_for(lambda: exited(supervisor.pid), 20), "the supervisor of a sandbox with a lost state file runs on"
     assert wait_for(lambda: not [p for p in processes_in_ns(inode) if p.status() != psutil.STATUS_ZOMBIE], 20)
@@ -93,10 +93,10 @@ def test_a_sandbox_whose_state_file_is_lost_is_still_found_and_stopped(names, da
 
 def test_present_recreates_a_sandbox_whose_state_file_is_lost_without_leaking_the_old_one(names):
     name = names("lostp")
-    made = run_module("sandbox", {"name": name})
+    made = run_module_main("sandbox", {"name": name})
     old = psutil.Process(made["sandbox"]["supervisor"]["pid"])
     (STATE_DIR / name / "state.json").unlink()
-    again = run_module("sandbox", {"name": name})
+    again = run_module_main("sandbox", {"name": name})
     assert again["changed"] and not again["failed"], again
     assert wait_for(lambda: exited(old.pid), 20)
     assert again["sandbox"]["supervisor"]["pid"] != old.pid

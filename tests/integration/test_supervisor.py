@@ -13,7 +13,7 @@ import sys
 
 import psutil
 
-from ansible_cli import run_module
+from ansible_cli import run_module, run_module_main
 from sandboxes import STATE_DIR, exited, wait_for
 
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle import _supervisor
@@ -31,14 +31,14 @@ def test_the_supervisor_keeps_none_of_the_module_environment(names):
 
 def test_a_process_inside_cannot_stop_the_sandbox_by_signalling_pid_1(names):
     name = names("sig")
-    made = run_module("sandbox", {"name": name})
+    made = run_module_main("sandbox", {"name": name})
     pid = made["sandbox"]["supervisor"]["pid"]
     for signum in ("TERM", "INT", "QUIT"):
-        killed = run_module("sandbox_exec", {"sandbox": name, "argv": ["kill", "-%s" % signum, "1"]})
+        killed = run_module_main("sandbox_exec", {"sandbox": name, "argv": ["kill", "-%s" % signum, "1"]})
         assert killed["rc"] == 0, killed
     # The supervisor is not stopping: after a SIGTERM it would be gone within moments.
     assert not wait_for(lambda: exited(pid), 2)
-    info = run_module("sandbox_info", {"name": name})
+    info = run_module_main("sandbox_info", {"name": name})
     assert info["sandboxes"][0]["alive"] is True
     log = (STATE_DIR / name / "supervisor.log").read_text()
     assert "inside the sandbox: ignored" in log
