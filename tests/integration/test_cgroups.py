@@ -283,7 +283,7 @@ def test_cpus_half_holds_two_busy_loops_to_half_a_cpu(cg_names):
     assert _read(Path(paths["cpu"]) / "cpu.cfs_quota_us") == "50000"
     assert _read(Path(paths["cpu"]) / "cpu.cfs_period_us") == "100000"
     # Two busy loops share the half CPU: together they ask for two.
-    busy = [_busy_child(name, sandbox["supervisor"]["pid"]) for _ in range(2)]
+    busy = [_busy_child(name, sandbox["supervisor"]["pid"]) for _loop in range(2)]
     assert {proc.pid for proc in busy} <= _procs_below(paths["cpu"])
     # The reference: one busy loop in an unlimited sibling sandbox, which competes for the CPU on the
     # same terms (every sandbox's cgroup shares this collection's parent one, whatever the load).

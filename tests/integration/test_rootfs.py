@@ -151,7 +151,7 @@ def test_changing_rootfs_recreates_and_ephemeral_keeps_nothing(boxes, host_dir):
     assert again["changed"]
     assert inside(name, "ls %s" % host_dir)["stdout"] == ""
     rebound = run_module_main("sandbox", dict(name=name, rootfs={"type": "overlay", "ephemeral": True},
-                                         binds=[{"src": str(host_dir), "dest": "/mnt/b"}]), diff=True)
+                                              binds=[{"src": str(host_dir), "dest": "/mnt/b"}]), diff=True)
     assert rebound["recreated_because"] == ["binds"], rebound
     unchanged = sandbox(name, rootfs={"type": "overlay", "ephemeral": True}, binds=[{"src": str(host_dir),
                                                                                      "dest": "/mnt/b"}])
