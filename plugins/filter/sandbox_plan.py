@@ -24,7 +24,7 @@ from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._spec imp
 # The options of a list entry that the sandbox module takes (sandboxes[].*).
 MODULE_OPTIONS = ("name", "state", "namespaces", "hostname", "parent", "mount_proc", "stop_timeout", "recreate",
                   "pids_limit", "memory", "memory_swap", "cpus", "cpu_shares", "paused",
-                  "rootfs", "binds", "reset_rootfs")
+                  "rootfs", "binds", "shm_size", "reset_rootfs")
 # How the sandbox module's argument spec converts the typed limits (the others, memory sizes, are text).
 _INT_OPTIONS = ("pids_limit", "cpu_shares")
 _FLOAT_OPTIONS = ("cpus",)

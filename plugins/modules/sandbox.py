@@ -98,8 +98,9 @@ options:
       - Inside a sandbox with a root of its own, it gets a fresh C(/proc) of its PID namespace (the
         host's with O(mount_proc=false)), C(/sys) read-only, a minimal C(/dev) (C(null), C(zero), C(full),
         C(random), C(urandom), C(tty) bound from the host, a C(devpts) instance of its own at C(/dev/pts),
-        a C(/dev/shm) tmpfs), fresh tmpfs at C(/run) and C(/tmp), and C(/etc/hostname) holding its
-        hostname (when it has a UTS namespace). The state directory and the host's root are not
+        a C(/dev/shm) tmpfs of O(shm_size)), fresh tmpfs at C(/run) (64 MiB) and C(/tmp) (512 MiB), and
+        C(/etc/hostname) holding its hostname (when it has a UTS namespace). No tmpfs is larger than
+        O(memory) where that is set; their pages count against it. The state directory and the host's root are not
         mounted anywhere inside (C(pivot_root), the old root detached).
       - Changing it recreates the sandbox (the diff names V(rootfs)).
     type: dict
@@ -137,7 +138,8 @@ options:
         description:
           - For V(type=overlay), keep the upper layer in memory (a tmpfs of the sandbox's mount namespace),
             as C(systemd-nspawn --volatile=overlay) does; every creation starts from the host's files, and
-            nothing is written to disk. Its pages count against the sandbox's O(memory) limit.
+            nothing is written to disk. It holds at most 1 GiB (or O(memory), if less); its pages count
+            against the sandbox's O(memory) limit.
         type: bool
         default: false
   binds:
@@ -165,6 +167,13 @@ options:
         description: Bind read-only (its submounts too). Writes inside fail with C(EROFS).
         type: bool
         default: false
+  shm_size:
+    description:
+      - Size of the C(/dev/shm) tmpfs of a sandbox with a root of its own (O(rootfs)), as
+        C(docker run --shm-size); at least V(1M), at most O(memory) where that is set. Unset, V(64M).
+        A sandbox that shares the host's root shares its C(/dev/shm) too, and takes no O(shm_size).
+      - Changing it recreates the sandbox.
+    type: str
   reset_rootfs:
     description:
       - When this task creates or recreates a sandbox with an V(overlay) O(rootfs), start from an empty upper
@@ -312,6 +321,9 @@ options:
             description: As O(binds[].read_only).
             type: bool
             default: false
+      shm_size:
+        description: As O(shm_size).
+        type: str
       reset_rootfs:
         description: As O(reset_rootfs).
         type: bool
@@ -567,6 +579,7 @@ def main():
             dest=dict(type="path"),
             read_only=dict(type="bool", default=False),
         )),
+        shm_size=dict(type="str"),
         reset_rootfs=dict(type="bool", default=False),
     )
     module = AnsibleModule(

@@ -82,7 +82,18 @@ def joiner_command_line(python, state_dir, sandbox, command, sudo=False, redirec
                                            shlex.quote(sandbox), shlex.quote(command), redirect)
     # sudo cannot see a file the login user may not read: ask it to test for the program.
     test = "%stest -f %s" % (prefix, shlex.quote(path))
-    return "%sif %s; then %s; else exit %d; fi" % ("umask 077; " if umask else "", test, run, MISSING)
+    # It runs as root: refuse it where anyone but root could have changed it.
+    unsafe = "\\( ! -user 0 -o -perm /022 \\) -print -quit"
+    check = ('bad=$(%sfind %s -maxdepth 0 %s; %sfind %s %s); if [ -n "$bad" ]; then echo "linuxns.pidns.sandbox: '
+             'refusing to run the joiner: $bad is not owned by root or others may write to it" >&2; exit %d; fi'
+             % (prefix, shlex.quote(state_dir), unsafe, prefix, shlex.quote(joiner_folder(state_dir)), unsafe,
+                NOT_JOINABLE))
+    # Said here: a shell's "not found" would reach Ansible as "Failed to create temporary directory".
+    interpreter = ("! command -v %s >/dev/null; then printf 'linuxns.pidns.sandbox: the machine has no Python at %%s: "
+                   "set ansible_sandbox_machine_python to one it has\\n' %s >&2; exit %d"
+                   % (shlex.quote(python), shlex.quote(python), NOT_JOINABLE))
+    return "%sif %s; elif %s; then %s; %s; else exit %d; fi" % ("umask 077; " if umask else "", interpreter, test,
+                                                             check, run, MISSING)
 
 
 def _add_package(archive, package_name):

@@ -20,7 +20,7 @@ import pytest
 from ansible_cli import COLLECTIONS
 from sandboxes import STATE_DIR, force_remove, make_sandbox, unique
 
-CONTROL = ["", "\n", "a\nb", "\x1b[31mred", "a\x00b", "\u202eevil", "tab\there", " lead", "trail "]
+CONTROL = ["", "\n", "a\nb", "x\n", "\x1b[31mred", "a\x00b", "\u202eevil", "tab\there", " lead", "trail "]
 UNICODE = ["ü", "日本", "e\u0301", "\U0001f600"]
 LENGTHS = ["a" * n for n in (0, 65, 128, 256)]
 NAMES = CONTROL + UNICODE + LENGTHS + [".", "..", "-a", "_a", "a/b", "../x", [], {}, ["web"]]
@@ -95,6 +95,8 @@ SANDBOX_CASES = (
     + cases("state", ["running", "", "Present", 1, []], {"name": "fz-state"})
     + cases("mount_proc", BOOLS, {"name": "fz-mp"})
     + cases("recreate", BOOLS, {"name": "fz-rc"})
+    + cases("shm_size", ["lots", "512k", "0", -1, "1.5x", [], {}], {"name": "fz-shm", "rootfs": {"type": "overlay"}})
+    + cases("shm_size", ["64M"], {"name": "fz-shm-host"})
     + cases("sandboxes", [[{}], [{"name": "fz-a"}, {"name": "fz-a"}], [{"name": "fz-a", "bogus": 1}],
                           [{"name": "fz-a", "stop_timeout": "nan"}], [{"name": "fz a"}], [{"name": "fz-a", "parent": "fz-a"}]])
 )

@@ -30,6 +30,7 @@ import signal
 import time
 
 from ansible_collections.linuxns.pidns.plugins.module_utils._common import SandboxError
+from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _cgroup
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _procfs
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _process
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _syscalls
@@ -53,6 +54,7 @@ MAX_TIMEOUT = 7 * 24 * 3600.0
 # What the joiner waits for, blocked from before it is forked: its command ending (SIGCHLD), and
 # SIGTERM, which means "kill the command and its process group now", whatever phase it is in (the
 # module's timeout, or the module's death).
+COMMAND_OOM_SCORE_ADJ = 1000
 _JOINER_SIGNALS = (signal.SIGCHLD, signal.SIGTERM)
 
 
@@ -226,14 +228,20 @@ def die_with_parent(signum, expected_parent):
         os._exit(1)
 
 
-def _command_child(request, sock, stdio, hostname, joiner_pid):
-    """PID N inside the sandbox: drop everything of the caller, then exec (or fork a workload).
+def _command_child(request, sock, stdio, hostname, joiner_pid, leaf_procs):
+    """PID N inside the sandbox: enter its cgroup leaf, drop everything of the caller, then exec (or
+    fork a workload).
 
     It dies with the joiner (SIGKILL), so with the module: `joiner_pid` is the joiner's PID as this
     process sees it (0 once in the sandbox's PID namespace, where the joiner has none)."""
     stage = "setting up the command"
     try:
         die_with_parent(signal.SIGKILL, joiner_pid)
+        if leaf_procs:
+            # Only the command is charged to the sandbox: the joiner (a copy of the module) would be
+            # the OOM killer's first choice there, and the command's result would be lost with it.
+            stage = "moving into the sandbox's cgroup"
+            _cgroup.enter_through(leaf_procs)
         _reset_signals()
         os.setsid()
         uid, gid, groups, home = _resolve_identity(request.user, request.group)
@@ -270,17 +278,19 @@ def _command_child(request, sock, stdio, hostname, joiner_pid):
         os._exit(127)
 
 
-def _joiner(pidfd, namespaces, request, sock, stdio, hostname, module_ends, module_pid, cgroup, leaf):
+def _joiner(pidfd, namespaces, request, sock, stdio, hostname, module_ends, module_pid, leaf_procs):
     """The forked child that joins: non-dumpable while it holds host resources. It gets SIGTERM
     (blocked, waited for) when the module dies, and then kills the command: see _wait_for_command.
-    It moves into the command's cgroup leaf first, while the cgroup paths are still the host's, so
-    the command and all it starts are there."""
+    It stays in the module's cgroup; the command enters the leaf whose cgroup.procs `leaf_procs`
+    holds open (opened while the paths were the host's), so the command and all it starts are there."""
     stage = "joining the sandbox"
     try:
         die_with_parent(signal.SIGTERM, module_pid)
-        if cgroup is not None:
-            stage = "moving into the sandbox's cgroup"
-            cgroup.place(0, leaf)
+        # Inherited by the command: the OOM killer's first choice, before PID 1 and the host's own
+        # processes (as a Kubernetes BestEffort pod's). Raising it needs no privilege; set here, where
+        # /proc is still the host's.
+        stage = "setting the command's oom_score_adj"
+        _process.set_oom_score_adj(COMMAND_OOM_SCORE_ADJ)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # Ignored, the command's status would be lost.
         # The module's ends of the pipes: held here, the command would never see EOF on stdin.
         for fd in module_ends:
@@ -311,8 +321,8 @@ def _joiner(pidfd, namespaces, request, sock, stdio, hostname, module_ends, modu
         as_parent = 0 if any(ns_type == "pid" for ns_type, _fd in namespaces) else os.getpid()
         child = os.fork()
         if child == 0:
-            _command_child(request, sock, stdio, hostname, as_parent)
-        for fd in set(stdio):
+            _command_child(request, sock, stdio, hostname, as_parent, leaf_procs)
+        for fd in set(stdio) | set(leaf_procs):
             os.close(fd)
         send_message(sock, "exit", _wait_for_command(child))
         os._exit(0)
@@ -391,10 +401,16 @@ def join_and_run(view, record, request):
             os.close(pidfd)
         raise
     cgroup = record.get("_cgroup")
-    leaf = None
-    if cgroup is not None:
-        leaf = WORKLOADS_LEAF if request.detach else EXEC_PREFIX + "%d.%d" % (os.getpid(), int(began * 1000))
-        cgroup.make_leaf(leaf)
+    leaf, leaf_procs = None, []
+    try:
+        if cgroup is not None:
+            leaf = WORKLOADS_LEAF if request.detach else EXEC_PREFIX + "%d.%d" % (os.getpid(), int(began * 1000))
+            cgroup.make_leaf(leaf)
+            leaf_procs = cgroup.open_procs(leaf)
+    except BaseException:
+        for fd in [fd for _ns_type, fd in namespaces] + ([pidfd] if pidfd is not None else []):
+            os.close(fd)
+        raise
     outcome = Outcome()
     sock, theirs = control_socket()
     devnull = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
@@ -422,7 +438,7 @@ def join_and_run(view, record, request):
     if joiner == 0:
         sock.close()
         _joiner(pidfd, namespaces, request, theirs, stdio, record.get("hostname"),
-                [fd for fd in ours.values() if fd is not None], module_pid, cgroup, leaf)
+                [fd for fd in ours.values() if fd is not None], module_pid, leaf_procs)
     signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     joiner_fd = _process.own_child_pidfd(joiner)
 
@@ -437,7 +453,7 @@ def join_and_run(view, record, request):
         _process.signal_own_child(joiner, joiner_fd, signal.SIGTERM)
 
     theirs.close()
-    for _ns_type, fd in namespaces:
+    for fd in [fd for _ns_type, fd in namespaces] + leaf_procs:
         os.close(fd)
     if pidfd is not None:
         os.close(pidfd)

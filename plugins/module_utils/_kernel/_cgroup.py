@@ -237,6 +237,20 @@ class SandboxCgroup(object):
         for mount in self.hierarchies.mounts():
             _write(self.path(mount, self._leaf_in(mount, leaf), "cgroup.procs"), str(pid))
 
+    def open_procs(self, leaf):
+        """Write ends of `leaf`'s cgroup.procs in every hierarchy, opened while the paths are the
+        host's, for a process that joins the sandbox's namespaces to enter it later (enter_through)."""
+        fds = []
+        try:
+            for mount in self.hierarchies.mounts():
+                fds.append(os.open(self.path(mount, self._leaf_in(mount, leaf), "cgroup.procs"),
+                                   os.O_WRONLY | os.O_CLOEXEC))
+        except BaseException:
+            for fd in fds:
+                os.close(fd)
+            raise
+        return fds
+
     def make_leaf(self, leaf):
         for mount in self.hierarchies.mounts():
             _mkdir(self.path(mount, self._leaf_in(mount, leaf)))
@@ -400,6 +414,15 @@ class SandboxCgroup(object):
             report["cpu_seconds"] = None if nanoseconds is None else nanoseconds / 1e9
         return report
 
+    def oom_kills_in(self, leaf):
+        """OOM kills counted in `leaf` alone (0 or more), or None where no memory controller counts them."""
+        v1, v2 = self.hierarchies.v1, self.hierarchies.v2
+        if v2 and "memory" in self.hierarchies.v2_controllers():
+            return _read_keyed(self.path(v2, leaf, "memory.events")).get("oom_kill")
+        if "memory" in v1:
+            return _read_keyed(self.path(v1["memory"], leaf, "memory.oom_control")).get("oom_kill")
+        return None
+
     def _v1_oom_kills(self):
         """v1 OOM kills summed over the subtree (None if none counted): v1 counts a kill only in the
         victim's own cgroup, not in its ancestors as v2 does."""
@@ -470,6 +493,16 @@ def _rmdir(path):
     except OSError as exc:
         if exc.errno != errno.ENOENT:
             raise
+
+
+def enter_through(procs_fds):
+    """Move the caller into the cgroup whose cgroup.procs `procs_fds` are open (open_procs); closes them."""
+    try:
+        for fd in procs_fds:
+            os.write(fd, b"0")
+    finally:
+        for fd in procs_fds:
+            os.close(fd)
 
 
 def _write(path, text):

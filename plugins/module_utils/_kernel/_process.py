@@ -124,3 +124,12 @@ def wait_exit(pidfd, timeout):
     poller = select.poll()
     poller.register(pidfd, select.POLLIN)
     return bool(poller.poll(max(timeout, 0) * 1000))
+
+
+def set_oom_score_adj(value, proc_root="/proc"):
+    """Set the caller's oom_score_adj (lowering it needs CAP_SYS_RESOURCE); children inherit it."""
+    fd = os.open(os.path.join(proc_root, "self", "oom_score_adj"), os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        os.write(fd, str(value).encode("ascii"))
+    finally:
+        os.close(fd)

@@ -32,6 +32,12 @@ HOST_ROOTFS = {"type": "host", "path": None, "read_only": False, "ephemeral": Fa
 
 # On disk, not in the state directory: that is a tmpfs on most hosts (a package install would fill /run).
 LAYERS_DIR = "/var/lib/linuxns-pidns"
+# Every tmpfs of a root of its own is bounded (the kernel's default, half the host's RAM each, lets a
+# sandbox take the host's memory), and none is larger than the sandbox's memory limit.
+DEFAULT_SHM_SIZE = 64 * 1024 * 1024  # docker's /dev/shm
+RUN_SIZE = 64 * 1024 * 1024
+TMP_SIZE = 512 * 1024 * 1024
+EPHEMERAL_UPPER_SIZE = 1024 * 1024 * 1024
 ROOTFS_TYPES = ("host", "overlay", "directory")
 # Supervisor argv flag: fd 4 is the new root, to chroot into first.
 ENTER_ROOT_FLAG = "enter-root"
@@ -142,19 +148,41 @@ def normalize_binds(value, namespaces, state_dir=STATE_DIR):
     return binds
 
 
-def check_host(spec, exists=os.path.exists, isdir=os.path.isdir):
+def check_host(spec, exists=os.path.exists, isdir=os.path.isdir, state_dir=STATE_DIR):
     """Host prerequisites, before anything is made: the tree, bind sources, and with the host's root
     the bind dests (nothing is created on the host's files)."""
     rootfs = spec.get("rootfs") or HOST_ROOTFS
-    if rootfs["type"] == "directory" and not isdir(rootfs["path"]):
-        raise SandboxError("rootfs.path: %s is not a directory on the host (a prepared root tree: a debootstrap "
-                           "result, an unpacked image)" % rootfs["path"])
+    if rootfs["type"] == "directory":
+        if not isdir(rootfs["path"]):
+            raise SandboxError("rootfs.path: %s is not a directory on the host (a prepared root tree: a debootstrap "
+                               "result, an unpacked image)" % rootfs["path"])
+        _check_resolved("rootfs.path", rootfs["path"], state_dir)
     for index, bind in enumerate(spec.get("binds") or []):
         if not exists(bind["src"]):
             raise SandboxError("binds[%d].src: %s does not exist on the host" % (index, bind["src"]))
+        _check_resolved("binds[%d].src" % index, bind["src"], state_dir)
         if rootfs["type"] == "host" and not exists(bind["dest"]):
             raise SandboxError("binds[%d].dest: %s does not exist; a sandbox that shares the host's root creates "
                                "nothing on it (create it, or give the sandbox a rootfs)" % (index, bind["dest"]))
+
+
+def tmpfs_kib(size, memory=None):
+    """A tmpfs size= in KiB: `size`, but no more than the memory limit (bytes) where there is one."""
+    return max(1, min(size, memory or size) // 1024)
+
+
+def _check_resolved(option, path, state_dir):
+    """normalize_rootfs's and normalize_binds's lexical checks again, on what `path` is once its
+    symlinks are resolved (and, for the root, on its device and inode: a bind mount of / is / too)."""
+    real = os.path.realpath(path)
+    if option == "rootfs.path" and (real == "/" or os.path.samestat(os.stat(path), os.stat("/"))):
+        raise SandboxError("rootfs.path: %s is the host's own root (as %s); use type overlay for a copy-on-write "
+                           "view of it" % (path, real))
+    for protected in (state_dir, LAYERS_DIR):
+        protected = os.path.realpath(protected)
+        if _inside(real, protected) or _inside(protected, real):
+            raise SandboxError("%s: %s is %s, which holds or lies in the collection's state (%s, %s)"
+                               % (option, path, real, state_dir, LAYERS_DIR))
 
 
 # ---------------------------------------------------------------- planning (pure)
@@ -418,11 +446,12 @@ def _upper_pair(base, lower):
     return upper, work
 
 
-def _build_overlay(sc, stage, new_root, rootfs, prepared):
+def _build_overlay(sc, stage, new_root, rootfs, prepared, memory):
     layers = os.path.join(stage, "layers")
     os.mkdir(layers, 0o700)
     if rootfs["ephemeral"]:
-        _mount("tmpfs", layers, "tmpfs", sc.MS_NOSUID | sc.MS_NODEV, "mode=0700", "rootfs.ephemeral")
+        _mount("tmpfs", layers, "tmpfs", sc.MS_NOSUID | sc.MS_NODEV,
+               "mode=0700,size=%dk" % tmpfs_kib(EPHEMERAL_UPPER_SIZE, memory), "rootfs.ephemeral")
     else:
         sc.move_mount(prepared.layers, layers)
     from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _procfs
@@ -442,7 +471,7 @@ def _build_overlay(sc, stage, new_root, rootfs, prepared):
         _mount("tmpfs", hidden, "tmpfs", sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC | sc.MS_RDONLY, "mode=0700")
 
 
-def _build_dev(sc, dev):
+def _build_dev(sc, dev, shm_kib):
     _mount("tmpfs", dev, "tmpfs", sc.MS_NOSUID | sc.MS_NOEXEC, "mode=0755,size=65536k", "/dev")
     for node in DEVICES:
         source = os.path.join("/dev", node)
@@ -456,7 +485,8 @@ def _build_dev(sc, dev):
            "newinstance,ptmxmode=0666,mode=0620", "/dev/pts")
     os.symlink("pts/ptmx", os.path.join(dev, "ptmx"))
     os.mkdir(os.path.join(dev, "shm"), 0o1777)
-    _mount("tmpfs", os.path.join(dev, "shm"), "tmpfs", sc.MS_NOSUID | sc.MS_NODEV, "mode=1777", "/dev/shm")
+    _mount("tmpfs", os.path.join(dev, "shm"), "tmpfs", sc.MS_NOSUID | sc.MS_NODEV, "mode=1777,size=%dk" % shm_kib,
+           "/dev/shm")
     for link, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
                          ("stderr", "/proc/self/fd/2")):
         os.symlink(target, os.path.join(dev, link))
@@ -527,13 +557,15 @@ def enter(spec, state_root, prepared):
     if rootfs["type"] == "host":
         _apply_binds(sc, "/", binds, prepared.binds, None)
         return None
+    memory = (spec.get("limits") or {}).get("memory")
     stage = _stage_dir([state_root, "/tmp", "/run", "/mnt", "/media", "/srv", "/opt"])
-    _mount("tmpfs", stage, "tmpfs", sc.MS_NOSUID | sc.MS_NODEV, "mode=0700", "rootfs (staging)")
+    _mount("tmpfs", stage, "tmpfs", sc.MS_NOSUID | sc.MS_NODEV, "mode=0700,size=%dk" % tmpfs_kib(RUN_SIZE, memory),
+           "rootfs (staging)")
     new_root = os.path.join(stage, "root")
     os.mkdir(new_root, 0o755)
     writable = not rootfs["read_only"]
     if rootfs["type"] == "overlay":
-        _build_overlay(sc, stage, new_root, rootfs, prepared)
+        _build_overlay(sc, stage, new_root, rootfs, prepared, memory)
     else:
         try:
             sc.move_mount(prepared.tree, new_root)
@@ -553,13 +585,14 @@ def enter(spec, state_root, prepared):
     _build_sys(sc, sys_dir)
     dev = resolve_in_root(new_root, "/dev")
     _make_dir(dev, writable, "rootfs.path")
-    _build_dev(sc, dev)
-    for path, mode in (("/run", "0755"), ("/tmp", "1777")):
+    _build_dev(sc, dev, tmpfs_kib(spec.get("shm_size") or DEFAULT_SHM_SIZE, memory))
+    for path, mode, default_size in (("/run", "0755", RUN_SIZE), ("/tmp", "1777", TMP_SIZE)):
         target = resolve_in_root(new_root, path)
         if not os.path.isdir(target) and not writable:
             continue  # a read-only tree without it: nothing to cover
         _make_dir(target, writable, "rootfs.path")
-        _mount("tmpfs", target, "tmpfs", sc.MS_NOSUID | sc.MS_NODEV, "mode=" + mode, path)
+        _mount("tmpfs", target, "tmpfs", sc.MS_NOSUID | sc.MS_NODEV,
+               "mode=%s,size=%dk" % (mode, tmpfs_kib(default_size, memory)), path)
     if spec.get("hostname") and "uts" in spec["namespaces"]:
         _hostname_file(sc, new_root, stage, spec["hostname"], writable)
     _apply_binds(sc, new_root, binds, prepared.binds, writable)

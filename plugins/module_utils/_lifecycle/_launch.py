@@ -31,7 +31,7 @@ from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _proc
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _rootfs
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _syscalls
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _systemd
-from ansible_collections.linuxns.pidns.plugins.module_utils._kernel._process import wait_exit
+from ansible_collections.linuxns.pidns.plugins.module_utils._kernel._process import set_oom_score_adj, wait_exit
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._control import (
     control_socket, receive_message, send_error, send_message)
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._records import inspect_sandbox
@@ -41,6 +41,7 @@ from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._stop imp
 
 READY_TIMEOUT = 15.0
 SUPERVISOR_ENVIRONMENT = {"PATH": DEFAULT_PATH, "LC_ALL": "C"}
+SUPERVISOR_OOM_SCORE_ADJ = -998
 
 
 def _loopback_up():
@@ -106,6 +107,14 @@ def _launch(spec, root, parent_fds, fds, sock, python, name, cpu, allowed, hiera
     stage = "setsid"
     try:
         os.setsid()
+        # PID 1 must never be the OOM victim (its death ends the sandbox): -998 as Kubernetes gives its
+        # pause container, inherited by the supervisor alone (it starts no other process). Lowering it
+        # needs CAP_SYS_RESOURCE; where root lacks it, the commands' 1000 (_join) keeps PID 1 last.
+        try:
+            set_oom_score_adj(SUPERVISOR_OOM_SCORE_ADJ)
+        except OSError as exc:
+            if exc.errno not in (errno.EACCES, errno.EPERM):
+                raise
         stage = "waiting for the sandbox's cgroup"
         fields, _sender = receive_message(sock)
         if not fields or fields[0] != "cgroup":

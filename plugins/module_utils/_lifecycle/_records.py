@@ -83,6 +83,10 @@ def inspect_sandbox(view, name):
     problems = problems_of(state, mounted, _procfs.read_stat(state_dir.proc_root, pid), view.boot_id,
                            _procfs.ns_link_inode(state_dir.proc_root, pid, "pid"))
     cgroup = cgroup_of(view, state)
+    if problems and cgroup is not None and cgroup.exists() and cgroup.oom_kills_in(_cgroup.SUPERVISOR_LEAF):
+        memory = (state["spec"].get("limits") or {}).get("memory")
+        problems.append("the OOM killer killed its supervisor: %s was reached"
+                        % ("its memory limit (%d bytes)" % memory if memory else "a memory limit above it"))
     paused = bool(cgroup.frozen()) if cgroup is not None else False
     # Frozen or not as the cgroup says now (someone may have thawed it by hand).
     spec = dict(state["spec"], paused=paused)

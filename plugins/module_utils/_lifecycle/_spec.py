@@ -14,19 +14,21 @@ import math
 
 from ansible_collections.linuxns.pidns.plugins.module_utils._common import SandboxError
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _rootfs
-from ansible_collections.linuxns.pidns.plugins.module_utils._kernel._rootfs import HOST_ROOTFS
+from ansible_collections.linuxns.pidns.plugins.module_utils._kernel._rootfs import DEFAULT_SHM_SIZE, HOST_ROOTFS
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"  # whole name: fullmatch ("$" also matches before a final "\n")
 NAME_RULE = "1 to 64 characters from A-Z a-z 0-9 _ . -, starting with a letter or digit"
 NAMESPACE_TYPES = ("pid", "mnt", "uts", "ipc", "net", "cgroup", "time")
 DEFAULT_NAMESPACES = ("pid", "mnt", "uts", "ipc")
 # In display order; changing any but _decision.UPDATABLE_KEYS recreates the sandbox.
-SPEC_KEYS = ("namespaces", "hostname", "mount_proc", "parent", "stop_timeout", "rootfs", "binds", "limits", "paused")
+SPEC_KEYS = ("namespaces", "hostname", "mount_proc", "parent", "stop_timeout", "rootfs", "binds", "shm_size", "limits",
+             "paused")
 LIMIT_KEYS = ("pids_limit", "memory", "memory_swap", "cpus", "cpu_shares")
 NO_LIMITS = dict((key, None) for key in LIMIT_KEYS)
 # What a spec recorded before a key existed means by its absence.
-SPEC_DEFAULTS = {"limits": NO_LIMITS, "paused": False, "rootfs": HOST_ROOTFS, "binds": []}
+SPEC_DEFAULTS = {"limits": NO_LIMITS, "paused": False, "rootfs": HOST_ROOTFS, "binds": [],
+                 "shm_size": DEFAULT_SHM_SIZE}
 PID_MAX_LIMIT = 4194304
 # Docker's floor: below it a sandbox cannot even start its supervisor.
 MIN_MEMORY = 6 * 1024 * 1024
@@ -45,7 +47,7 @@ def is_valid_name(name):
     if not _name_regex:
         import re
         _name_regex.append(re.compile(NAME_PATTERN))
-    return isinstance(name, str) and bool(_name_regex[0].match(name)) and name not in (".", "..")
+    return isinstance(name, str) and bool(_name_regex[0].fullmatch(name)) and name not in (".", "..")
 
 
 def _is_hostname(hostname):
@@ -61,7 +63,8 @@ def validate_name(name, option="name"):
 
 
 def normalize_spec(name, namespaces=None, hostname=None, mount_proc=True, parent=None,
-                   stop_timeout=DEFAULT_STOP_TIMEOUT, limits=None, paused=False, rootfs=None, binds=None):
+                   stop_timeout=DEFAULT_STOP_TIMEOUT, limits=None, paused=False, rootfs=None, binds=None,
+                   shm_size=None):
     """(spec, warnings) from the requested options; SandboxError on bad input (shapes only, no host)."""
     validate_name(name)
     requested = list(DEFAULT_NAMESPACES if namespaces is None else namespaces)
@@ -93,6 +96,15 @@ def normalize_spec(name, namespaces=None, hostname=None, mount_proc=True, parent
     stop_timeout = seconds(stop_timeout, "stop_timeout", MAX_STOP_TIMEOUT)
     rootfs = _rootfs.normalize_rootfs(rootfs, ordered)
     binds = _rootfs.normalize_binds(binds, ordered)
+    if shm_size is None:
+        shm_size = DEFAULT_SHM_SIZE
+    elif rootfs["type"] == "host":
+        raise SandboxError("shm_size: only a sandbox with a root of its own (rootfs) has a /dev/shm of its own; "
+                           "with the host's root it is the host's")
+    else:
+        given_shm_size, shm_size = shm_size, size(shm_size, "shm_size")
+        if shm_size < 1024 * 1024:
+            raise SandboxError("shm_size: at least 1M, got %r" % (given_shm_size,))
     spec = {
         "namespaces": ordered,
         "hostname": hostname,
@@ -101,6 +113,7 @@ def normalize_spec(name, namespaces=None, hostname=None, mount_proc=True, parent
         "stop_timeout": stop_timeout,
         "rootfs": rootfs,
         "binds": binds,
+        "shm_size": shm_size,
         "limits": normalize_limits(limits or {}),
         "paused": bool(paused),
     }
@@ -117,7 +130,7 @@ def spec_of_options(name, options):
     return normalize_spec(name, options.get("namespaces"), options.get("hostname"), given("mount_proc", True),
                           options.get("parent"), given("stop_timeout", DEFAULT_STOP_TIMEOUT),
                           limits=dict((key, options.get(key)) for key in LIMIT_KEYS), paused=given("paused", False),
-                          rootfs=options.get("rootfs"), binds=options.get("binds"))
+                          rootfs=options.get("rootfs"), binds=options.get("binds"), shm_size=options.get("shm_size"))
 
 
 def normalize_limits(given):

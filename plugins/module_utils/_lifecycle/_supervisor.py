@@ -41,12 +41,21 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
 HANDLED = set(STOP_SIGNALS) | {signal.SIGCHLD, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2}
 STOP_POLL = 0.05
 MADV_DONTNEED = 4
+# The log is a host file: what happens inside must not grow it without bound.
+LOG_LIMIT = 256 * 1024
+IGNORED_EVERY = 10.0
+_logged = [0]
 
 
-def log(message):
-    """Best effort: a full disk or closed log must never end PID 1 (the kernel would kill the sandbox at once)."""
+def log(message, always=False):
+    """Best effort: a full disk or closed log must never end PID 1 (the kernel would kill the sandbox at once).
+    Past LOG_LIMIT bytes only `always` lines (start and stop) are written."""
+    line = "%s supervisor[%d]: %s\n" % (time.strftime("%Y-%m-%dT%H:%M:%S"), os.getpid(), message)
+    if not always and _logged[0] + len(line) > LOG_LIMIT:
+        return
+    _logged[0] += len(line)
     try:
-        sys.stderr.write("%s supervisor[%d]: %s\n" % (time.strftime("%Y-%m-%dT%H:%M:%S"), os.getpid(), message))
+        sys.stderr.write(line)
         sys.stderr.flush()
     except (OSError, ValueError):
         pass
@@ -88,13 +97,13 @@ def stop(stop_timeout):
     while True:
         reap()
         if not others_alive():
-            log("all processes ended after SIGTERM")
+            log("all processes ended after SIGTERM", always=True)
             return
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             break
         signal.sigtimedwait({signal.SIGCHLD}, min(STOP_POLL, remaining))
-    log("grace period of %ss over: SIGKILL to what is left" % stop_timeout)
+    log("grace period of %ss over: SIGKILL to what is left" % stop_timeout, always=True)
     signal_all(signal.SIGKILL)
     # The kernel also kills the rest when PID 1 exits.
     for _attempt in range(100):
@@ -172,20 +181,27 @@ def main(argv):
     os.dup2(devnull, 0)
     os.close(devnull)
     set_comm(name)
-    log("sandbox %s: supervisor up as PID %d" % (name, os.getpid()))
+    log("sandbox %s: supervisor up as PID %d" % (name, os.getpid()), always=True)
     announce_ready()
     drop_file_pages()
+    unlogged, quiet_until = 0, 0.0
     while True:
         info = signal.sigwaitinfo(HANDLED)
         if info.si_signo == signal.SIGCHLD:
             reap()
         elif info.si_signo in STOP_SIGNALS and info.si_pid != 0:
-            log("signal %d from PID %d inside the sandbox: ignored (stop it from outside, "
-                "with state=absent)" % (info.si_signo, info.si_pid))
+            # One line per IGNORED_EVERY seconds: a `kill 1` loop inside would fill the host's disk.
+            now = time.monotonic()
+            if now < quiet_until:
+                unlogged += 1
+                continue
+            log("signal %d from PID %d inside the sandbox: ignored (stop it from outside, with state=absent)%s"
+                % (info.si_signo, info.si_pid, "; %d more since the last such line" % unlogged if unlogged else ""))
+            unlogged, quiet_until = 0, now + IGNORED_EVERY
         elif info.si_signo in STOP_SIGNALS:
-            log("signal %d from outside the sandbox: stopping it" % info.si_signo)
+            log("signal %d from outside the sandbox: stopping it" % info.si_signo, always=True)
             stop(stop_timeout)
-            log("stopped")
+            log("stopped", always=True)
             return 0
 
 

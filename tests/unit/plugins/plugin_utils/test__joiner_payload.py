@@ -16,7 +16,7 @@ import zipfile
 import pytest
 
 from ansible_collections.linuxns.pidns.plugins.plugin_utils._joiner_payload import (
-    MISSING, joiner_command_line, joiner_folder, payload)
+    MISSING, NOT_JOINABLE, joiner_command_line, joiner_folder, payload)
 
 AWKWARD = [
     "echo 'single' \"double\" $HOME `id` ; exit 3",
@@ -61,6 +61,14 @@ def test_without_the_program_the_line_exits_missing(tmp_path):
     assert subprocess.run(["/bin/sh", "-c", line], capture_output=True, check=False).returncode == MISSING
 
 
+def test_a_python_the_machine_lacks_is_named(stand_in):
+    line = joiner_command_line("/nonexistent/python3", str(stand_in), "box", "id")
+    done = subprocess.run(["/bin/sh", "-c", line], capture_output=True, text=True, check=False)
+    assert done.returncode == NOT_JOINABLE and done.stdout == ""
+    assert done.stderr == ("linuxns.pidns.sandbox: the machine has no Python at /nonexistent/python3: "
+                           "set ansible_sandbox_machine_python to one it has\n")
+
+
 def test_redirect_and_umask_apply_to_what_the_machine_writes(stand_in, tmp_path):
     out = tmp_path / "out file"
     line = joiner_command_line(sys.executable, str(stand_in), "box", "cat", redirect=" > '%s'" % out, umask=True)
@@ -72,5 +80,27 @@ def test_redirect_and_umask_apply_to_what_the_machine_writes(stand_in, tmp_path)
 
 def test_sudo_asks_for_the_program_and_runs_it_through_sudo_without_a_prompt():
     line = joiner_command_line("/usr/bin/python3", "/run/linuxns-pidns", "box", "id", sudo=True)
-    assert line.startswith("if sudo -n test -f ")
-    assert "; then sudo -n /usr/bin/python3 -E -s -S " in line
+    assert "; elif sudo -n test -f " in line
+    assert "; then bad=$(sudo -n find /run/linuxns-pidns -maxdepth 0 " in line
+    assert "; sudo -n /usr/bin/python3 -E -s -S " in line
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the joiner must be root's: only root can make a folder root owns")
+@pytest.mark.parametrize("damage", ["folder writable by its group", "a file writable by others",
+                                    "state directory owned by nobody"])
+def test_a_joiner_anyone_but_root_could_change_is_refused(stand_in, damage):
+    folder = joiner_folder(str(stand_in))
+    if damage == "folder writable by its group":
+        os.chmod(folder, 0o775)
+        culprit = folder
+    elif damage == "a file writable by others":
+        os.chmod(os.path.join(folder, "__main__.py"), 0o646)
+        culprit = os.path.join(folder, "__main__.py")
+    else:
+        os.chown(str(stand_in), 65534, 65534)
+        culprit = str(stand_in)
+    line = joiner_command_line(sys.executable, str(stand_in), "box", "id")
+    done = subprocess.run(["/bin/sh", "-c", line], capture_output=True, text=True, check=False)
+    assert done.returncode == NOT_JOINABLE and done.stdout == ""
+    assert done.stderr == ("linuxns.pidns.sandbox: refusing to run the joiner: %s is not owned by root or others "
+                           "may write to it\n" % culprit)

@@ -97,6 +97,26 @@ def test_check_host_finds_a_missing_tree_and_sources(tmp_path):
         _rootfs.check_host(spec)
 
 
+def test_check_host_resolves_symlinks_to_the_hosts_root_and_the_state(tmp_path):
+    state = tmp_path / "state"
+    state.mkdir()
+    (tmp_path / "to-root").symlink_to("/")
+    (tmp_path / "to-state").symlink_to(state)
+    (tmp_path / "tree").mkdir()
+    (tmp_path / "tree-link").symlink_to(tmp_path / "tree")
+    spec = normalize_spec("a", rootfs={"type": "directory", "path": str(tmp_path / "to-root")})[0]
+    with pytest.raises(SandboxError, match=r"^rootfs.path: .*/to-root is the host's own root \(as /\)"):
+        _rootfs.check_host(spec, state_dir=str(state))
+    spec = normalize_spec("a", rootfs={"type": "directory", "path": str(tmp_path / "to-state")})[0]
+    with pytest.raises(SandboxError, match=r"^rootfs.path: .*/to-state is .*/state, which holds or lies in"):
+        _rootfs.check_host(spec, state_dir=str(state))
+    spec = normalize_spec("a", rootfs={"type": "overlay"}, binds=[{"src": str(tmp_path / "to-state"), "dest": "/x"}])[0]
+    with pytest.raises(SandboxError, match=r"^binds\[0\].src: .*/to-state is .*/state, which holds or lies in"):
+        _rootfs.check_host(spec, state_dir=str(state))
+    spec = normalize_spec("a", rootfs={"type": "directory", "path": str(tmp_path / "tree-link")})[0]
+    _rootfs.check_host(spec, state_dir=str(state))  # a symlink to a tree of its own is fine
+
+
 def mount(mount_id, parent, point, fstype):
     return {"mount_id": mount_id, "parent_id": parent, "mount_point": point, "fstype": fstype}
 

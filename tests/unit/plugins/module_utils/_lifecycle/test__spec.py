@@ -22,7 +22,7 @@ def test_valid_names(name):
 
 
 @pytest.mark.parametrize("name", ["", ".", "..", "../x", "a/b", "-a", ".hidden", "_a", "x" * 65,
-                                  "a b", "a\nb", "ü", None, 5])
+                                  "a b", "a\nb", "x\n", "ü", None, 5])
 def test_invalid_names_say_which_option(name):
     with pytest.raises(SandboxError, match="^name: .*not a valid sandbox name"):
         _spec.validate_name(name)
@@ -33,9 +33,22 @@ def test_default_spec():
     assert spec == {"namespaces": ["pid", "mnt", "uts", "ipc"], "hostname": "web", "mount_proc": True,
                     "parent": None, "stop_timeout": 10, "paused": False,
                     "rootfs": {"type": "host", "path": None, "read_only": False, "ephemeral": False}, "binds": [],
+                    "shm_size": 64 * 1024 * 1024,
                     "limits": {"pids_limit": None, "memory": None, "memory_swap": None, "cpus": None,
                                "cpu_shares": None}}
     assert warnings == []
+
+
+def test_shm_size_is_a_size_for_a_root_of_its_own_only():
+    overlay = {"type": "overlay"}
+    assert _spec.normalize_spec("web", rootfs=overlay, shm_size="128M")[0]["shm_size"] == 128 * 1024 * 1024
+    assert _spec.normalize_spec("web", rootfs=overlay)[0]["shm_size"] == 64 * 1024 * 1024
+    with pytest.raises(SandboxError, match="^shm_size: only a sandbox with a root of its own"):
+        _spec.normalize_spec("web", shm_size="128M")
+    with pytest.raises(SandboxError, match="^shm_size: at least 1M, got '512k'"):
+        _spec.normalize_spec("web", rootfs=overlay, shm_size="512k")
+    with pytest.raises(SandboxError, match="^shm_size: 'lots' is not a size"):
+        _spec.normalize_spec("web", rootfs=overlay, shm_size="lots")
 
 
 def test_namespaces_are_put_in_canonical_order_without_duplicates():

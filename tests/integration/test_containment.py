@@ -1,0 +1,91 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Issue 18: a sandbox keeps its hands off the host, and survives what runs in it.
+
+The modules run as their own processes (run_module_main); the oracles are the host's own files:
+/proc/PID/oom_score_adj, the memory cgroup's counters, psutil.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psutil
+import pytest
+
+from ansible_cli import run_module_main
+from sandboxes import STATE_DIR, wait_for
+
+pytestmark = pytest.mark.skipif(not Path("/sys/fs/cgroup/memory").is_dir(),
+                                reason="needs a memory cgroup controller (this machine's v1 memory hierarchy)")
+
+
+CAP_SYS_RESOURCE = 24
+
+
+def _oom_score_adj(pid: int) -> int:
+    return int(Path("/proc/%d/oom_score_adj" % pid).read_text())
+
+
+def _may_lower_oom_score_adj() -> bool:
+    effective = [line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith("CapEff:")]
+    return bool(int(effective[0].split()[1], 16) >> CAP_SYS_RESOURCE & 1)
+
+
+def test_a_full_tmpfs_kills_the_writer_not_the_sandbox(names):
+    """Finding 1: files written in an ephemeral root are tmpfs, charged to the sandbox's memory. The
+    writer is the OOM victim: not the joiner (the command's result comes back), not PID 1."""
+    name = names("fill")
+    made = run_module_main("sandbox", {"name": name, "memory": "64M",
+                                       "rootfs": {"type": "overlay", "ephemeral": True}})
+    assert not made["failed"], made
+    supervisor = made["sandbox"]["supervisor"]["pid"]
+    # -998 where root may lower it (this machine's root lacks CAP_SYS_RESOURCE); commands run at 1000.
+    assert _oom_score_adj(supervisor) == (-998 if _may_lower_oom_score_adj() else 0)
+    assert run_module_main("sandbox_exec", {"sandbox": name, "argv": ["cat", "/proc/self/oom_score_adj"]})[
+        "stdout"] == "1000"
+
+    filled = run_module_main("sandbox_exec", {"sandbox": name, "timeout": 60,
+                                              "argv": ["dd", "if=/dev/zero", "of=/dev/shm/fill", "bs=1M",
+                                                       "count=200"]})
+    assert filled["failed"] is True
+    assert filled["rc"] == -9, filled  # SIGKILL from the OOM killer, and the result reached the module
+    assert psutil.pid_exists(supervisor) and psutil.Process(supervisor).status() != psutil.STATUS_ZOMBIE
+
+    [info] = run_module_main("sandbox_info", {"name": name})["sandboxes"]
+    assert info["health"] == "alive", info["problems"]
+    assert info["cgroup_usage"]["oom_kills"] >= 1, info["cgroup_usage"]
+    removed = run_module_main("sandbox", {"name": name, "state": "absent"})
+    assert removed["changed"] and not removed["failed"], removed
+    assert wait_for(lambda: not psutil.pid_exists(supervisor), 10)
+
+
+def test_a_kill_loop_inside_does_not_grow_the_hosts_log(names):
+    """Finding 6: PID 1 logs a signal from inside that it ignores, once per IGNORED_EVERY seconds."""
+    name = names("killloop")
+    made = run_module_main("sandbox", {"name": name})
+    assert not made["failed"], made
+    log = STATE_DIR / name / "supervisor.log"
+    before = log.stat().st_size
+    looped = run_module_main("sandbox_exec", {"sandbox": name, "argv": [
+        "sh", "-c", "n=0; while [ $n -lt 3000 ]; do kill -TERM 1; n=$((n + 1)); done"]})
+    assert looped["rc"] == 0, looped
+    grown = log.read_text()[before:]
+    assert "inside the sandbox: ignored" in grown
+    assert len(grown) < 1024, grown[:2000]
+    assert made["sandbox"]["supervisor"]["pid"] in [p.pid for p in psutil.process_iter()]
+
+
+def test_every_tmpfs_of_an_own_root_is_bounded_and_none_above_memory(names):
+    """Finding 2: the kernel's default tmpfs is half the host's RAM, each; here /dev/shm is shm_size,
+    /run and /tmp have fixed sizes, and the ephemeral upper layer (df / reports it) too, all within memory."""
+    small, large = names("tmpfs"), names("tmpfs")
+    sizes = {}
+    for name, options in ((small, {"memory": "96M", "shm_size": "32M"}), (large, {})):
+        made = run_module_main("sandbox", dict(options, name=name, rootfs={"type": "overlay", "ephemeral": True}))
+        assert not made["failed"], made
+        df = run_module_main("sandbox_exec", {"sandbox": name, "argv": ["df", "-k", "/dev/shm", "/run", "/tmp", "/"]})
+        assert df["rc"] == 0, df
+        sizes[name] = [int(line.split()[1]) for line in df["stdout_lines"][1:]]
+    assert sizes[small] == [32 * 1024, 64 * 1024, 96 * 1024, 96 * 1024]
+    assert sizes[large] == [64 * 1024, 64 * 1024, 512 * 1024, 1024 * 1024]
