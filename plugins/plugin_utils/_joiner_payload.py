@@ -92,8 +92,8 @@ def joiner_command_line(python, state_dir, sandbox, command, sudo=False, redirec
     interpreter = ("! command -v %s >/dev/null; then printf 'linuxns.pidns.sandbox: the machine has no Python at %%s: "
                    "set ansible_sandbox_machine_python to one it has\\n' %s >&2; exit %d"
                    % (shlex.quote(python), shlex.quote(python), NOT_JOINABLE))
-    return "%sif %s; elif %s; then %s; %s; else exit %d; fi" % ("umask 077; " if umask else "", interpreter, test,
-                                                             check, run, MISSING)
+    umask_first = "umask 077; " if umask else ""
+    return "%sif %s; elif %s; then %s; %s; else exit %d; fi" % (umask_first, interpreter, test, check, run, MISSING)
 
 
 def _add_package(archive, package_name):

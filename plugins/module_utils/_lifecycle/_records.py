@@ -21,12 +21,13 @@ from ansible_collections.linuxns.pidns.plugins.module_utils._kernel._process imp
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._spec import NAMESPACE_TYPES, NO_LIMITS
 
 
-def problems_of(state, handles, supervisor_stat, boot_id, supervisor_pid_ns):
+def problems_of(state, handles, supervisor_stat, boot_id, supervisor_pid_ns, supervisor_oom_kills=None):
     """Judge a sandbox from what the host shows; return its problems (empty: alive).
 
     handles: {type: inode} of the nsfs mounts found at its handle paths.
     supervisor_stat: parsed /proc/PID/stat of the recorded supervisor PID, or None.
     supervisor_pid_ns: inode of that process's PID namespace, or None.
+    supervisor_oom_kills: OOM kills its cgroup counted in the supervisor's leaf, or None.
     """
     problems = []
     if state.get("boot_id") != boot_id:
@@ -38,6 +39,10 @@ def problems_of(state, handles, supervisor_stat, boot_id, supervisor_pid_ns):
     if supervisor_stat is None or supervisor_stat["state"] in ("Z", "X"):
         problems.append("its supervisor (host PID %d) is gone: the kernel refuses new processes in a PID "
                         "namespace whose PID 1 died" % supervisor["pid"])
+        if supervisor_oom_kills:
+            memory = (state["spec"].get("limits") or {}).get("memory")
+            problems.append("the OOM killer killed its supervisor: %s was reached"
+                            % ("its memory limit (%d bytes)" % memory if memory else "a memory limit above it"))
     elif (supervisor_stat["start_time"] != supervisor["start_time"]
           or supervisor_pid_ns != state["namespaces"].get("pid")):
         problems.append("its supervisor (host PID %d) is gone and the PID now belongs to another process"
@@ -80,13 +85,13 @@ def inspect_sandbox(view, name):
         if found and found[0] == ns_type:
             mounted[ns_type] = found[1]
     pid = state["supervisor"]["pid"]
-    problems = problems_of(state, mounted, _procfs.read_stat(state_dir.proc_root, pid), view.boot_id,
-                           _procfs.ns_link_inode(state_dir.proc_root, pid, "pid"))
+    supervisor_stat = _procfs.read_stat(state_dir.proc_root, pid)
     cgroup = cgroup_of(view, state)
-    if problems and cgroup is not None and cgroup.exists() and cgroup.oom_kills_in(_cgroup.SUPERVISOR_LEAF):
-        memory = (state["spec"].get("limits") or {}).get("memory")
-        problems.append("the OOM killer killed its supervisor: %s was reached"
-                        % ("its memory limit (%d bytes)" % memory if memory else "a memory limit above it"))
+    oom_kills = None
+    if supervisor_stat is None and cgroup is not None and cgroup.exists():
+        oom_kills = cgroup.oom_kills_in(_cgroup.SUPERVISOR_LEAF)
+    problems = problems_of(state, mounted, supervisor_stat, view.boot_id,
+                           _procfs.ns_link_inode(state_dir.proc_root, pid, "pid"), oom_kills)
     paused = bool(cgroup.frozen()) if cgroup is not None else False
     # Frozen or not as the cgroup says now (someone may have thawed it by hand).
     spec = dict(state["spec"], paused=paused)

@@ -613,3 +613,36 @@ def test_write_mkdir_rmdir_helpers_on_plain_files(tmp_path):
     _cgroup._rmdir(str(target))
     assert _cgroup._read_int(str(target / "nothing")) is None
     assert _cgroup._read_keyed(str(target / "nothing")) == {}
+
+
+def test_oom_kills_in_one_leaf_from_v2(kernel):
+    fake = kernel()
+    cgroup = _cgroup.sandbox_cgroup(fake.hierarchies(), "web")
+    cgroup.create()
+    cgroup.make_leaf(_cgroup.SUPERVISOR_LEAF)
+    fake.put(fake.v2, "linuxns-pidns/web/_supervisor/memory.events", "low 0\nmax 3\noom 1\noom_kill 1\n")
+    assert cgroup.oom_kills_in(_cgroup.SUPERVISOR_LEAF) == 1
+
+
+def test_oom_kills_in_one_leaf_from_v1_where_v2_has_no_memory(kernel):
+    v1_only = kernel(v2_controllers=("pids",))
+    cgroup = _cgroup.sandbox_cgroup(v1_only.hierarchies(), "db")
+    cgroup.create()
+    cgroup.make_leaf(_cgroup.SUPERVISOR_LEAF)
+    assert cgroup.oom_kills_in(_cgroup.SUPERVISOR_LEAF) == 0
+    v1_only.put("/sys/fs/cgroup/memory", "linuxns-pidns/db/_supervisor/memory.oom_control",
+                "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n")
+    assert cgroup.oom_kills_in(_cgroup.SUPERVISOR_LEAF) == 2
+
+
+def test_enter_through_writes_0_to_each_procs_file_opened_before(kernel):
+    fake = kernel()
+    cgroup = _cgroup.sandbox_cgroup(fake.hierarchies(), "web")
+    cgroup.create()
+    cgroup.make_leaf(_cgroup.WORKLOADS_LEAF)
+    fds = cgroup.open_procs(_cgroup.WORKLOADS_LEAF)
+    assert len(fds) == len(fake.hierarchies().mounts())
+    _cgroup.enter_through(fds)
+    for fd in fds:
+        with pytest.raises(OSError):
+            os.fstat(fd)  # closed

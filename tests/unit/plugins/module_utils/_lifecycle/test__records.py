@@ -26,6 +26,14 @@ def test_problems_supervisor_gone():
                         "namespace whose PID 1 died"]
 
 
+def test_problems_say_when_the_oom_killer_took_the_supervisor():
+    state = _state()
+    state["spec"]["limits"] = dict(state["spec"]["limits"], memory=64 << 20)
+    problems = _records.problems_of(state, HANDLES, None, "boot-a", None, supervisor_oom_kills=1)
+    assert problems[1] == "the OOM killer killed its supervisor: its memory limit (67108864 bytes) was reached"
+    assert len(_records.problems_of(state, HANDLES, None, "boot-a", None, supervisor_oom_kills=0)) == 1
+
+
 def test_problems_zombie_supervisor_counts_as_gone():
     problems = _records.problems_of(_state(), HANDLES, dict(ALIVE_STAT, state="Z"), "boot-a", 4026532001)
     assert len(problems) == 1 and "is gone" in problems[0]
