@@ -157,6 +157,7 @@ def check_host(spec, exists=os.path.exists, isdir=os.path.isdir, state_dir=STATE
             raise SandboxError("rootfs.path: %s is not a directory on the host (a prepared root tree: a debootstrap "
                                "result, an unpacked image)" % rootfs["path"])
         _check_resolved("rootfs.path", rootfs["path"], state_dir)
+        _check_fresh_paths(rootfs["path"])
     for index, bind in enumerate(spec.get("binds") or []):
         if not exists(bind["src"]):
             raise SandboxError("binds[%d].src: %s does not exist on the host" % (index, bind["src"]))
@@ -169,6 +170,23 @@ def check_host(spec, exists=os.path.exists, isdir=os.path.isdir, state_dir=STATE
 def tmpfs_kib(size, memory=None):
     """A tmpfs size= in KiB: `size`, but no more than the memory limit (bytes) where there is one."""
     return max(1, min(size, memory or size) // 1024)
+
+
+def _check_fresh_paths(tree):
+    """The paths a root of its own gets fresh (/proc, /sys, ...) must be directories of the tree, or
+    absent: a symlink would take the mount elsewhere (a /proc under /tmp ends up hidden by /tmp's tmpfs)."""
+    for path in FRESH_PATHS:
+        where = os.path.join(tree, path.lstrip("/"))
+        try:
+            mode = os.lstat(where).st_mode
+        except FileNotFoundError:
+            continue
+        if stat.S_ISLNK(mode):
+            raise SandboxError("rootfs.path: %s is a symlink (to %s); in a root tree %s must be directories "
+                               "or absent" % (where, os.readlink(where), ", ".join(FRESH_PATHS)))
+        if not stat.S_ISDIR(mode):
+            raise SandboxError("rootfs.path: %s is not a directory; in a root tree %s must be directories or "
+                               "absent" % (where, ", ".join(FRESH_PATHS)))
 
 
 def _check_resolved(option, path, state_dir):

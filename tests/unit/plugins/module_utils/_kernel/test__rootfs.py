@@ -117,6 +117,21 @@ def test_check_host_resolves_symlinks_to_the_hosts_root_and_the_state(tmp_path):
     _rootfs.check_host(spec, state_dir=str(state))  # a symlink to a tree of its own is fine
 
 
+@pytest.mark.parametrize("path, make, message", [
+    ("dev", lambda where: where.symlink_to("/tmp/elsewhere"), "dev is a symlink \\(to /tmp/elsewhere\\)"),
+    ("proc", lambda where: where.symlink_to("tmp/proc"), "proc is a symlink \\(to tmp/proc\\)"),
+    ("run", lambda where: where.write_text(""), "run is not a directory"),
+])
+def test_check_host_refuses_a_tree_whose_fresh_paths_are_not_directories(tmp_path, path, make, message):
+    tree = tmp_path / "tree"
+    (tree / "etc").mkdir(parents=True)
+    (tree / "sys").mkdir()
+    make(tree / path)
+    spec = normalize_spec("a", rootfs={"type": "directory", "path": str(tree)})[0]
+    with pytest.raises(SandboxError, match="^rootfs.path: .*/tree/" + message):
+        _rootfs.check_host(spec, state_dir=str(tmp_path / "state"))
+
+
 def mount(mount_id, parent, point, fstype):
     return {"mount_id": mount_id, "parent_id": parent, "mount_point": point, "fstype": fstype}
 
