@@ -13,8 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ansible_cli import TARGET_PYTHON, ansible_env, run_module
-from sandboxes import exited, wait_for
+from ansible_cli import TARGET_PYTHON, ansible_env
+from sandboxes import exited, make_sandbox, wait_for
 
 BIN = Path(sys.executable).parent
 # Template text in host data (a bind's host path): it must come out of the inventory as written.
@@ -47,13 +47,12 @@ def test_sandboxes_of_this_machine_become_hosts_reached_through_the_connection(t
     alive, bound, broken = names("inva"), names("invb"), names("invc")
     hostile_dir = tmp_path / HOSTILE
     hostile_dir.mkdir()
-    assert not run_module("sandbox", {"name": alive, "hostname": "inv-alive"})["failed"]
-    # {% raw %}: the ad hoc arguments are templated once on their way to the module.
-    made = run_module("sandbox", {"name": bound, "binds": [
-        {"src": "{%% raw %%}%s{%% endraw %%}" % hostile_dir, "dest": "/mnt"}]})
+    # Made in process (the inventory plugin is the subject): no templating on the way in.
+    assert not make_sandbox(alive, hostname="inv-alive")["failed"]
+    made = make_sandbox(bound, binds=[{"src": str(hostile_dir), "dest": "/mnt"}])
     assert not made["failed"], made
     assert made["sandbox"]["rootfs"]["binds"][0]["src"] == str(hostile_dir)
-    victim = run_module("sandbox", {"name": broken})["sandbox"]["supervisor"]["pid"]
+    victim = make_sandbox(broken)["sandbox"]["supervisor"]["pid"]
     os.kill(victim, signal.SIGKILL)  # by PID, the one this test made
     assert wait_for(lambda: exited(victim), 20)
 
