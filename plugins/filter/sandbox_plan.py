@@ -14,7 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
-from ansible.module_utils.common.validation import check_type_bool, check_type_float, check_type_int
+from ansible.module_utils.common.validation import check_type_bool, check_type_float, check_type_int, check_type_list
 
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._decision import CREATE, RECREATE, decide, order
 from ansible_collections.linuxns.pidns.plugins.module_utils._common import SandboxError
@@ -24,7 +24,7 @@ from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._spec imp
 # The options of a list entry that the sandbox module takes (sandboxes[].*).
 MODULE_OPTIONS = ("name", "state", "namespaces", "hostname", "parent", "mount_proc", "stop_timeout", "recreate",
                   "pids_limit", "memory", "memory_swap", "cpus", "cpu_shares", "paused",
-                  "rootfs", "binds", "shm_size", "reset_rootfs")
+                  "rootfs", "binds", "shm_size", "cap_add", "cap_drop", "privileged", "reset_rootfs")
 # How the sandbox module's argument spec converts the typed limits (the others, memory sizes, are text).
 _INT_OPTIONS = ("pids_limit", "cpu_shares")
 _FLOAT_OPTIONS = ("cpus",)
@@ -117,7 +117,10 @@ class _Planned(object):
                                mount_proc=_converted(entry, "mount_proc", check_type_bool, True),
                                parent=self.parent, stop_timeout=entry.get("stop_timeout"),
                                paused=_converted(entry, "paused", check_type_bool, False),
-                               rootfs=_rootfs(entry.get("rootfs")), binds=_binds(entry.get("binds")))
+                               rootfs=_rootfs(entry.get("rootfs")), binds=_binds(entry.get("binds")),
+                               shm_size=_text(entry.get("shm_size")), cap_add=_text_list(entry, "cap_add"),
+                               cap_drop=_text_list(entry, "cap_drop"),
+                               privileged=_converted(entry, "privileged", check_type_bool, False))
                 self.wanted = spec_of_options(self.name, options)[0]
             for number, workload in enumerate(self.workloads):
                 if not workload.get("argv"):
@@ -145,6 +148,12 @@ def _converted(entry, key, check, default, label=None):
         return check(value)
     except (TypeError, ValueError) as exc:
         raise SandboxError("%s: %s" % (label or key, exc))
+
+
+def _text_list(entry, key):
+    """A list of str option, converted as the module's argument spec converts it."""
+    value = _converted(entry, key, check_type_list, None)
+    return None if value is None else [_text(item) for item in value]
 
 
 def _limit(entry, key):

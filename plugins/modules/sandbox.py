@@ -167,6 +167,38 @@ options:
         description: Bind read-only (its submounts too). Writes inside fail with C(EROFS).
         type: bool
         default: false
+  cap_add:
+    description:
+      - Capabilities the sandbox's processes get besides the default (names such as V(NET_ADMIN) or
+        V(CAP_NET_ADMIN); V(ALL) for every one), as C(docker run --cap-add).
+      - "The default with a root of its own (O(rootfs)) is docker's and runc's: V(AUDIT_WRITE), V(CHOWN),
+        V(DAC_OVERRIDE), V(FOWNER), V(FSETID), V(KILL), V(MKNOD), V(NET_BIND_SERVICE), V(NET_RAW),
+        V(SETFCAP), V(SETGID), V(SETPCAP), V(SETUID), V(SYS_CHROOT); without V(SYS_ADMIN), root inside
+        cannot mount, reach the host's files through C(/proc/1/map_files), or undo what is read-only.
+        There, C(/proc/sys), C(/proc/sysrq-trigger), C(/proc/irq), C(/proc/bus) and C(/proc/fs) are
+        read-only and C(/proc/kcore), C(/proc/keys), C(/proc/timer_list), C(/sys/firmware) and the like
+        masked, as docker does."
+      - "With the host's root the default stays every capability but C(CAP_SYS_BOOT) (such a sandbox
+        shares the host's files anyway, and may nest sandboxes); O(cap_add) and O(cap_drop) apply to
+        that."
+      - The supervisor (PID 1) keeps C(KILL) and C(SYS_CHROOT) whatever the set; C(SYS_BOOT) reaches a
+        command only through M(linuxns.pidns.sandbox_exec)'s O(linuxns.pidns.sandbox_exec#module:allow_reboot).
+      - Changing O(cap_add), O(cap_drop) or O(privileged) recreates the sandbox.
+    type: list
+    elements: str
+  cap_drop:
+    description:
+      - Capabilities taken from the default (V(ALL) for every one), as C(docker run --cap-drop); applied
+        after O(cap_add).
+    type: list
+    elements: str
+  privileged:
+    description:
+      - Every capability, and C(/proc) unprotected, as C(docker run --privileged). Root inside can then
+        change the host's kernel settings and, through C(/proc/1/map_files), the host's files.
+      - Not with O(cap_add) or O(cap_drop).
+    type: bool
+    default: false
   shm_size:
     description:
       - Size of the C(/dev/shm) tmpfs of a sandbox with a root of its own (O(rootfs)), as
@@ -321,6 +353,18 @@ options:
             description: As O(binds[].read_only).
             type: bool
             default: false
+      cap_add:
+        description: As O(cap_add).
+        type: list
+        elements: str
+      cap_drop:
+        description: As O(cap_drop).
+        type: list
+        elements: str
+      privileged:
+        description: As O(privileged).
+        type: bool
+        default: false
       shm_size:
         description: As O(shm_size).
         type: str
@@ -579,6 +623,9 @@ def main():
             dest=dict(type="path"),
             read_only=dict(type="bool", default=False),
         )),
+        cap_add=dict(type="list", elements="str"),
+        cap_drop=dict(type="list", elements="str"),
+        privileged=dict(type="bool", default=False),
         shm_size=dict(type="str"),
         reset_rootfs=dict(type="bool", default=False),
     )

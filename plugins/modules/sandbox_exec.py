@@ -94,10 +94,13 @@ options:
     choices: [pid, mnt, uts, ipc, net, cgroup, time]
   allow_reboot:
     description:
-      - Let the command (and what it starts) keep C(CAP_SYS_BOOT). In a PID namespace, C(reboot(2)) does
-        not reboot the host but kills the sandbox's PID 1 at once, with no graceful stop, and so ends the
-        sandbox. Without this option the command runs with C(CAP_SYS_BOOT) dropped from its bounding
-        set, so C(reboot -f) inside fails with C(EPERM).
+      - Let the command (and what it starts) keep C(CAP_SYS_BOOT), where the sandbox's capabilities have
+        it (with the host's root by default, or O(linuxns.pidns.sandbox#module:cap_add)). In a PID
+        namespace, C(reboot(2)) does not reboot the host but kills the sandbox's PID 1 at once, with no
+        graceful stop, and so ends the sandbox. Without this option the command runs with C(CAP_SYS_BOOT)
+        dropped from its bounding set, so C(reboot -f) inside fails with C(EPERM).
+      - Commands otherwise get the sandbox's capabilities (see O(linuxns.pidns.sandbox#module:cap_add)),
+        no more.
       - A sandbox is stopped from outside (M(linuxns.pidns.sandbox) with O(linuxns.pidns.sandbox#module:state=absent));
         its supervisor ignores stop signals sent from inside.
     type: bool

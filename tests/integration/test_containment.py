@@ -89,3 +89,68 @@ def test_every_tmpfs_of_an_own_root_is_bounded_and_none_above_memory(names):
         sizes[name] = [int(line.split()[1]) for line in df["stdout_lines"][1:]]
     assert sizes[small] == [32 * 1024, 64 * 1024, 96 * 1024, 96 * 1024]
     assert sizes[large] == [64 * 1024, 64 * 1024, 512 * 1024, 1024 * 1024]
+
+
+DOCKER_DEFAULT = {"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE",
+                  "NET_RAW", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"}
+# include/uapi/linux/capability.h, independent of the code under test
+CAPS = {0: "CHOWN", 1: "DAC_OVERRIDE", 2: "DAC_READ_SEARCH", 3: "FOWNER", 4: "FSETID", 5: "KILL", 6: "SETGID",
+        7: "SETUID", 8: "SETPCAP", 10: "NET_BIND_SERVICE", 12: "NET_ADMIN", 13: "NET_RAW", 16: "SYS_MODULE",
+        18: "SYS_CHROOT", 19: "SYS_PTRACE", 21: "SYS_ADMIN", 22: "SYS_BOOT", 24: "SYS_RESOURCE", 25: "SYS_TIME",
+        27: "MKNOD", 29: "AUDIT_WRITE", 31: "SETFCAP"}
+
+
+def _caps(mask_hex: str) -> set:
+    mask = int(mask_hex, 16)
+    return {CAPS.get(bit, str(bit)) for bit in range(64) if mask >> bit & 1}
+
+
+def _inside(name: str, script: str) -> dict:
+    return run_module_main("sandbox_exec", {"sandbox": name, "argv": ["sh", "-c", script]})
+
+
+def _status_caps(text: str, field: str = "CapEff") -> set:
+    return _caps([line.split()[1] for line in text.splitlines() if line.startswith(field + ":")][0])
+
+
+def test_a_root_of_its_own_gets_dockers_capabilities_and_a_protected_proc(names):
+    """Finding 3 and 4: docker's default set (no SYS_ADMIN, SYS_MODULE, SYS_TIME, DAC_READ_SEARCH...),
+    /proc/sys read-only, /proc/kcore masked, /proc/1/map_files closed; PID 1 too holds only the set."""
+    name = names("caps")
+    made = run_module_main("sandbox", {"name": name, "rootfs": {"type": "overlay", "ephemeral": True}})
+    assert not made["failed"], made
+    status = _inside(name, "cat /proc/self/status")
+    assert _status_caps(status["stdout"]) == DOCKER_DEFAULT
+    assert _status_caps(status["stdout"], "CapBnd") == DOCKER_DEFAULT
+    supervisor = Path("/proc/%d/status" % made["sandbox"]["supervisor"]["pid"]).read_text()
+    assert _status_caps(supervisor) == DOCKER_DEFAULT  # KILL and SYS_CHROOT are in it already
+    # The same value written back: a sandbox without the fix must not change the host either.
+    sysctl = _inside(name, "v=$(cat /proc/sys/vm/swappiness) && echo $v > /proc/sys/vm/swappiness")
+    assert sysctl["rc"] != 0 and "Read-only file system" in sysctl["stderr"], sysctl
+    # /proc/keys lists the host's keyrings, /proc/timer_list its timers (this kernel has no /proc/kcore)
+    assert _inside(name, "wc -c < /proc/keys; wc -c < /proc/timer_list")["stdout_lines"] == ["0", "0"]
+    # Opening a mapped file of PID 1 (the host's Python and its libraries) needs CAP_SYS_ADMIN. Read
+    # only: a sandbox without the fix must not get a host file opened for writing by a test.
+    mapped = _inside(name, "f=$(ls /proc/1/map_files | head -n 1) && head -c 1 /proc/1/map_files/$f > /dev/null")
+    assert mapped["rc"] != 0 and "Operation not permitted" in mapped["stderr"], mapped
+    undo = _inside(name, "umount /proc/sys")
+    assert undo["rc"] != 0, undo
+
+
+def test_privileged_keeps_everything_and_the_host_root_default_is_unchanged(names):
+    own, host, trimmed = names("priv"), names("hostcaps"), names("trimmed")
+    assert not run_module_main("sandbox", {"name": own, "privileged": True,
+                                           "rootfs": {"type": "overlay", "ephemeral": True}})["failed"]
+    assert not run_module_main("sandbox", {"name": host})["failed"]
+    assert not run_module_main("sandbox", {"name": trimmed, "cap_drop": ["net_raw", "CAP_SYS_ADMIN"],
+                                           "cap_add": ["SYS_BOOT"]})["failed"]
+    ours = _status_caps(Path("/proc/self/status").read_text())
+    for name in (own, host):
+        inside = _inside(name, "cat /proc/self/status; grep -c ' /proc/sys ' /proc/self/mountinfo || true")
+        assert _status_caps(inside["stdout"]) == ours - {"SYS_BOOT"}  # allow_reboot keeps SYS_BOOT
+        assert inside["stdout_lines"][-1] == "0"  # /proc/sys is not made read-only
+    trimmed_caps = _status_caps(_inside(trimmed, "cat /proc/self/status")["stdout"])
+    assert trimmed_caps == ours - {"SYS_BOOT", "NET_RAW", "SYS_ADMIN"}
+    rebooter = run_module_main("sandbox_exec", {"sandbox": trimmed, "argv": ["cat", "/proc/self/status"],
+                                                "allow_reboot": True})
+    assert _status_caps(rebooter["stdout"]) == ours - {"NET_RAW", "SYS_ADMIN"}

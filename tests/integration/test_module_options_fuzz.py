@@ -97,6 +97,10 @@ SANDBOX_CASES = (
     + cases("recreate", BOOLS, {"name": "fz-rc"})
     + cases("shm_size", ["lots", "512k", "0", -1, "1.5x", [], {}], {"name": "fz-shm", "rootfs": {"type": "overlay"}})
     + cases("shm_size", ["64M"], {"name": "fz-shm-host"})
+    + cases("cap_add", [["SYS_EVERYTHING"], ["CAP_"], [""], ["net admin"], [{}], [[]]], {"name": "fz-cap"})
+    + cases("cap_drop", [["bogus"], ["ALL", "x"], [{}]], {"name": "fz-cap"})
+    + cases("privileged", BOOLS, {"name": "fz-priv"})
+    + cases("privileged", [True], {"name": "fz-priv2", "cap_drop": ["NET_RAW"]})
     + cases("sandboxes", [[{}], [{"name": "fz-a"}, {"name": "fz-a"}], [{"name": "fz-a", "bogus": 1}],
                           [{"name": "fz-a", "stop_timeout": "nan"}], [{"name": "fz a"}], [{"name": "fz-a", "parent": "fz-a"}]])
 )

@@ -35,6 +35,7 @@ from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _proc
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _process
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _syscalls
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel._cgroup import EXEC_PREFIX, WORKLOADS_LEAF
+from ansible_collections.linuxns.pidns.plugins.module_utils._containment import _capabilities
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._control import (
     control_socket, receive_message, send_error, send_message)
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._records import inspect_sandbox
@@ -228,7 +229,7 @@ def die_with_parent(signum, expected_parent):
         os._exit(1)
 
 
-def _command_child(request, sock, stdio, hostname, joiner_pid, leaf_procs):
+def _command_child(request, sock, stdio, hostname, joiner_pid, leaf_procs, keep_capabilities):
     """PID N inside the sandbox: enter its cgroup leaf, drop everything of the caller, then exec (or
     fork a workload).
 
@@ -249,12 +250,10 @@ def _command_child(request, sock, stdio, hostname, joiner_pid, leaf_procs):
         os.chdir(request.chdir or "/")
         # Refuse a cwd that lies outside the sandbox's root (a leaked host directory).
         os.getcwd()
-        if not request.allow_reboot:
-            # reboot(2) in a PID namespace kills its PID 1 outright, with no graceful stop: the
-            # command and what it starts lose CAP_SYS_BOOT (the bounding set holds it from exec on;
-            # dropped while still root, which CAP_SETPCAP needs).
-            stage = "dropping CAP_SYS_BOOT"
-            _syscalls.prctl(_syscalls.PR_CAPBSET_DROP, _syscalls.CAP_SYS_BOOT)
+        # No more than the sandbox's capabilities, from exec on (the bounding set; dropped while
+        # still root, which CAP_SETPCAP needs).
+        stage = "dropping capabilities"
+        _capabilities.drop_bounding(keep_capabilities)
         if gid is not None:
             os.setgroups(groups or [])
             os.setgid(gid)
@@ -278,7 +277,8 @@ def _command_child(request, sock, stdio, hostname, joiner_pid, leaf_procs):
         os._exit(127)
 
 
-def _joiner(pidfd, namespaces, request, sock, stdio, hostname, module_ends, module_pid, leaf_procs):
+def _joiner(pidfd, namespaces, request, sock, stdio, hostname, module_ends, module_pid, leaf_procs,
+            keep_capabilities):
     """The forked child that joins: non-dumpable while it holds host resources. It gets SIGTERM
     (blocked, waited for) when the module dies, and then kills the command: see _wait_for_command.
     It stays in the module's cgroup; the command enters the leaf whose cgroup.procs `leaf_procs`
@@ -321,7 +321,7 @@ def _joiner(pidfd, namespaces, request, sock, stdio, hostname, module_ends, modu
         as_parent = 0 if any(ns_type == "pid" for ns_type, _fd in namespaces) else os.getpid()
         child = os.fork()
         if child == 0:
-            _command_child(request, sock, stdio, hostname, as_parent, leaf_procs)
+            _command_child(request, sock, stdio, hostname, as_parent, leaf_procs, keep_capabilities)
         for fd in set(stdio) | set(leaf_procs):
             os.close(fd)
         send_message(sock, "exit", _wait_for_command(child))
@@ -385,6 +385,17 @@ class Outcome(object):
         return None
 
 
+def command_capabilities(record, allow_reboot):
+    """The capability names a command in sandbox `record` keeps: the sandbox's (with the host's root
+    by default, every one), CAP_SYS_BOOT only with allow_reboot: reboot(2) in a PID namespace kills
+    its PID 1 outright, with no graceful stop."""
+    capabilities = _capabilities.effective(record.get("spec") or {})
+    keep = set(_capabilities.NAMES if capabilities is None else capabilities)
+    if not allow_reboot:
+        keep.discard(_capabilities.REBOOT)
+    return keep
+
+
 def join_and_run(view, record, request):
     """Run request inside the sandbox `record` (alive). Returns an Outcome.
 
@@ -438,7 +449,8 @@ def join_and_run(view, record, request):
     if joiner == 0:
         sock.close()
         _joiner(pidfd, namespaces, request, theirs, stdio, record.get("hostname"),
-                [fd for fd in ours.values() if fd is not None], module_pid, leaf_procs)
+                [fd for fd in ours.values() if fd is not None], module_pid, leaf_procs,
+                command_capabilities(record, request.allow_reboot))
     signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     joiner_fd = _process.own_child_pidfd(joiner)
 

@@ -38,6 +38,11 @@ DEFAULT_SHM_SIZE = 64 * 1024 * 1024  # docker's /dev/shm
 RUN_SIZE = 64 * 1024 * 1024
 TMP_SIZE = 512 * 1024 * 1024
 EPHEMERAL_UPPER_SIZE = 1024 * 1024 * 1024
+# docker's and runc's defaults for a container: kernel settings read-only, host-wide state masked.
+READ_ONLY_PATHS = ("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger")
+MASKED_PATHS = ("/proc/acpi", "/proc/asound", "/proc/interrupts", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+                "/proc/sched_debug", "/proc/scsi", "/proc/timer_list", "/proc/timer_stats", "/sys/firmware",
+                "/sys/devices/virtual/powercap")
 ROOTFS_TYPES = ("host", "overlay", "directory")
 # Supervisor argv flag: fd 4 is the new root, to chroot into first.
 ENTER_ROOT_FLAG = "enter-root"
@@ -510,6 +515,24 @@ def _build_dev(sc, dev, shm_kib):
         os.symlink(target, os.path.join(dev, link))
 
 
+def _protect_kernel_files(sc, new_root):
+    """Kernel settings read-only, host-wide kernel state masked (bind mounts root inside cannot undo
+    without CAP_SYS_ADMIN); paths this kernel lacks are skipped."""
+    for path in READ_ONLY_PATHS:
+        target = os.path.join(new_root, path.lstrip("/"))
+        if os.path.lexists(target):
+            _mount(target, target, None, sc.MS_BIND | sc.MS_REC, None, path)
+            _mount(None, target, None, sc.MS_BIND | sc.MS_REMOUNT | sc.MS_RDONLY | sc.MS_NOSUID | sc.MS_NODEV
+                   | sc.MS_NOEXEC, None, path)
+    for path in MASKED_PATHS:
+        target = os.path.join(new_root, path.lstrip("/"))
+        if os.path.isdir(target) and not os.path.islink(target):
+            _mount("tmpfs", target, "tmpfs", sc.MS_RDONLY | sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC,
+                   "size=4k,mode=0555", path)
+        elif os.path.lexists(target) and not os.path.islink(target):
+            _mount("/dev/null", target, None, sc.MS_BIND, None, path)
+
+
 def _build_sys(sc, target):
     flags = sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC | sc.MS_RDONLY
     try:
@@ -566,9 +589,11 @@ def _apply_binds(sc, new_root, binds, fds, writable):
             _remount_read_only(target, _mounts_at_or_below(target))
 
 
-def enter(spec, state_root, prepared):
+def enter(spec, state_root, prepared, protect_kernel=True):
     """In PID 1, mounts private and state directory hidden: build the root and pivot into it.
-    Returns the new root's fd, or None with the host's root (then only the binds are applied)."""
+    Returns the new root's fd, or None with the host's root (then only the binds are applied).
+    protect_kernel: /proc's kernel settings read-only and its host-wide files masked (docker's and
+    runc's paths), unless the sandbox is privileged."""
     sc = _sys()
     rootfs = spec.get("rootfs") or HOST_ROOTFS
     binds = spec.get("binds") or []
@@ -601,6 +626,8 @@ def enter(spec, state_root, prepared):
     sys_dir = resolve_in_root(new_root, "/sys")
     _make_dir(sys_dir, writable, "rootfs.path")
     _build_sys(sc, sys_dir)
+    if protect_kernel:
+        _protect_kernel_files(sc, new_root)
     dev = resolve_in_root(new_root, "/dev")
     _make_dir(dev, writable, "rootfs.path")
     _build_dev(sc, dev, tmpfs_kib(spec.get("shm_size") or DEFAULT_SHM_SIZE, memory))

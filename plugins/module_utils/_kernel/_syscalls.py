@@ -57,7 +57,6 @@ NS_GET_PARENT = 0xB702
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_CAPBSET_DROP = 24
-CAP_SYS_BOOT = 22
 
 # open_tree(2) / move_mount(2) (Linux 5.2+): the same number on every architecture.
 SYS_OPEN_TREE = 428

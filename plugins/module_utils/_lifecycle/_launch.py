@@ -32,6 +32,7 @@ from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _root
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _syscalls
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _systemd
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel._process import set_oom_score_adj, wait_exit
+from ansible_collections.linuxns.pidns.plugins.module_utils._containment import _capabilities
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._control import (
     control_socket, receive_message, send_error, send_message)
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._records import inspect_sandbox
@@ -73,7 +74,7 @@ def _become_init(spec, root, fds, python, name, prepared=None):
             _syscalls.mount("tmpfs", root, "tmpfs", _syscalls.MS_NOSUID | _syscalls.MS_NODEV | _syscalls.MS_NOEXEC,
                             "mode=0700")
         if prepared is not None:
-            new_root = _rootfs.enter(spec, root, prepared)
+            new_root = _rootfs.enter(spec, root, prepared, protect_kernel=not _capabilities.is_privileged(spec))
         if spec["mount_proc"] and new_root is None:
             _syscalls.mount("proc", "/proc", "proc",
                             _syscalls.MS_NOSUID | _syscalls.MS_NODEV | _syscalls.MS_NOEXEC)
@@ -92,6 +93,10 @@ def _become_init(spec, root, fds, python, name, prepared=None):
         # fd 4: the supervisor chroots into it before it says ready.
         fds = list(fds) + [new_root]
         argv.append(_rootfs.ENTER_ROOT_FLAG)
+    capabilities = _capabilities.effective(spec)
+    if capabilities is not None:
+        # The supervisor execs with no more than the sandbox's set (and what PID 1 itself needs).
+        _capabilities.drop_bounding(set(capabilities) | set(_capabilities.SUPERVISOR_NEEDS))
     # Above the targets first, so no dup2 clobbers another source.
     high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 64) for fd in fds]
     for target, fd in enumerate(high):

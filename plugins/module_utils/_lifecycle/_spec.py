@@ -15,6 +15,7 @@ import math
 from ansible_collections.linuxns.pidns.plugins.module_utils._common import SandboxError
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _rootfs
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel._rootfs import DEFAULT_SHM_SIZE, HOST_ROOTFS
+from ansible_collections.linuxns.pidns.plugins.module_utils._containment import _capabilities
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"  # whole name: fullmatch ("$" also matches before a final "\n")
@@ -22,13 +23,13 @@ NAME_RULE = "1 to 64 characters from A-Z a-z 0-9 _ . -, starting with a letter o
 NAMESPACE_TYPES = ("pid", "mnt", "uts", "ipc", "net", "cgroup", "time")
 DEFAULT_NAMESPACES = ("pid", "mnt", "uts", "ipc")
 # In display order; changing any but _decision.UPDATABLE_KEYS recreates the sandbox.
-SPEC_KEYS = ("namespaces", "hostname", "mount_proc", "parent", "stop_timeout", "rootfs", "binds", "shm_size", "limits",
-             "paused")
+SPEC_KEYS = ("namespaces", "hostname", "mount_proc", "parent", "stop_timeout", "rootfs", "binds", "shm_size",
+             "capabilities", "limits", "paused")
 LIMIT_KEYS = ("pids_limit", "memory", "memory_swap", "cpus", "cpu_shares")
 NO_LIMITS = dict((key, None) for key in LIMIT_KEYS)
 # What a spec recorded before a key existed means by its absence.
 SPEC_DEFAULTS = {"limits": NO_LIMITS, "paused": False, "rootfs": HOST_ROOTFS, "binds": [],
-                 "shm_size": DEFAULT_SHM_SIZE}
+                 "shm_size": DEFAULT_SHM_SIZE, "capabilities": _capabilities.NO_CHANGE}
 PID_MAX_LIMIT = 4194304
 # Docker's floor: below it a sandbox cannot even start its supervisor.
 MIN_MEMORY = 6 * 1024 * 1024
@@ -64,7 +65,7 @@ def validate_name(name, option="name"):
 
 def normalize_spec(name, namespaces=None, hostname=None, mount_proc=True, parent=None,
                    stop_timeout=DEFAULT_STOP_TIMEOUT, limits=None, paused=False, rootfs=None, binds=None,
-                   shm_size=None):
+                   shm_size=None, cap_add=None, cap_drop=None, privileged=False):
     """(spec, warnings) from the requested options; SandboxError on bad input (shapes only, no host)."""
     validate_name(name)
     requested = list(DEFAULT_NAMESPACES if namespaces is None else namespaces)
@@ -114,6 +115,7 @@ def normalize_spec(name, namespaces=None, hostname=None, mount_proc=True, parent
         "rootfs": rootfs,
         "binds": binds,
         "shm_size": shm_size,
+        "capabilities": _capabilities.normalize(cap_add, cap_drop, privileged),
         "limits": normalize_limits(limits or {}),
         "paused": bool(paused),
     }
@@ -130,7 +132,9 @@ def spec_of_options(name, options):
     return normalize_spec(name, options.get("namespaces"), options.get("hostname"), given("mount_proc", True),
                           options.get("parent"), given("stop_timeout", DEFAULT_STOP_TIMEOUT),
                           limits=dict((key, options.get(key)) for key in LIMIT_KEYS), paused=given("paused", False),
-                          rootfs=options.get("rootfs"), binds=options.get("binds"), shm_size=options.get("shm_size"))
+                          rootfs=options.get("rootfs"), binds=options.get("binds"), shm_size=options.get("shm_size"),
+                          cap_add=options.get("cap_add"), cap_drop=options.get("cap_drop"),
+                          privileged=given("privileged", False))
 
 
 def normalize_limits(given):

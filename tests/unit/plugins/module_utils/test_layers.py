@@ -17,8 +17,9 @@ BASE = "ansible_collections.linuxns.pidns.plugins.module_utils"
 ALLOWED = {
     "_common": set(),
     "_kernel": {"_common"},
-    "_lifecycle": {"_common", "_kernel"},
-    "_exec": {"_common", "_kernel", "_lifecycle"},
+    "_containment": {"_common", "_kernel"},
+    "_lifecycle": {"_common", "_kernel", "_containment"},
+    "_exec": {"_common", "_kernel", "_containment", "_lifecycle"},
     "_facts": {"_common", "_kernel"},
     "_module_runner": {"_common"},
 }

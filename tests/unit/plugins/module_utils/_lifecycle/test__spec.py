@@ -33,7 +33,7 @@ def test_default_spec():
     assert spec == {"namespaces": ["pid", "mnt", "uts", "ipc"], "hostname": "web", "mount_proc": True,
                     "parent": None, "stop_timeout": 10, "paused": False,
                     "rootfs": {"type": "host", "path": None, "read_only": False, "ephemeral": False}, "binds": [],
-                    "shm_size": 64 * 1024 * 1024,
+                    "shm_size": 64 * 1024 * 1024, "capabilities": {"add": [], "drop": [], "privileged": False},
                     "limits": {"pids_limit": None, "memory": None, "memory_swap": None, "cpus": None,
                                "cpu_shares": None}}
     assert warnings == []
