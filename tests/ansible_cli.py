@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import textwrap
 from pathlib import Path
 
@@ -72,23 +71,21 @@ def run_module(module: str, args: dict | None = None, *, check: bool = False, di
                              % (proc.returncode, exc, proc.stdout, proc.stderr)) from None
 
 
+def module_process(module: str, args: dict, timeout: float = 180) -> subprocess.CompletedProcess:
+    """A module's own main() in a process of its own on this Python, its arguments on stdin as Ansible
+    hands them over (ANSIBLE_MODULE_ARGS), without the controller: about 0.2 s of CPU where `ansible`
+    takes 1.2. The target Pythons of the matrix get the modules through real ansible runs."""
+    return subprocess.run([sys.executable, "-m", "ansible_collections.linuxns.pidns.plugins.modules." + module],
+                          input=json.dumps({"ANSIBLE_MODULE_ARGS": args}), capture_output=True, text=True,
+                          timeout=timeout, env=dict(os.environ, PYTHONPATH=str(COLLECTIONS)), check=False)
+
+
 def run_module_main(module: str, args: dict | None = None, *, check: bool = False, diff: bool = False,
                     timeout: float = 180) -> dict:
-    """Run a module's own main() in a process of its own, its arguments in a file as Ansible hands them
-    over (ANSIBLE_MODULE_ARGS), without the controller: about 0.2 s of CPU where `ansible` takes 1.2.
-
-    For tests whose subject is what a module does on the host (kernel work, results, errors) and that
-    run it many times; how Ansible calls the modules is what run_module and the plays test. It runs on
-    this Python (the target Pythons of the matrix get the modules through real ansible runs).
-    """
-    document = dict(args or {}, _ansible_check_mode=check, _ansible_diff=diff)
-    with tempfile.NamedTemporaryFile("w", suffix=".json", prefix="module-args-") as handle:
-        json.dump({"ANSIBLE_MODULE_ARGS": document}, handle)
-        handle.flush()
-        source = COLLECTIONS / "ansible_collections" / "linuxns" / "pidns" / "plugins" / "modules" / (module + ".py")
-        env = dict(os.environ, PYTHONPATH=str(COLLECTIONS))
-        proc = subprocess.run([sys.executable, str(source), handle.name], env=env, capture_output=True, text=True,
-                              timeout=timeout, stdin=subprocess.DEVNULL, check=False)
+    """module_process's result, for tests whose subject is what a module does on the host (kernel work,
+    results, errors) and that run it many times; how Ansible calls the modules is what run_module and
+    the plays test."""
+    proc = module_process(module, dict(args or {}, _ansible_check_mode=check, _ansible_diff=diff), timeout)
     try:
         result = json.loads(proc.stdout)
     except ValueError as exc:

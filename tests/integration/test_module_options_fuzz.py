@@ -10,14 +10,11 @@ ANSIBLE_MODULE_ARGS): 0.1 s a case instead of a second, with the same argument-s
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import psutil
 import pytest
 
-from ansible_cli import COLLECTIONS
+from ansible_cli import module_process
 from sandboxes import STATE_DIR, force_remove, make_sandbox, unique
 
 CONTROL = ["", "\n", "a\nb", "x\n", "\x1b[31mred", "a\x00b", "\u202eevil", "tab\there", " lead", "trail "]
@@ -31,9 +28,7 @@ LISTS_OF_NAMESPACES = [["bogus"], ["pid", "bogus"], ["PID"], [""], [5], "pid,bog
 
 def module(name, args):
     """Run plugins/modules/<name>.py with `args`; return (result, stderr)."""
-    proc = subprocess.run([sys.executable, "-m", "ansible_collections.linuxns.pidns.plugins.modules." + name],
-                          input=json.dumps({"ANSIBLE_MODULE_ARGS": args}), capture_output=True, text=True,
-                          timeout=120, env=dict(os.environ, PYTHONPATH=str(COLLECTIONS)), check=False)
+    proc = module_process(name, args, timeout=120)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     assert lines, "no JSON result (rc=%s): %s %s" % (proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:])
     return json.loads(lines[-1]), proc.stderr

@@ -404,20 +404,15 @@ def join_and_run(view, record, request):
     the command's session and descendants inside the sandbox (_process.kill_session)."""
     began = time.monotonic()
     types = request.namespaces or sorted(record["handles"])
-    pidfd = open_supervisor(view, record)
-    try:
-        namespaces = open_namespaces(view, record, types)
-    except BaseException:
-        if pidfd is not None:
-            os.close(pidfd)
-        raise
     cgroup = record.get("_cgroup")
-    leaf, leaf_procs = None, []
+    pidfd, namespaces, leaf, leaf_procs = None, [], None, []
     try:
+        pidfd = open_supervisor(view, record)
+        namespaces = open_namespaces(view, record, types)
         if cgroup is not None:
             leaf = WORKLOADS_LEAF if request.detach else EXEC_PREFIX + "%d.%d" % (os.getpid(), int(began * 1000))
             cgroup.make_leaf(leaf)
-            leaf_procs = cgroup.open_procs(leaf)
+            leaf_procs = cgroup.open_procs(leaf)  # closes what it opened if it fails
     except BaseException:
         for fd in [fd for _ns_type, fd in namespaces] + ([pidfd] if pidfd is not None else []):
             os.close(fd)

@@ -630,7 +630,7 @@ def enter(spec, state_root, prepared, protect_kernel=True):
         _protect_kernel_files(sc, new_root)
     dev = resolve_in_root(new_root, "/dev")
     _make_dir(dev, writable, "rootfs.path")
-    _build_dev(sc, dev, tmpfs_kib(spec.get("shm_size") or DEFAULT_SHM_SIZE, memory))
+    _build_dev(sc, dev, tmpfs_kib(spec["shm_size"], memory))
     for path, mode, default_size in (("/run", "0755", RUN_SIZE), ("/tmp", "1777", TMP_SIZE)):
         target = resolve_in_root(new_root, path)
         if not os.path.isdir(target) and not writable:

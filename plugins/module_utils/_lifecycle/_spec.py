@@ -97,15 +97,12 @@ def normalize_spec(name, namespaces=None, hostname=None, mount_proc=True, parent
     stop_timeout = seconds(stop_timeout, "stop_timeout", MAX_STOP_TIMEOUT)
     rootfs = _rootfs.normalize_rootfs(rootfs, ordered)
     binds = _rootfs.normalize_binds(binds, ordered)
-    if shm_size is None:
-        shm_size = DEFAULT_SHM_SIZE
-    elif rootfs["type"] == "host":
+    if shm_size is not None and rootfs["type"] == "host":
         raise SandboxError("shm_size: only a sandbox with a root of its own (rootfs) has a /dev/shm of its own; "
                            "with the host's root it is the host's")
-    else:
-        given_shm_size, shm_size = shm_size, size(shm_size, "shm_size")
-        if shm_size < 1024 * 1024:
-            raise SandboxError("shm_size: at least 1M, got %r" % (given_shm_size,))
+    shm_bytes = DEFAULT_SHM_SIZE if shm_size is None else size(shm_size, "shm_size")
+    if shm_bytes < 1024 * 1024:
+        raise SandboxError("shm_size: at least 1M, got %r" % (shm_size,))
     spec = {
         "namespaces": ordered,
         "hostname": hostname,
@@ -114,7 +111,7 @@ def normalize_spec(name, namespaces=None, hostname=None, mount_proc=True, parent
         "stop_timeout": stop_timeout,
         "rootfs": rootfs,
         "binds": binds,
-        "shm_size": shm_size,
+        "shm_size": shm_bytes,
         "capabilities": _capabilities.normalize(cap_add, cap_drop, privileged),
         "limits": normalize_limits(limits or {}),
         "paused": bool(paused),
