@@ -14,9 +14,9 @@
 #                (.build/matrix/, made by bootstrap.sh), running only what differs per version
 #                (tests/matrix.txt): the plugins' unit tests on its controller Python, the integration subset
 #                with the modules on one target Python chosen pairwise (the oldest, 3.8, and the newest,
-#                3.13, each run; 2.19 is the integration step's), and ansible-test sanity on the oldest
-#                and newest version without the style checks; PIDNS_MATRIX_JOBS jobs at a time
-#                (default 3), one summary line per version
+#                3.13, each run; 2.19 is the integration step's; the oldest and the newest version run
+#                more: ends-test), and ansible-test sanity on the oldest and newest version without the
+#                style checks; PIDNS_MATRIX_JOBS jobs at a time (default 3), one summary line per version
 # Every step runs even if an earlier one failed; the exit status is non-zero if any failed.
 # Run a subset by naming steps:  scripts/run-tests.sh unit sanity
 # Extra pytest options: PYTEST_ADDOPTS='-x -k name' scripts/run-tests.sh unit
@@ -254,8 +254,10 @@ print(json.loads(out[out.index("{"):])["ansible_facts"]["ansible_python_version"
                 echo "modules ran on Python $seen, not $target ($python)" >>"$log"
                 rc=1
             else
+                local tests=("${MATRIX_TESTS[@]}")
+                [[ " $MATRIX_ENDS " == *" $version "* ]] && tests+=("${MATRIX_ENDS_TESTS[@]}")
                 PIDNS_TARGET_PYTHON="$python" "$venv/bin/python" -m pytest -p no:cacheprovider -ra --basetemp "$tmp/pytest" \
-                    --junitxml "$xml" "${MATRIX_DESELECT[@]}" "${MATRIX_TESTS[@]}" >>"$log" 2>&1 || rc=$?
+                    --junitxml "$xml" "${MATRIX_DESELECT[@]}" "${tests[@]}" >>"$log" 2>&1 || rc=$?
             fi
             ;;
         sanity)
@@ -289,6 +291,7 @@ step_matrix() {
     local -a versions=() sanity=() queue=()
     local -A controller=() tpy=()
     MATRIX_TESTS=()
+    MATRIX_ENDS_TESTS=()
     MATRIX_DESELECT=()
     MATRIX_UNIT=()
     MATRIX_PYTHON_UNIT=()
@@ -302,12 +305,20 @@ step_matrix() {
             unit) MATRIX_UNIT+=("$a") ;;
             python-unit) MATRIX_PYTHON_UNIT+=("$a") ;;
             test) MATRIX_TESTS+=("$a") ;;
+            ends-test) MATRIX_ENDS_TESTS+=("$a") ;;
             deselect) MATRIX_DESELECT+=(--deselect "$a") ;;
             *) echo "tests/matrix.txt: unknown line kind '$kind'"; return 1 ;;
         esac
     done < <(grep -v -E '^\s*(#|$)' tests/matrix.txt)
     MATRIX_CONTROLLER_PYTHON=()
-    for v in "${versions[@]}"; do MATRIX_CONTROLLER_PYTHON+=("$v=${controller[$v]}"); done
+    local with_target=()
+    for v in "${versions[@]}"; do
+        MATRIX_CONTROLLER_PYTHON+=("$v=${controller[$v]}")
+        [ -n "${tpy[$v]}" ] && with_target+=("$v")
+    done
+    # the oldest and the newest version with an integration run also get the ends-test lines
+    MATRIX_ENDS=""
+    [ "${#with_target[@]}" -eq 0 ] || MATRIX_ENDS="${with_target[0]} ${with_target[-1]}"
     rm -rf "$MATRIX_DIR/logs"
     mkdir -p "$MATRIX_DIR/logs"
 
