@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_cli import run_module, run_module_main
+from ansible_cli import COLLECTIONS, run_module, run_module_main
 from sandboxes import STATE_DIR, exited, mounts_under, state_of, wait_for
 
 LAYERS_DIR = Path("/var/lib/linuxns-pidns")
@@ -317,3 +317,85 @@ def test_bad_input_names_the_option_and_creates_nothing(boxes, options, message)
     result = sandbox(name, **options)
     assert result["failed"] and message in result["msg"], result
     assert not (STATE_DIR / name).exists() and not (LAYERS_DIR / name).exists()
+
+
+RENAME_EXCHANGE = 2
+RACE_ROUNDS = 300
+
+
+def _race_swapping(first: Path, second: Path, stop_after: float) -> int:
+    """A child that swaps two paths (renameat2 RENAME_EXCHANGE) as fast as it can; its PID."""
+    pid = os.fork()
+    if pid:
+        return pid
+    status = 1
+    try:
+        import ctypes
+        import time
+        libc = ctypes.CDLL(None, use_errno=True)
+        deadline = time.monotonic() + stop_after
+        a, b = str(first).encode(), str(second).encode()
+        while time.monotonic() < deadline:
+            libc.renameat2(-100, a, -100, b, RENAME_EXCHANGE)
+        status = 0
+    finally:
+        os._exit(status)
+
+
+def _enter_once(spec, state_root) -> int:
+    """_rootfs.prepare and enter, as PID 1 runs them, in a child with a mount namespace of its own;
+    0 if the root was built, 1 if enter refused (the race made the tree invalid), 2 otherwise."""
+    import sys
+    sys.path.insert(0, str(COLLECTIONS))
+    from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _rootfs, _syscalls
+    pid = os.fork()
+    if pid == 0:
+        code = 2
+        try:
+            _syscalls.unshare(_syscalls.CLONE_NEWNS)
+            _syscalls.mount(None, "/", None, _syscalls.MS_REC | _syscalls.MS_PRIVATE)
+            try:
+                _rootfs.enter(spec, state_root, _rootfs.prepare(spec, "race"))
+                code = 0
+            except OSError:
+                code = 1
+        finally:
+            os._exit(code)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+
+@pytest.mark.parametrize("through_proc", [False, True], ids=["symlink", "symlink-via-proc-1-root"])
+def test_a_folder_swapped_for_a_symlink_while_the_root_is_built_never_writes_the_host(
+        host_dir, through_proc, needs_root):
+    """Finding 5 of issue 18: whoever can write a directory root swaps its etc/ for a symlink to a host
+    folder (renameat2 RENAME_EXCHANGE in a loop) while PID 1 writes /etc/hostname and makes a bind's
+    missing destination in /etc; the host folder never changes. Through /proc/1/root too, with the
+    host's /proc in the sandbox (mount_proc false)."""
+    host_target = host_dir / "host-etc"
+    host_target.mkdir()
+    (host_target / "hostname").write_text("the host's\n")
+    tree = host_dir / "tree"
+    for folder in ("etc", "proc", "sys", "dev", "run", "tmp"):
+        (tree / folder).mkdir(parents=True)
+    (tree / "etc" / "hostname").write_text("tree\n")
+    (tree / "etc-swap").symlink_to(("/proc/1/root" if through_proc else "") + str(host_target))
+    bound = host_dir / "bound"
+    bound.mkdir()
+    state_root = host_dir / "state"
+    state_root.mkdir()
+    spec = {"rootfs": {"type": "directory", "path": str(tree), "read_only": False, "ephemeral": False},
+            "binds": [{"src": str(bound), "dest": "/etc/made-by-bind/x", "read_only": False}],
+            "namespaces": ["pid", "mnt", "uts"], "hostname": "raced", "mount_proc": not through_proc,
+            "shm_size": 64 * 1024 * 1024, "limits": {}}
+    racer = _race_swapping(tree / "etc", tree / "etc-swap", stop_after=600)
+    try:
+        outcomes = [_enter_once(spec, str(state_root)) for _round in range(RACE_ROUNDS)]
+    finally:
+        os.kill(racer, signal.SIGKILL)
+        os.waitpid(racer, 0)
+    assert sorted(path.name for path in host_target.iterdir()) == ["hostname"]
+    assert (host_target / "hostname").read_text() == "the host's\n"
+    assert outcomes.count(2) == 0, outcomes
+    # The race was run: rounds built the root, and the swaps made others refuse (a bind's destination
+    # in a folder that was a symlink just then).
+    assert outcomes.count(0) >= 10 and outcomes.count(1) >= 10, outcomes

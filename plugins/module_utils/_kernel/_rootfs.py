@@ -470,6 +470,9 @@ def _upper_pair(base, lower):
 
 
 def _build_overlay(sc, stage, new_root, rootfs, prepared, memory):
+    """The overlay of the host's root and its disk submounts at new_root. Its lower layers are host
+    paths, so this runs before the pivot; only the host's root can change the paths it walks (the
+    upper layers are in LAYERS_DIR, 0700, and nothing runs in the sandbox yet)."""
     layers = os.path.join(stage, "layers")
     os.mkdir(layers, 0o700)
     if rootfs["ephemeral"]:
@@ -488,10 +491,6 @@ def _build_overlay(sc, stage, new_root, rootfs, prepared, memory):
         upper, work = _upper_pair(os.path.join(layers, "mounts", layer_key(point)), point)
         _mount("overlay", target, "overlay", 0, overlay_options(point, upper, work),
                "rootfs (overlay of the host's %s)" % point)
-    # Hide other sandboxes' upper layers, visible through the lower layer.
-    hidden = resolve_in_root(new_root, LAYERS_DIR)
-    if os.path.isdir(hidden):
-        _mount("tmpfs", hidden, "tmpfs", sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC | sc.MS_RDONLY, "mode=0700")
 
 
 def _build_dev(sc, dev, shm_kib):
@@ -515,17 +514,18 @@ def _build_dev(sc, dev, shm_kib):
         os.symlink(target, os.path.join(dev, link))
 
 
-def _protect_kernel_files(sc, new_root):
+def _protect_kernel_files(sc, staged):
     """Kernel settings read-only, host-wide kernel state masked (bind mounts root inside cannot undo
-    without CAP_SYS_ADMIN); paths this kernel lacks are skipped."""
+    without CAP_SYS_ADMIN); paths this kernel lacks are skipped. `staged`: the folder holding the
+    staged proc and sys."""
     for path in READ_ONLY_PATHS:
-        target = os.path.join(new_root, path.lstrip("/"))
+        target = os.path.join(staged, path.lstrip("/"))
         if os.path.lexists(target):
             _mount(target, target, None, sc.MS_BIND | sc.MS_REC, None, path)
             _mount(None, target, None, sc.MS_BIND | sc.MS_REMOUNT | sc.MS_RDONLY | sc.MS_NOSUID | sc.MS_NODEV
                    | sc.MS_NOEXEC, None, path)
     for path in MASKED_PATHS:
-        target = os.path.join(new_root, path.lstrip("/"))
+        target = os.path.join(staged, path.lstrip("/"))
         if os.path.isdir(target) and not os.path.islink(target):
             _mount("tmpfs", target, "tmpfs", sc.MS_RDONLY | sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC,
                    "size=4k,mode=0555", path)
@@ -548,30 +548,30 @@ def _build_sys(sc, target):
         _remount_read_only(cgroups, _mounts_at_or_below(cgroups))
 
 
-def _hostname_file(sc, new_root, stage, hostname, writable):
-    etc = resolve_in_root(new_root, "/etc")
-    if not os.path.isdir(etc):
-        return
-    target = resolve_in_root(new_root, "/etc/hostname")
-    if writable:
-        if os.path.lexists(target) and not os.path.isfile(target):
+def _write_hostname(hostname):
+    """In the new root: /etc/hostname (a regular file, or none yet) says `hostname`. Never through a
+    symlink or into anything but a regular file; a tree without /etc gets none."""
+    try:
+        fd = os.open("/etc/hostname", os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.ENXIO, errno.EISDIR):
             return
-        with open(target, "w") as handle:
-            handle.write(hostname + "\n")
-        return
-    if os.path.isfile(target):
-        source = os.path.join(stage, "hostname")
-        with open(source, "w") as handle:
-            handle.write(hostname + "\n")
-        _mount(source, target, None, sc.MS_BIND, None, "/etc/hostname")
-        sc.mount(None, target, None, sc.MS_REMOUNT | sc.MS_BIND | sc.MS_RDONLY)
+        raise
+    try:
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            os.ftruncate(fd, 0)
+            os.write(fd, (hostname + "\n").encode())
+    finally:
+        os.close(fd)
 
 
-def _apply_binds(sc, new_root, binds, fds, writable):
+def _apply_binds(sc, binds, fds, writable, read_only_done=False):
+    """Attach the bind sources (detached trees) at their destinations, resolved in the current root;
+    read-only where asked, unless they are already (staged)."""
     for index, (bind, fd) in enumerate(zip(binds, fds)):
         what = "binds[%d].dest" % index
-        target = resolve_in_root(new_root, bind["dest"])
-        is_dir = os.path.isdir("/proc/self/fd/%d" % fd)
+        target = bind["dest"]
+        is_dir = stat.S_ISDIR(os.fstat(fd).st_mode)
         if not os.path.lexists(target):
             if writable is None:
                 raise OSError(errno.ENOENT, "%s: %s does not exist" % (what, bind["dest"]))
@@ -585,20 +585,56 @@ def _apply_binds(sc, new_root, binds, fds, writable):
         except OSError as exc:
             raise OSError(exc.errno, "%s: binding %s on %s: %s" % (what, bind["src"], bind["dest"],
                                                                    os.strerror(exc.errno)))
-        if bind["read_only"]:
+        if bind["read_only"] and not read_only_done:
             _remount_read_only(target, _mounts_at_or_below(target))
+
+
+def _stage_binds(sc, staged, fds, binds):
+    """Each bind source attached in the staging area (read-only there where asked) and cloned again, to
+    attach after the pivot; the fds of the clones."""
+    clones = []
+    for index, (bind, fd) in enumerate(zip(binds, fds)):
+        point = os.path.join(staged, "bind%d" % index)
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            os.mkdir(point, 0o700)
+        else:
+            os.close(os.open(point, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
+        sc.move_mount(fd, point)
+        if bind["read_only"]:
+            _remount_read_only(point, _mounts_at_or_below(point))
+        clones.append(_detached(sc, point))
+    return clones
+
+
+def _attach(sc, trees, writable):
+    """Attach staged trees ((path, fd) pairs) at their paths in the new root."""
+    for path, fd in trees:
+        _make_dir(path, writable, "rootfs.path")
+        sc.move_mount(fd, path)
+
+
+def _detached(sc, path):
+    """A detached copy of the mount tree at `path` (staged), to attach in the new root after the pivot."""
+    return sc.open_tree(path, sc.OPEN_TREE_CLONE | sc.AT_RECURSIVE)
 
 
 def enter(spec, state_root, prepared, protect_kernel=True):
     """In PID 1, mounts private and state directory hidden: build the root and pivot into it.
     Returns the new root's fd, or None with the host's root (then only the binds are applied).
     protect_kernel: /proc's kernel settings read-only and its host-wide files masked (docker's and
-    runc's paths), unless the sandbox is privileged."""
+    runc's paths), unless the sandbox is privileged.
+
+    Whoever can write the tree (a host user, another sandbox with the same tree) can swap any of its
+    folders for a symlink while this runs. So nothing is made, written or mounted at a path in the tree
+    before the pivot: /proc, /sys and /dev are built on the staging tmpfs (private to this mount
+    namespace), the pivot then leaves nothing of the host reachable by path, and they are attached
+    in the new root as detached trees, where the kernel resolves every symlink inside it; /proc last,
+    since its magic links (/proc/PID/root) lead out of any root."""
     sc = _sys()
     rootfs = spec.get("rootfs") or HOST_ROOTFS
     binds = spec.get("binds") or []
     if rootfs["type"] == "host":
-        _apply_binds(sc, "/", binds, prepared.binds, None)
+        _apply_binds(sc, binds, prepared.binds, None)
         return None
     memory = (spec.get("limits") or {}).get("memory")
     stage = _stage_dir([state_root, "/tmp", "/run", "/mnt", "/media", "/srv", "/opt"])
@@ -616,36 +652,64 @@ def enter(spec, state_root, prepared, protect_kernel=True):
             raise OSError(exc.errno, "rootfs.path: binding %s: %s" % (rootfs["path"], os.strerror(exc.errno)))
         if not writable:
             _remount_read_only(new_root, _mounts_at_or_below(new_root))
-    proc = resolve_in_root(new_root, "/proc")
-    _make_dir(proc, writable, "rootfs.path")
+    # Staged: what needs the host's paths (its /dev nodes, /sys, /sys/fs/cgroup, /dev/null to mask with).
+    staged = os.path.join(stage, "staged")
+    os.mkdir(staged, 0o700)
+    proc, sys_dir, dev = (os.path.join(staged, part) for part in ("proc", "sys", "dev"))
+    for path in (proc, sys_dir, dev):
+        os.mkdir(path, 0o755)
     if spec["mount_proc"]:
         _mount("proc", proc, "proc", sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC, None, "/proc")
     else:
         # mount_proc false: the previous /proc, as with the host's root.
         _mount("/proc", proc, None, sc.MS_BIND | sc.MS_REC, None, "/proc")
-    sys_dir = resolve_in_root(new_root, "/sys")
-    _make_dir(sys_dir, writable, "rootfs.path")
     _build_sys(sc, sys_dir)
     if protect_kernel:
-        _protect_kernel_files(sc, new_root)
-    dev = resolve_in_root(new_root, "/dev")
-    _make_dir(dev, writable, "rootfs.path")
+        _protect_kernel_files(sc, staged)
     _build_dev(sc, dev, tmpfs_kib(spec["shm_size"], memory))
-    for path, mode, default_size in (("/run", "0755", RUN_SIZE), ("/tmp", "1777", TMP_SIZE)):
-        target = resolve_in_root(new_root, path)
-        if not os.path.isdir(target) and not writable:
-            continue  # a read-only tree without it: nothing to cover
-        _make_dir(target, writable, "rootfs.path")
-        _mount("tmpfs", target, "tmpfs", sc.MS_NOSUID | sc.MS_NODEV,
-               "mode=%s,size=%dk" % (mode, tmpfs_kib(default_size, memory)), path)
-    if spec.get("hostname") and "uts" in spec["namespaces"]:
-        _hostname_file(sc, new_root, stage, spec["hostname"], writable)
-    _apply_binds(sc, new_root, binds, prepared.binds, writable)
+    hostname = spec.get("hostname") if "uts" in spec["namespaces"] else None
+    hostname_file = None
+    if hostname and not writable:
+        # A read-only tree's /etc/hostname is covered by a read-only file of ours.
+        source = os.path.join(staged, "hostname")
+        with open(source, "w") as handle:
+            handle.write(hostname + "\n")
+        _mount(source, source, None, sc.MS_BIND, None, "/etc/hostname")
+        sc.mount(None, source, None, sc.MS_REMOUNT | sc.MS_BIND | sc.MS_RDONLY)
+        hostname_file = _detached(sc, source)
+    bind_clones = _stage_binds(sc, staged, prepared.binds, binds)
+    trees = [(path, _detached(sc, os.path.join(staged, path.lstrip("/")))) for path in ("/sys", "/dev", "/proc")]
     # pivot_root(".", ".") stacks the old root on the new one; detach it whole (no put_old dir on a read-only root).
     os.chdir(new_root)
     sc.pivot_root(".", ".")
     sc.umount2(".", sc.MNT_DETACH)
     os.chdir("/")
+    try:
+        _attach(sc, trees[:2], writable)
+        for path, mode, default_size in (("/run", "0755", RUN_SIZE), ("/tmp", "1777", TMP_SIZE)):
+            if not os.path.isdir(path) and not writable:
+                continue  # a read-only tree without it: nothing to cover
+            _make_dir(path, writable, "rootfs.path")
+            _mount("tmpfs", path, "tmpfs", sc.MS_NOSUID | sc.MS_NODEV,
+                   "mode=%s,size=%dk" % (mode, tmpfs_kib(default_size, memory)), path)
+        if rootfs["type"] == "overlay" and os.path.isdir(LAYERS_DIR):
+            # Hide other sandboxes' upper layers, visible through the lower layer.
+            _mount("tmpfs", LAYERS_DIR, "tmpfs", sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC | sc.MS_RDONLY,
+                   "mode=0700")
+        if hostname_file is not None:
+            if os.path.isfile("/etc/hostname"):
+                sc.move_mount(hostname_file, "/etc/hostname")
+        elif hostname:
+            _write_hostname(hostname)
+        _apply_binds(sc, binds, bind_clones, writable, read_only_done=True)
+        # /proc last: with it come magic links (/proc/PID/root) that lead out of any root.
+        _attach(sc, trees[2:], writable)
+    finally:
+        for fd in [tree[1] for tree in trees] + bind_clones + ([hostname_file] if hostname_file is not None else []):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
     root_fd = os.open("/", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     # The new root may lack the supervisor's Python: exec it from ours; it chroots to fd 4 before anything runs.
     os.fchdir(prepared.exec_root)

@@ -67,7 +67,8 @@ def part3_entry(median_ms):
 # bench_rootfs.main(): {"machine", "part1", "part2", "part3": {label: summary_ms(values) | {"runs"}}}
 ROOTFS = {
     "machine": {"nproc": 2, "loadavg_start": [1.0, 1.0, 1.0], "loadavg_end": [1.0, 1.0, 1.0]},
-    "part1": {"ours": create_remove(20.0)},
+    "part1": {"ours": create_remove(20.0), "ours overlay (mem)": create_remove(30.5),
+              "ours overlay (mem) privileged": create_remove(29.0)},
     "part2": {"ours": memory_row(6000)},
     "part3": {"ours": part3_entry(900.0), "ours overlay (mem)": part3_entry(1200.0),
               "u-l": part3_entry(850.0), "u-l overlay (mem)": part3_entry(1000.0)},
@@ -138,11 +139,14 @@ def test_sandbox_exec_row():
     assert row.ratio == pytest.approx(0.85 / 0.81) and row.goal == "<= 1.1" and row.met is True
 
 
-def test_rootfs_row_and_without_part3():
-    [row] = summary.build_rows("rootfs", ROOTFS)
+def test_rootfs_rows_and_without_part3():
+    containment, row = summary.build_rows("rootfs", ROOTFS)
+    assert containment.ours == "+1.5 ms (30.5 ms)" and containment.anchor.startswith("29.0 ms")
+    assert containment.ratio is None and containment.goal == "<= +2 ms" and containment.met is True
     assert row.ratio == pytest.approx(1.2) and row.goal == "<= 1.15" and row.met is False
     assert row.ours == "1.200 s" and row.anchor.startswith("1.000 s")
-    [row] = summary.build_rows("rootfs", {key: value for key, value in ROOTFS.items() if key != "part3"})
+    containment, row = summary.build_rows("rootfs", {key: value for key, value in ROOTFS.items() if key != "part3"})
+    assert containment.met is True
     assert "not measured" in row.what and row.met is None and not row.failed
 
 
@@ -213,7 +217,7 @@ def test_from_json(tmp_path, capsys):
     out = capsys.readouterr().out
     table = target.read_text()
     assert "| what | ours | anchor | ratio | goal | met |" in out and "| what | ours | anchor" in table
-    assert len([line for line in table.splitlines() if line.startswith("| ")]) == 2 + 5 + 1 + 1 + 3 + 2 + 3
+    assert len([line for line in table.splitlines() if line.startswith("| ")]) == 2 + 5 + 1 + 2 + 3 + 2 + 3
     (tmp_path / "fleet.json").rename(tmp_path / "bench_fleet.json")  # the script's name is accepted too
     assert summary.main(["--from-json", str(tmp_path), "--only", "fleet,bench_rootfs"]) == 0
     (tmp_path / "bench_fleet.json").unlink()
