@@ -21,7 +21,10 @@ Run as root from the repository root (about 2 minutes on an idle machine, more o
 3. end to end: `ansible localhost -m linuxns.pidns.sandbox -a name=X` against an
    `ansible localhost -m command` task doing the util-linux equivalent, interleaved, with and
    without a cgroup (without: the same patch, loaded into the module's Python by a sitecustomize
-   on PYTHONPATH for those runs only).
+   on PYTHONPATH for those runs only); and with `userns=auto` (no cgroup) against
+   `unshare --user --map-users=B,0,65536 --map-groups=B,0,65536 --setuid 0 --setgid 0` and the rest
+   (its newuidmap, package uidmap, takes only ranges /etc/subuid gives root: root:B:65536 is added
+   to /etc/subuid and /etc/subgid for part 3 and the files restored after). Goal: <= 1.15.
 
 A benchmark, not a test: it prints figures and ratios and asserts nothing about timing.
 Everything it creates is removed on the way out, also on failure or Ctrl-C.
@@ -30,6 +33,7 @@ Everything it creates is removed on the way out, also on failure or Ctrl-C.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -570,11 +574,36 @@ def ansible_adhoc(module, args, extra_env=None):
     return seconds, document["result"]
 
 
-def util_linux_command(folder, cgroup_dirs=None):
+# The by-hand side of userns: auto: unshare --map-users runs newuidmap (package uidmap), which takes
+# only ranges /etc/subuid gives the caller: part 3 adds root's entry for this block while it runs.
+HAND_USERNS = 2000000000
+UNSHARE_USERNS = ["unshare", "--user", "--map-users=%d,0,65536" % HAND_USERNS,
+                  "--map-groups=%d,0,65536" % HAND_USERNS, "--setuid", "0", "--setgid", "0"] + UNSHARE[1:]
+
+
+@contextlib.contextmanager
+def subids_for_root():
+    """root:HAND_USERNS:65536 in /etc/subuid and /etc/subgid while it runs; the files as they were after."""
+    saved = {}
+    try:
+        for path in ("/etc/subuid", "/etc/subgid"):
+            saved[path] = Path(path).read_text() if Path(path).exists() else None
+            with open(path, "a") as handle:
+                handle.write("root:%d:65536\n" % HAND_USERNS)
+        yield
+    finally:
+        for path, text in saved.items():
+            if text is None:
+                os.unlink(path)
+            else:
+                Path(path).write_text(text)
+
+
+def util_linux_command(folder, cgroup_dirs=None, userns=False):
     """One command line doing what the sandbox module does, the util-linux way; with cgroup_dirs
     ({key: directory}), in a cgroup of its own in each hierarchy, limits written, joined before
-    unshare runs."""
-    start = "setsid %s" % " ".join(UNSHARE)
+    unshare runs; with userns, in a user namespace of HAND_USERNS's block (and its handle too)."""
+    start = "setsid %s" % " ".join(UNSHARE_USERNS if userns else UNSHARE)
     cgroup = ""
     if cgroup_dirs:
         dirs = " ".join(sorted(cgroup_dirs.values()))
@@ -585,20 +614,24 @@ def util_linux_command(folder, cgroup_dirs=None):
         start = ("setsid sh -c \"for g in %s; do echo \\$\\$ > \\$g/cgroup.procs; done; exec %s\""
                  % (dirs, " ".join(UNSHARE)))
     script = (
-        "set -e; d=%s; mkdir -m 700 $d; cd $d; touch pid mnt uts ipc; %s"
+        "set -e; d=%s; mkdir -m 700 $d; cd $d; touch %s; %s"
         "%s </dev/null >/dev/null 2>&1 & p=$!; "
         "n=0; until set -- $(cat /proc/$p/task/$p/children 2>/dev/null) && [ $# -gt 0 ] "
         "&& [ \"$(cat /proc/$1/comm 2>/dev/null)\" = sleep ]; do "
         "n=$((n+1)); [ $n -lt 1000 ] || { kill -9 $p; exit 1; }; sleep 0.005; done; c=$1; "
-        "for t in pid mnt uts ipc; do mount --bind /proc/$c/ns/$t $t; done; echo $c"
-    ) % (folder, cgroup, start)
+        "for t in %s; do mount --bind /proc/$c/ns/$t $t; done; echo $c"
+    ) % (folder, " ".join(_hand_ns_types(userns)), cgroup, start, " ".join(_hand_ns_types(userns)))
     return "sh -c '%s'" % script
 
 
-def remove_util_linux_e2e(folder, init, util_linux=None, name=None):
+def _hand_ns_types(userns):
+    return (("user",) if userns else ()) + NS_TYPES
+
+
+def remove_util_linux_e2e(folder, init, util_linux=None, name=None, ns_types=NS_TYPES):
     if comm(init) == "sleep":
         os.kill(init, signal.SIGKILL)
-    run("umount", *[str(Path(folder) / ns_type) for ns_type in NS_TYPES])
+    run("umount", *[str(Path(folder) / ns_type) for ns_type in ns_types])
     shutil.rmtree(folder)
     if util_linux is not None:
         # The init is gone once its namespace's processes are: wait for its cgroup to be empty.
@@ -606,7 +639,7 @@ def remove_util_linux_e2e(folder, init, util_linux=None, name=None):
 
 
 def bench_end_to_end(ours_default, util_linux, util_linux_cg, runs, sitecustomize_dir):
-    labels = ("ours", "util-linux", "ours (cgroup)", "util-linux (cgroup)")
+    labels = ("ours", "util-linux", "ours (cgroup)", "util-linux (cgroup)", "ours (userns)", "util-linux (userns)")
     times = dict((label, []) for label in labels)
     no_cgroup = {"PYTHONPATH": str(sitecustomize_dir)}
 
@@ -617,6 +650,9 @@ def bench_end_to_end(ours_default, util_linux, util_linux_cg, runs, sitecustomiz
             if label == "ours":
                 seconds, result = ansible_adhoc("linuxns.pidns.sandbox", "name=%s" % name, no_cgroup)
                 assert result["sandbox"]["cgroup"] is None, result["sandbox"]
+            elif label == "ours (userns)":
+                seconds, result = ansible_adhoc("linuxns.pidns.sandbox", "name=%s userns=auto" % name, no_cgroup)
+                assert result["sandbox"]["userns"] is not None, result["sandbox"]
             else:
                 args = "name=%s pids_limit=%d memory=%s cpus=%s" % (name, LIMITS["pids_limit"], LIMITS["memory"],
                                                                     LIMITS["cpus"])
@@ -628,6 +664,9 @@ def bench_end_to_end(ours_default, util_linux, util_linux_cg, runs, sitecustomiz
             if label == "util-linux":
                 seconds, result = ansible_adhoc("ansible.builtin.command", util_linux_command(folder))
                 remove_util_linux_e2e(folder, int(result["stdout"].strip()))
+            elif label == "util-linux (userns)":
+                seconds, result = ansible_adhoc("ansible.builtin.command", util_linux_command(folder, userns=True))
+                remove_util_linux_e2e(folder, int(result["stdout"].strip()), ns_types=_hand_ns_types(True))
             else:
                 name = "e2e-%s" % i
                 seconds, result = ansible_adhoc("ansible.builtin.command",
@@ -721,6 +760,10 @@ def report(info, part1, part2, part3):
     plain = statistics.median(part3["ours"]) / statistics.median(part3["util-linux"])
     out.append("   goal median ratio <= 1.15 with a cgroup: %s (%.2fx); without: %s (%.2fx)"
                % ("met" if ratio <= 1.15 else "NOT met", ratio, "met" if plain <= 1.15 else "NOT met", plain))
+    if "ours (userns)" in part3:
+        ours_s, hand_s = statistics.median(part3["ours (userns)"]), statistics.median(part3["util-linux (userns)"])
+        out.append("   userns: auto, median %.3f s against %.3f s by hand (unshare --user --map-users ...): %.2fx "
+                   "(goal <= 1.15: %s)" % (ours_s, hand_s, ours_s / hand_s, "met" if ours_s / hand_s <= 1.15 else "NOT met"))
     return "\n".join(out)
 
 
@@ -761,7 +804,8 @@ def main():
         part1["cgroups"] = cgroups
         part1["cgroup steps"] = bench_cgroup_steps(args.count)
         part2 = {"idle_seconds": args.idle_seconds, "rows": bench_memory(ours, args.idle_seconds)}
-        part3 = bench_end_to_end(ours_default, util_linux, util_linux_cg, args.e2e_runs, sitecustomize_dir)
+        with subids_for_root():
+            part3 = bench_end_to_end(ours_default, util_linux, util_linux_cg, args.e2e_runs, sitecustomize_dir)
     finally:
         ours.cleanup()
         ours_plain.cleanup()

@@ -5,6 +5,7 @@
 #   scripts/bootstrap.sh        what `make test` needs, all of:
 #   - Debian packages the tests need (installed only when missing; apt-get update only then);
 #     (the shellcheck package: ansible-test sanity's shellcheck test is skipped, with a warning, without it)
+#   - an entry linuxns-pidns in /etc/subuid and /etc/subgid (userns: auto), where there is none
 #   - .venv (python3 -m venv) with requirements-test.txt (which includes requirements.txt)
 #   - one venv per other ansible-core version of the test matrix (tests/matrix.txt), at
 #     .build/matrix/ansible-X.Y, with requirements-matrix.txt and ansible-core==X.Y.*, made with that
@@ -29,7 +30,7 @@ log() { printf 'bootstrap: %s\n' "$*" >&2; }
 if [ "$MODE" = demo ]; then
     DEBS=(util-linux procps)
 else
-    DEBS=(util-linux procps openssh-server sudo catatonit chromium git shellcheck busybox-static)
+    DEBS=(util-linux procps openssh-server sudo catatonit chromium git shellcheck busybox-static uidmap)
 fi
 missing=()
 for p in "${DEBS[@]}"; do
@@ -46,6 +47,58 @@ if [ "${#missing[@]}" -gt 0 ]; then
     log "installing Debian packages: ${missing[*]}"
     "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
     "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# ---- subordinate ids for userns: auto (tests make such sandboxes; README "A user namespace") -------
+if [ "$MODE" = test ]; then
+    for f in /etc/subuid /etc/subgid; do
+        if ! grep -q '^linuxns-pidns:' "$f" 2>/dev/null; then
+            log "adding linuxns-pidns:1879048192:65536000 to $f (userns: auto)"
+            if [ "$(id -u)" -eq 0 ]; then
+                echo "linuxns-pidns:1879048192:65536000" >>"$f"
+            else
+                echo "linuxns-pidns:1879048192:65536000" | sudo tee -a "$f" >/dev/null
+            fi
+        fi
+    done
+fi
+
+# ---- ansible-core test matrix: one venv per version (tests/matrix.txt) ---------------------------
+# Made in the background while .venv is installed (mostly downloads: they overlap); waited for below.
+find_python() {  # X.Y -> path of a working pythonX.Y with venv + ensurepip, or nothing
+    local v="$1" cand
+    for cand in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$v".*/bin/"python$v" "/usr/local/bin/python$v" "/usr/bin/python$v"; do
+        if [ -x "$cand" ] && "$cand" -c 'import venv, ensurepip' >/dev/null 2>&1; then
+            echo "$cand"
+            return 0
+        fi
+    done
+    return 1
+}
+matrix_venv() {  # version controller-python: make or refresh .build/matrix/ansible-<version>
+    local version="$1" pyver="$2" dir=".build/matrix/ansible-$1" py want
+    py="$(find_python "$pyver")" || { log "ansible-core $version: no python$pyver with venv+ensurepip (pyenv install $pyver)"; return 1; }
+    want="$({ "$py" -c 'import sys; print(sys.version)'; echo "ansible-core==$version.*"; cat requirements-matrix.txt; } | sha256sum | cut -d' ' -f1)"
+    if [ -x "$dir/bin/python" ] && [ "$(cat "$dir/.bootstrap-stamp" 2>/dev/null)" = "$want" ]; then
+        return 0
+    fi
+    log "creating $dir (ansible-core $version.*, $py)"
+    rm -rf "$dir"
+    "$py" -m venv "$dir" || return 1
+    "$dir/bin/python" -m pip install -q --disable-pip-version-check -r requirements-matrix.txt "ansible-core==$version.*" \
+        >"$dir.log" 2>&1 || { log "ansible-core $version: pip install failed:"; cat "$dir.log" >&2; return 1; }
+    echo "$want" >"$dir/.bootstrap-stamp"
+}
+MATRIX_VENVS=(.venv)
+pids=()
+if [ "$MODE" = test ]; then
+    mkdir -p .build/matrix
+    while read -r kind version pyver _; do
+        if [ "$kind" != version ] || [ "$pyver" = main ]; then continue; fi
+        MATRIX_VENVS+=(".build/matrix/ansible-$version")
+        matrix_venv "$version" "$pyver" &
+        pids+=($!)
+    done <tests/matrix.txt
 fi
 
 # ---- virtualenv ------------------------------------------------------------------------------
@@ -82,40 +135,6 @@ if [ "$MODE" = demo ]; then
     exit 0
 fi
 
-# ---- ansible-core test matrix: one venv per version (tests/matrix.txt) ---------------------------
-find_python() {  # X.Y -> path of a working pythonX.Y with venv + ensurepip, or nothing
-    local v="$1" cand
-    for cand in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$v".*/bin/"python$v" "/usr/local/bin/python$v" "/usr/bin/python$v"; do
-        if [ -x "$cand" ] && "$cand" -c 'import venv, ensurepip' >/dev/null 2>&1; then
-            echo "$cand"
-            return 0
-        fi
-    done
-    return 1
-}
-matrix_venv() {  # version controller-python: make or refresh .build/matrix/ansible-<version>
-    local version="$1" pyver="$2" dir=".build/matrix/ansible-$1" py want
-    py="$(find_python "$pyver")" || { log "ansible-core $version: no python$pyver with venv+ensurepip (pyenv install $pyver)"; return 1; }
-    want="$({ "$py" -c 'import sys; print(sys.version)'; echo "ansible-core==$version.*"; cat requirements-matrix.txt; } | sha256sum | cut -d' ' -f1)"
-    if [ -x "$dir/bin/python" ] && [ "$(cat "$dir/.bootstrap-stamp" 2>/dev/null)" = "$want" ]; then
-        return 0
-    fi
-    log "creating $dir (ansible-core $version.*, $py)"
-    rm -rf "$dir"
-    "$py" -m venv "$dir" || return 1
-    "$dir/bin/python" -m pip install -q --disable-pip-version-check -r requirements-matrix.txt "ansible-core==$version.*" \
-        >"$dir.log" 2>&1 || { log "ansible-core $version: pip install failed:"; cat "$dir.log" >&2; return 1; }
-    echo "$want" >"$dir/.bootstrap-stamp"
-}
-MATRIX_VENVS=(.venv)
-mkdir -p .build/matrix
-pids=()
-while read -r kind version pyver _; do
-    if [ "$kind" != version ] || [ "$pyver" = main ]; then continue; fi
-    MATRIX_VENVS+=(".build/matrix/ansible-$version")
-    matrix_venv "$version" "$pyver" &
-    pids+=($!)
-done <tests/matrix.txt
 matrix_failed=0
 for pid in "${pids[@]}"; do wait "$pid" || matrix_failed=1; done
 [ "$matrix_failed" -eq 0 ] || { log "a matrix venv could not be made"; exit 1; }

@@ -199,6 +199,26 @@ options:
       - Not with O(cap_add) or O(cap_drop).
     type: bool
     default: false
+  userns:
+    description:
+      - V(host) (the default) keeps the host's users and groups; root inside is the host's root.
+      - V(auto) gives the sandbox a user namespace of its own, as C(podman run --userns=auto); root
+        inside is a range of 65536 unprivileged host ids, taken from the subordinate ids of the entry
+        C(linuxns-pidns) in C(/etc/subuid) and C(/etc/subgid) (a line such as
+        C(linuxns-pidns:1879048192:65536000) in each; the module fails naming the file without one),
+        without overlap between sandboxes, and kept in the sandbox's record. Root inside cannot
+        change what the host's root owns.
+      - With V(auto), an V(overlay) root sees the host's files through a read-only idmapped mount
+        (owned as on the host), writes go to its upper layer; a V(directory) tree and O(binds) are
+        idmapped too (root inside writes there as the host's root, as without V(auto)). Idmapped
+        mounts need Linux 5.12 and a file system that supports them (ext4, xfs, btrfs, tmpfs 6.3+);
+        the module fails naming the path where it cannot make one. With the host's root (O(rootfs)
+        unset) the host's files show as owned by C(nobody) inside, and root inside may write only
+        what everyone may.
+      - Only for a sandbox without O(parent), for now. Changing it recreates the sandbox.
+    type: str
+    choices: [host, auto]
+    default: host
   shm_size:
     description:
       - Size of the C(/dev/shm) tmpfs of a sandbox with a root of its own (O(rootfs)), as
@@ -368,6 +388,11 @@ options:
       shm_size:
         description: As O(shm_size).
         type: str
+      userns:
+        description: As O(userns).
+        type: str
+        choices: [host, auto]
+        default: host
       reset_rootfs:
         description: As O(reset_rootfs).
         type: bool
@@ -439,6 +464,15 @@ EXAMPLES = r"""
       - src: /srv/shared
         dest: /mnt/shared
         read_only: true
+  become: true
+
+- name: Root inside that is not root on the host (needs linuxns-pidns in /etc/subuid and /etc/subgid)
+  linuxns.pidns.sandbox:
+    name: untrusted
+    userns: auto
+    rootfs:
+      type: overlay
+      ephemeral: true
   become: true
 
 - name: A prepared tree (debootstrap) as root, read-only, with one writable host folder
@@ -553,6 +587,13 @@ sandbox:
       type: dict
       sample:
         {type: overlay, path: null, read_only: false, ephemeral: false, upper: /var/lib/linuxns-pidns/web, binds: []}
+    userns:
+      description:
+        - With O(userns=auto), the host ids its user namespace maps 0 to 65535 inside onto (V(uid), V(gid)
+          the first host uid and gid, V(count)); null with the host's users (and before it is made, in
+          check mode).
+      type: dict
+      sample: {uid: 1879048192, gid: 1879048192, count: 65536}
 removed:
   description: Sandboxes removed by this task, nested ones first.
   returned: when O(name) is given
@@ -627,6 +668,7 @@ def main():
         cap_drop=dict(type="list", elements="str"),
         privileged=dict(type="bool", default=False),
         shm_size=dict(type="str"),
+        userns=dict(type="str", default="host", choices=["host", "auto"]),
         reset_rootfs=dict(type="bool", default=False),
     )
     module = AnsibleModule(

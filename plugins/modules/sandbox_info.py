@@ -165,6 +165,13 @@ sandboxes:
       sample:
         {type: overlay, path: null, read_only: false, ephemeral: false, upper: /var/lib/linuxns-pidns/web,
          upper_bytes: 1228800, binds: [{src: /srv/data, dest: /data, read_only: true}]}
+    userns:
+      description:
+        - With M(linuxns.pidns.sandbox)'s O(linuxns.pidns.sandbox#module:userns=auto), the host ids its user
+          namespace maps 0 to 65535 inside onto (V(uid), V(gid) the first host uid and gid, V(count)); null
+          with the host's users.
+      type: dict
+      sample: {uid: 1879048192, gid: 1879048192, count: 65536}
     nprocs:
       description: Processes in its PID namespace, including nested sandboxes' processes and zombies.
       type: int

@@ -35,7 +35,7 @@ from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _proc
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _process
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _syscalls
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel._cgroup import EXEC_PREFIX, WORKLOADS_LEAF
-from ansible_collections.linuxns.pidns.plugins.module_utils._containment import _capabilities
+from ansible_collections.linuxns.pidns.plugins.module_utils._containment import _capabilities, _userns
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._control import (
     control_socket, receive_message, send_error, send_message)
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._records import inspect_sandbox
@@ -314,6 +314,13 @@ def _joiner(pidfd, namespaces, request, sock, stdio, hostname, module_ends, modu
                 stage = "joining its %s namespace" % ns_type
                 _syscalls.setns(fd, _syscalls.NAMESPACE_FLAGS[ns_type])
             os.close(fd)
+        if any(ns_type == "user" for ns_type, _fd in namespaces):
+            # The host's root has no id in there (it shows as nobody): become the sandbox's root. A
+            # change of credentials clears the parent-death signal and dumpability: set them again.
+            stage = "becoming root in its user namespace"
+            _userns.become_root()
+            die_with_parent(signal.SIGTERM, module_pid)
+            _syscalls.prctl(_syscalls.PR_SET_DUMPABLE, 0)
         if signal.SIGTERM in signal.sigpending():
             os._exit(1)  # Stopped (timed out) before the command was even forked.
         stage = "fork inside the sandbox"
@@ -404,6 +411,9 @@ def join_and_run(view, record, request):
     the command's session and descendants inside the sandbox (_process.kill_session)."""
     began = time.monotonic()
     types = request.namespaces or sorted(record["handles"])
+    if "user" in record["handles"] and "user" not in types:
+        # Its other namespaces belong to it: whatever is joined, it is joined as the sandbox's root.
+        types = ["user"] + list(types)
     cgroup = record.get("_cgroup")
     pidfd, namespaces, leaf, leaf_procs = None, [], None, []
     try:

@@ -330,16 +330,20 @@ def needs_preparing(spec):
 
 class Prepared(object):
     """Host resources PID 1 needs, as fds inherited across the forks: the module's root (to exec the
-    supervisor from) and detached mount trees of the layers folder, the tree and the bind sources."""
+    supervisor from) and detached mount trees of the layers folder, the tree and the bind sources;
+    with a user namespace of the sandbox's own, the overlay's lower layers too ((path, fd): the host's
+    root, then its disk submounts), to be idmapped (idmap) once that namespace exists."""
 
     def __init__(self):
         self.exec_root = None
         self.layers = None
         self.tree = None
         self.binds = []
+        self.lowers = []
 
     def fds(self):
-        return [fd for fd in [self.exec_root, self.layers, self.tree] + self.binds if fd is not None]
+        return [fd for fd in [self.exec_root, self.layers, self.tree] + self.binds + [fd for _p, fd in self.lowers]
+                if fd is not None]
 
     def close(self):
         for fd in self.fds():
@@ -349,9 +353,30 @@ class Prepared(object):
                 pass
         self.__init__()
 
+    def idmap(self, userns_fd, spec):
+        """In the module, once the sandbox's user namespace is mapped (userns: auto): make the detached
+        trees idmapped mounts of it (the same trees PID 1 has inherited), so files show inside with the
+        owners they have on the host. The overlay's lower layers read-only: root inside would write
+        them as the host's root."""
+        sc = _sys()
+        rootfs = spec.get("rootfs") or HOST_ROOTFS
+        jobs = [(fd, True, False, "the host's %s (the overlay's lower layer)" % point) for point, fd in self.lowers]
+        if self.tree is not None:
+            jobs.append((self.tree, rootfs["read_only"], True, "rootfs.path %s" % rootfs["path"]))
+        for index, (bind, fd) in enumerate(zip(spec.get("binds") or [], self.binds)):
+            jobs.append((fd, bind["read_only"], True, "binds[%d].src %s" % (index, bind["src"])))
+        for fd, read_only, recursive, what in jobs:
+            try:
+                sc.idmap_tree(fd, userns_fd, read_only, recursive)
+            except OSError as exc:
+                raise SandboxError("userns: auto: %s cannot be an idmapped mount: %s (idmapped mounts need Linux "
+                                   "5.12 and a file system that supports them: ext4, xfs, btrfs, tmpfs 6.3+)"
+                                   % (what, exc.strerror or exc))
 
-def prepare(spec, name, layers_dir=LAYERS_DIR):
-    """Open what PID 1 will need (see Prepared); make the upper layer's folder of a persistent overlay."""
+
+def prepare(spec, name, layers_dir=LAYERS_DIR, allocation=None):
+    """Open what PID 1 will need (see Prepared); make the upper layer's folder of a persistent overlay
+    (owned by the sandbox's root with a user namespace of its own: allocation, see _userns)."""
     from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _syscalls
     rootfs = spec.get("rootfs") or HOST_ROOTFS
     prepared = Prepared()
@@ -362,7 +387,13 @@ def prepare(spec, name, layers_dir=LAYERS_DIR):
             folder = layers_path(name, layers_dir)
             os.makedirs(layers_dir, 0o700, exist_ok=True)
             os.makedirs(folder, 0o700, exist_ok=True)
+            if allocation is not None:
+                os.chown(folder, allocation["uid"], allocation["gid"])
             prepared.layers = _syscalls.open_tree(folder, _syscalls.OPEN_TREE_CLONE)
+        if rootfs["type"] == "overlay" and allocation is not None:
+            from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _procfs
+            for point in ["/"] + plan_submounts(_procfs.read_mountinfo()):
+                prepared.lowers.append((point, _syscalls.open_tree(point, _syscalls.OPEN_TREE_CLONE)))
         if rootfs["type"] == "directory":
             prepared.tree = _syscalls.open_tree(rootfs["path"], _syscalls.OPEN_TREE_CLONE | _syscalls.AT_RECURSIVE)
         for index, bind in enumerate(spec.get("binds") or []):
@@ -375,6 +406,18 @@ def prepare(spec, name, layers_dir=LAYERS_DIR):
         prepared.close()
         raise
     return prepared
+
+
+def layers_owner(spec, name, layers_dir=LAYERS_DIR):
+    """(uid, gid) of a persistent overlay's existing upper layers folder, or None: a sandbox with a user
+    namespace of its own takes the same ids again, so its files stay its own."""
+    if not keeps_layers(spec):
+        return None
+    try:
+        info = os.stat(layers_path(name, layers_dir))
+    except OSError:
+        return None
+    return (info.st_uid, info.st_gid) if info.st_uid else None
 
 
 def remove_layers(name, layers_dir=LAYERS_DIR):
@@ -471,8 +514,9 @@ def _upper_pair(base, lower):
 
 def _build_overlay(sc, stage, new_root, rootfs, prepared, memory):
     """The overlay of the host's root and its disk submounts at new_root. Its lower layers are host
-    paths, so this runs before the pivot; only the host's root can change the paths it walks (the
-    upper layers are in LAYERS_DIR, 0700, and nothing runs in the sandbox yet)."""
+    paths (or, with a user namespace, their idmapped trees, attached on the stage), so this runs
+    before the pivot; only the host's root can change the paths it walks (the upper layers are in
+    LAYERS_DIR, 0700, and nothing runs in the sandbox yet)."""
     layers = os.path.join(stage, "layers")
     os.mkdir(layers, 0o700)
     if rootfs["ephemeral"]:
@@ -480,16 +524,25 @@ def _build_overlay(sc, stage, new_root, rootfs, prepared, memory):
                "mode=0700,size=%dk" % tmpfs_kib(EPHEMERAL_UPPER_SIZE, memory), "rootfs.ephemeral")
     else:
         sc.move_mount(prepared.layers, layers)
-    from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _procfs
-    submounts = plan_submounts(_procfs.read_mountinfo(), skip=[stage])
-    upper, work = _upper_pair(layers, "/")
-    _mount("overlay", new_root, "overlay", 0, overlay_options("/", upper, work), "rootfs (overlay of /)")
+    if prepared.lowers:
+        lower_of = {}
+        for index, (point, fd) in enumerate(prepared.lowers):
+            lower_of[point] = os.path.join(stage, "lower%d" % index)
+            os.mkdir(lower_of[point], 0o700)
+            sc.move_mount(fd, lower_of[point])
+        submounts = [point for point, _fd in prepared.lowers[1:]]
+    else:
+        from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _procfs
+        submounts = plan_submounts(_procfs.read_mountinfo(), skip=[stage])
+        lower_of = dict((point, point) for point in ["/"] + submounts)
+    upper, work = _upper_pair(layers, lower_of["/"])
+    _mount("overlay", new_root, "overlay", 0, overlay_options(lower_of["/"], upper, work), "rootfs (overlay of /)")
     for point in submounts:
         target = resolve_in_root(new_root, point)
-        if not os.path.isdir(target) or not os.path.isdir(point):
+        if not os.path.isdir(target) or not os.path.isdir(lower_of[point]):
             continue
-        upper, work = _upper_pair(os.path.join(layers, "mounts", layer_key(point)), point)
-        _mount("overlay", target, "overlay", 0, overlay_options(point, upper, work),
+        upper, work = _upper_pair(os.path.join(layers, "mounts", layer_key(point)), lower_of[point])
+        _mount("overlay", target, "overlay", 0, overlay_options(lower_of[point], upper, work),
                "rootfs (overlay of the host's %s)" % point)
 
 

@@ -32,7 +32,7 @@ from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _root
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _syscalls
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _systemd
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel._process import set_oom_score_adj, wait_exit
-from ansible_collections.linuxns.pidns.plugins.module_utils._containment import _capabilities
+from ansible_collections.linuxns.pidns.plugins.module_utils._containment import _capabilities, _userns
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._control import (
     control_socket, receive_message, send_error, send_message)
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._records import inspect_sandbox
@@ -66,7 +66,8 @@ def _become_init(spec, root, fds, python, name, prepared=None):
         try:
             _syscalls.umount2(root, _syscalls.MNT_DETACH)
         except OSError as exc:
-            if exc.errno not in (errno.EINVAL, errno.ENOENT):
+            # EPERM: in a user namespace of its own the host's mounts are locked; the tmpfs covers them.
+            if exc.errno not in (errno.EINVAL, errno.ENOENT, errno.EPERM):
                 raise
         # Under it is the same directory (a bind mount of itself): cover it, so the collection run
         # inside (say, via a sandboxed sshd) manages its own sandboxes, never the host's.
@@ -138,10 +139,22 @@ def _launch(spec, root, parent_fds, fds, sock, python, name, cpu, allowed, hiera
             if cpu is not None:
                 stage = "pinning to CPU %d" % cpu
                 os.sched_setaffinity(0, [cpu])
+            if "user" in spec["namespaces"]:
+                # First, alone: the module maps it and idmaps the trees PID 1 attaches, then the
+                # others are made in it.
+                stage = "unsharing the user namespace"
+                _syscalls.unshare(_syscalls.CLONE_NEWUSER)
+                send_message(sock, "userns")
+                stage = "waiting for the user namespace's id maps"
+                fields, _sender = receive_message(sock)
+                if not fields or fields[0] != "mapped":
+                    os._exit(1)  # the module gave up
+                _userns.become_root()
             stage = "unshare"
             flags = 0
             for ns_type in spec["namespaces"]:
-                flags |= _syscalls.NAMESPACE_FLAGS[ns_type]
+                if ns_type != "user":
+                    flags |= _syscalls.NAMESPACE_FLAGS[ns_type]
             _syscalls.unshare(flags)
             stage = "fork into the new PID namespace"
             if os.fork() == 0:
@@ -157,26 +170,57 @@ def _launch(spec, root, parent_fds, fds, sock, python, name, cpu, allowed, hiera
         os._exit(1)
 
 
-def _await_ready(sock, timeout):
-    """Wait for the supervisor's "ready"; return its PID as the host sees it."""
+def _allocations(state_dir, name):
+    """The id ranges other sandboxes' records hold (userns: auto)."""
+    taken = []
+    for other in state_dir.names():
+        if other == name:
+            continue
+        state = state_dir.read_state(other) or {}
+        if isinstance(state.get("userns"), dict):
+            taken.append(state["userns"])
+    return taken
+
+
+def _map_user_namespace(sock, proc_root, allocation, prepared, spec):
+    """The mid process has unshared its user namespace: write its maps, idmap the trees PID 1 will
+    attach, and let it go on."""
+    fields, sender = _next_message(sock, READY_TIMEOUT, "the user namespace")
+    if fields[0] != "userns" or sender is None:
+        raise SandboxError("expected the new user namespace, got %r" % (fields[0],))
+    _userns.write_maps(sender, allocation, proc_root)
+    if prepared is not None:
+        userns_fd = os.open(os.path.join(proc_root, str(sender), "ns", "user"), os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            prepared.idmap(userns_fd, spec)
+        finally:
+            os.close(userns_fd)
+    send_message(sock, "mapped")
+
+
+def _next_message(sock, timeout, what):
+    """The next message from the processes of a creation, an error from them raised as SandboxError."""
     poller = select.poll()
     poller.register(sock.fileno(), select.POLLIN)
-    deadline = time.monotonic() + timeout
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0 or not poller.poll(remaining * 1000):
-            raise SandboxError("the supervisor did not report ready within %d seconds" % timeout)
-        fields, sender = receive_message(sock)
-        if fields is None:
-            raise SandboxError("the supervisor exited before it was ready")
-        if fields[0] == "error":
-            _tag, stage, code, text = fields
-            if int(code) in (errno.EPERM, errno.EACCES):
-                raise SandboxError("%s failed: %s. %s" % (stage, text, NEEDS_ROOT))
-            raise SandboxError("%s failed: %s" % (stage, text))
-        if sender is None:
-            raise SandboxError("the supervisor's ready message carried no credentials")
-        return sender
+    if not poller.poll(timeout * 1000):
+        raise SandboxError("%s did not come within %d seconds" % (what, timeout))
+    fields, sender = receive_message(sock)
+    if fields is None:
+        raise SandboxError("the sandbox's processes exited before %s came" % what)
+    if fields[0] == "error":
+        _tag, stage, code, text = fields
+        if int(code) in (errno.EPERM, errno.EACCES):
+            raise SandboxError("%s failed: %s. %s" % (stage, text, NEEDS_ROOT))
+        raise SandboxError("%s failed: %s" % (stage, text))
+    return fields, sender
+
+
+def _await_ready(sock, timeout):
+    """Wait for the supervisor's "ready"; return its PID as the host sees it."""
+    _fields, sender = _next_message(sock, timeout, "the supervisor's ready")
+    if sender is None:
+        raise SandboxError("the supervisor's ready message carried no credentials")
+    return sender
 
 
 def _log_end(path, size=400):
@@ -280,12 +324,17 @@ def _create_once(view, name, spec, parent_record, python, cpu, allowed, planned)
     folder = state_dir.path(name)
     os.mkdir(folder, 0o700)
     os.mkdir(os.path.join(folder, "ns"), 0o700)
-    supervisor = pidfd = pid_ns = cgroup = prepared = None
+    supervisor = pidfd = pid_ns = cgroup = prepared = allocation = None
     try:
         script = install_supervisor(state_dir)
+        if spec.get("userns") == "auto":
+            allocation = _userns.allocate_on_host(_allocations(state_dir, name),
+                                                  prefer=_rootfs.layers_owner(spec, name))
+            python = _userns.supervisor_python(
+                python, (sys.prefix, sys.base_prefix) if python == sys.executable else ())
         if _rootfs.needs_preparing(spec):
             # Before joining the parent's mount namespace, where host paths are not visible.
-            prepared = _rootfs.prepare(spec, name)
+            prepared = _rootfs.prepare(spec, name, allocation=allocation)
         parent_fds = {}
         if parent_record is not None:
             for ns_type, path in parent_record["handles"].items():
@@ -301,14 +350,16 @@ def _create_once(view, name, spec, parent_record, python, cpu, allowed, planned)
             _launch(spec, state_dir.root, parent_fds, fds, theirs, python, name, cpu, allowed, view.hierarchies,
                     prepared)
         theirs.close()
-        if prepared is not None:
-            prepared.close()
         for fd in list(parent_fds.values()) + fds[:2]:
             os.close(fd)
         try:
             cgroup = _place_launcher(view, name, planned, launcher)
             # Unblocks the launcher: where to move itself.
             send_message(sock, "cgroup", cgroup.relative if cgroup is not None else "")
+            if allocation is not None:
+                _map_user_namespace(sock, state_dir.proc_root, allocation, prepared, spec)
+            if prepared is not None:
+                prepared.close()  # PID 1 has its own copies
             try:
                 pid = _await_ready(sock, READY_TIMEOUT)
             except SandboxError as exc:
@@ -357,6 +408,7 @@ def _create_once(view, name, spec, parent_record, python, cpu, allowed, planned)
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "cgroup": None if cgroup is None else {"relative": cgroup.relative, "paths": cgroup.paths()},
             "cgroup_problem": view.hierarchies.problem,
+            "userns": allocation,
         }
         state_dir.write_state(name, state)
     except BaseException:

@@ -18,7 +18,7 @@ from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _cgro
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _procfs
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _rootfs
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel._process import pids_in
-from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._spec import NAMESPACE_TYPES, NO_LIMITS
+from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._spec import HELD_NAMESPACE_TYPES, NO_LIMITS
 
 
 def problems_of(state, handles, supervisor_stat, boot_id, supervisor_pid_ns, supervisor_oom_kills=None):
@@ -63,7 +63,7 @@ def inspect_sandbox(view, name):
         # What still pins it tells what may still run: a mounted PID-namespace handle leads to
         # its PID 1 (_stop.destroy finds and stops it).
         held = {}
-        for ns_type in NAMESPACE_TYPES:
+        for ns_type in HELD_NAMESPACE_TYPES:
             found = view.handles.get(state_dir.handle_path(name, ns_type))
             if found and found[0] == ns_type:
                 held[ns_type] = found[1]
@@ -78,7 +78,7 @@ def inspect_sandbox(view, name):
                 "handles": dict((ns, state_dir.handle_path(name, ns)) for ns in held), "hostname": None,
                 "parent": None, "level": None, "created": None, "cgroup": _public_cgroup(cgroup),
                 "cgroup_problem": view.hierarchies.problem, "limits": None, "paused": None, "rootfs": None,
-                "_state": None, "_cgroup": cgroup}
+                "userns": None, "_state": None, "_cgroup": cgroup}
     mounted = {}
     for ns_type in state["namespaces"]:
         found = view.handles.get(state_dir.handle_path(name, ns_type))
@@ -113,6 +113,7 @@ def inspect_sandbox(view, name):
         "limits": dict(spec.get("limits") or NO_LIMITS),
         "paused": paused,
         "rootfs": _rootfs.describe(spec, name),
+        "userns": dict(state["userns"]) if state.get("userns") else None,
         "_state": state,
         "_cgroup": cgroup,
     }

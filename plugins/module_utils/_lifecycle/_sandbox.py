@@ -195,6 +195,9 @@ def _parent_record(view, parent, check_mode, planned, warnings):
     elif record["health"] != "alive":
         raise SandboxError("parent: sandbox %r is broken (%s); bring it back with state=present first"
                            % (parent, "; ".join(record["problems"])))
+    if record is not None and (record.get("spec") or {}).get("userns") == "auto":
+        raise SandboxError("parent: sandbox %r has a user namespace of its own (userns: auto); sandboxes nested "
+                           "in one are not supported yet" % parent)
     return record
 
 
@@ -216,4 +219,5 @@ def _predicted(state_dir, name, spec, parent_record):
         "level": (parent_record["level"] + 1) if parent_record and parent_record.get("level") else None,
         "created": None, "cgroup": None, "cgroup_problem": None, "limits": spec["limits"], "paused": spec["paused"],
         "rootfs": _rootfs.describe(spec, name),
+        "userns": None,  # its ids are taken when it is made
     }

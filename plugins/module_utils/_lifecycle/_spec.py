@@ -15,21 +15,23 @@ import math
 from ansible_collections.linuxns.pidns.plugins.module_utils._common import SandboxError
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _rootfs
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel._rootfs import DEFAULT_SHM_SIZE, HOST_ROOTFS
-from ansible_collections.linuxns.pidns.plugins.module_utils._containment import _capabilities
+from ansible_collections.linuxns.pidns.plugins.module_utils._containment import _capabilities, _userns
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"  # whole name: fullmatch ("$" also matches before a final "\n")
 NAME_RULE = "1 to 64 characters from A-Z a-z 0-9 _ . -, starting with a letter or digit"
 NAMESPACE_TYPES = ("pid", "mnt", "uts", "ipc", "net", "cgroup", "time")
 DEFAULT_NAMESPACES = ("pid", "mnt", "uts", "ipc")
+# What a sandbox may hold: the user namespace comes with userns: auto, never from `namespaces`.
+HELD_NAMESPACE_TYPES = ("user",) + NAMESPACE_TYPES
 # In display order; changing any but _decision.UPDATABLE_KEYS recreates the sandbox.
 SPEC_KEYS = ("namespaces", "hostname", "mount_proc", "parent", "stop_timeout", "rootfs", "binds", "shm_size",
-             "capabilities", "limits", "paused")
+             "capabilities", "userns", "limits", "paused")
 LIMIT_KEYS = ("pids_limit", "memory", "memory_swap", "cpus", "cpu_shares")
 NO_LIMITS = dict((key, None) for key in LIMIT_KEYS)
 # What a spec recorded before a key existed means by its absence.
 SPEC_DEFAULTS = {"limits": NO_LIMITS, "paused": False, "rootfs": HOST_ROOTFS, "binds": [],
-                 "shm_size": DEFAULT_SHM_SIZE, "capabilities": _capabilities.NO_CHANGE}
+                 "shm_size": DEFAULT_SHM_SIZE, "capabilities": _capabilities.NO_CHANGE, "userns": "host"}
 PID_MAX_LIMIT = 4194304
 # Docker's floor: below it a sandbox cannot even start its supervisor.
 MIN_MEMORY = 6 * 1024 * 1024
@@ -65,7 +67,7 @@ def validate_name(name, option="name"):
 
 def normalize_spec(name, namespaces=None, hostname=None, mount_proc=True, parent=None,
                    stop_timeout=DEFAULT_STOP_TIMEOUT, limits=None, paused=False, rootfs=None, binds=None,
-                   shm_size=None, cap_add=None, cap_drop=None, privileged=False):
+                   shm_size=None, cap_add=None, cap_drop=None, privileged=False, userns="host"):
     """(spec, warnings) from the requested options; SandboxError on bad input (shapes only, no host)."""
     validate_name(name)
     requested = list(DEFAULT_NAMESPACES if namespaces is None else namespaces)
@@ -100,6 +102,14 @@ def normalize_spec(name, namespaces=None, hostname=None, mount_proc=True, parent
     if shm_size is not None and rootfs["type"] == "host":
         raise SandboxError("shm_size: only a sandbox with a root of its own (rootfs) has a /dev/shm of its own; "
                            "with the host's root it is the host's")
+    if userns not in _userns.MODES:
+        raise SandboxError("userns: %r is not one of %s" % (userns, ", ".join(_userns.MODES)))
+    if userns == "auto":
+        if parent is not None:
+            raise SandboxError("userns: auto is for a top-level sandbox; nesting one in %s is not supported yet"
+                               % parent)
+        # Listed first: the others are made in it, and joined after it.
+        ordered = ["user"] + ordered
     shm_bytes = DEFAULT_SHM_SIZE if shm_size is None else size(shm_size, "shm_size")
     if shm_bytes < 1024 * 1024:
         raise SandboxError("shm_size: at least 1M, got %r" % (shm_size,))
@@ -113,6 +123,7 @@ def normalize_spec(name, namespaces=None, hostname=None, mount_proc=True, parent
         "binds": binds,
         "shm_size": shm_bytes,
         "capabilities": _capabilities.normalize(cap_add, cap_drop, privileged),
+        "userns": userns,
         "limits": normalize_limits(limits or {}),
         "paused": bool(paused),
     }
@@ -131,7 +142,7 @@ def spec_of_options(name, options):
                           limits=dict((key, options.get(key)) for key in LIMIT_KEYS), paused=given("paused", False),
                           rootfs=options.get("rootfs"), binds=options.get("binds"), shm_size=options.get("shm_size"),
                           cap_add=options.get("cap_add"), cap_drop=options.get("cap_drop"),
-                          privileged=given("privileged", False))
+                          privileged=given("privileged", False), userns=given("userns", "host"))
 
 
 def normalize_limits(given):

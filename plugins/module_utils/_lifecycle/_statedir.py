@@ -28,7 +28,7 @@ from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _cgro
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _procfs
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _syscalls
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._spec import (
-    MAX_STOP_TIMEOUT, NAMESPACE_TYPES, is_valid_name, normalize_limits, seconds)
+    HELD_NAMESPACE_TYPES, MAX_STOP_TIMEOUT, is_valid_name, normalize_limits, seconds)
 
 STATE_SCHEMA = 1
 CAP_SYS_ADMIN = 21
@@ -54,7 +54,8 @@ def parse_state(text):
     supervisor, namespaces, spec = state["supervisor"], state["namespaces"], state["spec"]
     if not (_is_int(supervisor.get("pid")) and supervisor["pid"] > 0 and _is_int(supervisor.get("start_time"))):
         raise ValueError("state: supervisor must have a PID and a start time")
-    if "pid" not in namespaces or not all(ns in NAMESPACE_TYPES and _is_int(inode) for ns, inode in namespaces.items()):
+    if "pid" not in namespaces or not all(ns in HELD_NAMESPACE_TYPES and _is_int(inode)
+                                          for ns, inode in namespaces.items()):
         raise ValueError("state: namespaces must map namespace types to inode numbers, pid among them")
     if not isinstance(spec.get("namespaces"), list) or not set(namespaces) == set(spec["namespaces"]):
         raise ValueError("state: spec.namespaces must list the namespaces held")
@@ -77,6 +78,10 @@ def parse_state(text):
             and isinstance(cgroup.get("paths"), dict)
             and all(isinstance(path, str) for path in cgroup["paths"].values())):
         raise ValueError("state: cgroup must name the sandbox's cgroup")
+    userns = state.get("userns")
+    if userns is not None and not (isinstance(userns, dict) and all(
+            _is_int(userns.get(key)) and userns[key] > 0 for key in ("uid", "gid", "count"))):
+        raise ValueError("state: userns must give the first host uid and gid and a count")
     try:
         normalize_limits(spec.get("limits") or {})
     except SandboxError:

@@ -46,7 +46,8 @@ SANDBOX = {
         "supervisor (idle)": memory_row(5896), "supervisor (after reaping)": memory_row(6936),
         "catatonit -P": memory_row(696), "bare python -I -S (sleeping)": memory_row(8320)}},
     "end_to_end": {"ours": [0.80, 0.90, 0.85], "util-linux": [0.70, 0.72, 0.71],
-                   "ours (cgroup)": [1.00, 1.10, 1.05], "util-linux (cgroup)": [1.00, 0.95, 0.98]},
+                   "ours (cgroup)": [1.00, 1.10, 1.05], "util-linux (cgroup)": [1.00, 0.95, 0.98],
+                   "ours (userns)": [0.90, 0.95, 1.00], "util-linux (userns)": [0.80, 0.75, 0.85]},
 }
 
 # bench_sandbox_exec.main()
@@ -114,8 +115,16 @@ def connection(sandbox_runs=(11.0,), pairs=None):
 
 def test_sandbox_rows():
     rows = summary.build_rows("sandbox", SANDBOX)
-    assert [row.goal for row in rows] == ["<= 2 ms", "<= 2 ms", "<= 8 MiB (8192 KiB)", "<= 1.15", "<= 1.15"]
-    added, steps, memory, cgroup, plain = rows
+    assert [row.goal for row in rows] == ["<= 2 ms", "<= 2 ms", "<= 8 MiB (8192 KiB)", "<= 1.15", "<= 1.15",
+                                          "<= 1.15"]
+    added, steps, memory, cgroup, plain, userns = rows
+    assert userns.ratio == pytest.approx(0.95 / 0.80) and userns.met is False and "userns=auto" in userns.what
+    assert "unshare --user --map-users" in userns.anchor
+    del SANDBOX["end_to_end"]["ours (userns)"]  # a JSON from before userns: auto gives the other rows
+    try:
+        assert len(summary.build_rows("sandbox", SANDBOX)) == 5
+    finally:
+        SANDBOX["end_to_end"]["ours (userns)"] = [0.90, 0.95, 1.00]
     assert added.ours == "+3.0 ms" and added.anchor.startswith("+5.0 ms") and added.ratio == pytest.approx(0.6)
     assert added.met is False
     assert steps.ours == "1.79 ms" and steps.met is True and steps.ratio is None
@@ -217,7 +226,7 @@ def test_from_json(tmp_path, capsys):
     out = capsys.readouterr().out
     table = target.read_text()
     assert "| what | ours | anchor | ratio | goal | met |" in out and "| what | ours | anchor" in table
-    assert len([line for line in table.splitlines() if line.startswith("| ")]) == 2 + 5 + 1 + 2 + 3 + 2 + 3
+    assert len([line for line in table.splitlines() if line.startswith("| ")]) == 2 + 6 + 1 + 2 + 3 + 2 + 3
     (tmp_path / "fleet.json").rename(tmp_path / "bench_fleet.json")  # the script's name is accepted too
     assert summary.main(["--from-json", str(tmp_path), "--only", "fleet,bench_rootfs"]) == 0
     (tmp_path / "bench_fleet.json").unlink()
