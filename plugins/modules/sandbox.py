@@ -215,7 +215,9 @@ options:
         the module fails naming the path where it cannot make one. With the host's root (O(rootfs)
         unset) the host's files show as owned by C(nobody) inside, and root inside may write only
         what everyone may.
-      - Only for a sandbox without O(parent), for now. Changing it recreates the sandbox.
+      - A sandbox nested (O(parent)) in one with V(auto) shares that user namespace and its ids, and must
+        say V(auto) too; V(auto) under a parent with the host's users is refused.
+      - Changing it recreates the sandbox.
     type: str
     choices: [host, auto]
     default: host

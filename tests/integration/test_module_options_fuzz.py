@@ -97,7 +97,6 @@ SANDBOX_CASES = (
     + cases("privileged", BOOLS, {"name": "fz-priv"})
     + cases("privileged", [True], {"name": "fz-priv2", "cap_drop": ["NET_RAW"]})
     + cases("userns", ["Auto", "yes", "", 1, [], {}], {"name": "fz-uns"})
-    + cases("userns", ["auto"], {"name": "fz-uns-child", "parent": "fz-uns-parent"})
     + cases("sandboxes", [[{}], [{"name": "fz-a"}, {"name": "fz-a"}], [{"name": "fz-a", "bogus": 1}],
                           [{"name": "fz-a", "stop_timeout": "nan"}], [{"name": "fz a"}], [{"name": "fz-a", "parent": "fz-a"}]])
 )

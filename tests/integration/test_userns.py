@@ -9,7 +9,6 @@ of the supervisor, the files a command inside tried to write, the owners of what
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import textwrap
 import uuid
@@ -115,16 +114,36 @@ def test_check_and_diff_mode_predict_it_and_a_change_recreates(names):
     assert _host_ids(host["sandbox"]["supervisor"]["pid"]) == (0, 0)
 
 
-def test_nesting_in_a_user_namespace_is_refused_and_nothing_is_made(names):
-    outer, inner = names("unsp"), names("unsc")
-    assert not run_module_main("sandbox", {"name": outer, "userns": "auto"})["failed"]
-    refused = run_module_main("sandbox", {"name": inner, "parent": outer})
-    assert refused["failed"] and "user namespace of its own (userns: auto)" in refused["msg"], refused
-    refused = run_module_main("sandbox", {"name": inner, "parent": outer, "userns": "auto"})
-    assert refused["failed"] and "userns: auto is for a top-level sandbox" in refused["msg"], refused
-    assert run_module_main("sandbox_info", {"name": inner})["sandboxes"] == []
-    assert os.path.exists("/proc/%d" % run_module_main("sandbox_info", {"name": outer})["sandboxes"][0]
-                          ["supervisor"]["pid"])
+def test_a_nested_sandbox_shares_its_parents_user_namespace(names):
+    """Nested in a sandbox with userns: auto (and an overlay root), a sandbox shares its user namespace
+    and ids, as its root; one that asks for the host's users, or for auto under a parent with the
+    host's users, is refused, naming userns, and nothing is made."""
+    outer, inner, plain, orphan = names("unsp"), names("unsc"), names("unsh"), names("unso")
+    top = run_module_main("sandbox", {"name": outer, "userns": "auto", "rootfs": {"type": "overlay", "ephemeral": True}})
+    assert not top["failed"], top
+    nested = run_module_main("sandbox", {"name": inner, "parent": outer, "userns": "auto",
+                                         "namespaces": ["pid", "mnt", "uts", "ipc"]})
+    assert not nested["failed"], nested
+    assert nested["sandbox"]["userns"] == top["sandbox"]["userns"]
+    assert nested["sandbox"]["namespaces"]["user"] == top["sandbox"]["namespaces"]["user"]
+    assert nested["sandbox"]["level"] == top["sandbox"]["level"] + 1
+    ids = top["sandbox"]["userns"]
+    assert _host_ids(nested["sandbox"]["supervisor"]["pid"]) == (ids["uid"], ids["gid"])
+    seen = _inside(inner, "id -u; cat /proc/self/uid_map; echo nested > /etc/pidns-userns-nested; ps -e -o pid= | wc -l")
+    assert seen["rc"] == 0, seen
+    assert seen["stdout_lines"][0] == "0" and seen["stdout_lines"][1].split()[1] == str(ids["uid"])
+    assert _inside(outer, "cat /etc/pidns-userns-nested")["stdout"] == "nested"  # the parent's root, shared
+    assert not Path("/etc/pidns-userns-nested").exists()
+
+    refused = run_module_main("sandbox", {"name": plain, "parent": outer})
+    assert refused["failed"] and "set userns: auto" in refused["msg"] and refused["msg"].startswith("userns"), refused
+    assert not run_module_main("sandbox", {"name": orphan})["failed"]
+    refused = run_module_main("sandbox", {"name": inner + "x", "parent": orphan, "userns": "auto"})
+    assert refused["failed"] and "has none (userns: host)" in refused["msg"], refused
+    listed = [box["name"] for box in run_module_main("sandbox_info", {})["sandboxes"]]
+    assert plain not in listed and inner + "x" not in listed
+    removed = run_module_main("sandbox", {"name": outer, "state": "absent"})
+    assert removed["removed"] == [inner, outer], removed
 
 
 def test_the_connection_runs_tasks_as_the_namespaces_root(names, tmp_path):

@@ -374,9 +374,11 @@ class Prepared(object):
                                    % (what, exc.strerror or exc))
 
 
-def prepare(spec, name, layers_dir=LAYERS_DIR, allocation=None):
+def prepare(spec, name, layers_dir=LAYERS_DIR, allocation=None, lowers=True):
     """Open what PID 1 will need (see Prepared); make the upper layer's folder of a persistent overlay
-    (owned by the sandbox's root with a user namespace of its own: allocation, see _userns)."""
+    (owned by the sandbox's root with a user namespace of its own: allocation, see _userns). lowers: with
+    an allocation, open the host's root and disk submounts as an overlay's lower layers, to idmap (not
+    for a sandbox nested in one with a user namespace: its lower layer is its parent's root)."""
     from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _syscalls
     rootfs = spec.get("rootfs") or HOST_ROOTFS
     prepared = Prepared()
@@ -390,7 +392,7 @@ def prepare(spec, name, layers_dir=LAYERS_DIR, allocation=None):
             if allocation is not None:
                 os.chown(folder, allocation["uid"], allocation["gid"])
             prepared.layers = _syscalls.open_tree(folder, _syscalls.OPEN_TREE_CLONE)
-        if rootfs["type"] == "overlay" and allocation is not None:
+        if rootfs["type"] == "overlay" and allocation is not None and lowers:
             from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _procfs
             for point in ["/"] + plan_submounts(_procfs.read_mountinfo()):
                 prepared.lowers.append((point, _syscalls.open_tree(point, _syscalls.OPEN_TREE_CLONE)))

@@ -133,13 +133,16 @@ def _launch(spec, root, parent_fds, fds, sock, python, name, cpu, allowed, hiera
             if ns_type in parent_fds:
                 stage = "joining the parent's %s namespace" % ns_type
                 _syscalls.setns(parent_fds[ns_type], _syscalls.NAMESPACE_FLAGS[ns_type])
+                if ns_type == "user":
+                    # A sandbox nested in one with userns: auto shares its user namespace, as its root.
+                    _userns.become_root()
         stage = "fork"
         mid = os.fork()
         if mid == 0:
             if cpu is not None:
                 stage = "pinning to CPU %d" % cpu
                 os.sched_setaffinity(0, [cpu])
-            if "user" in spec["namespaces"]:
+            if "user" in spec["namespaces"] and "user" not in parent_fds:
                 # First, alone: the module maps it and idmaps the trees PID 1 attaches, then the
                 # others are made in it.
                 stage = "unsharing the user namespace"
@@ -325,16 +328,29 @@ def _create_once(view, name, spec, parent_record, python, cpu, allowed, planned)
     os.mkdir(folder, 0o700)
     os.mkdir(os.path.join(folder, "ns"), 0o700)
     supervisor = pidfd = pid_ns = cgroup = prepared = allocation = None
+    shares_userns = False
     try:
         script = install_supervisor(state_dir)
-        if spec.get("userns") == "auto":
+        shares_userns = spec.get("userns") == "auto" and parent_record is not None
+        if shares_userns:
+            # Nested: its parent's user namespace and ids (_sandbox checks that the parent has one).
+            allocation = dict(parent_record["userns"])
+        elif spec.get("userns") == "auto":
             allocation = _userns.allocate_on_host(_allocations(state_dir, name),
                                                   prefer=_rootfs.layers_owner(spec, name))
+        if allocation is not None:
             python = _userns.supervisor_python(
                 python, (sys.prefix, sys.base_prefix) if python == sys.executable else ())
         if _rootfs.needs_preparing(spec):
-            # Before joining the parent's mount namespace, where host paths are not visible.
-            prepared = _rootfs.prepare(spec, name, allocation=allocation)
+            # Before joining the parent's mount namespace, where host paths are not visible. Nested, the
+            # overlay's lower layer is the parent's root, already seen with the namespace's ids.
+            prepared = _rootfs.prepare(spec, name, allocation=allocation, lowers=not shares_userns)
+            if shares_userns:
+                userns_fd = os.open(parent_record["handles"]["user"], os.O_RDONLY | os.O_CLOEXEC)
+                try:
+                    prepared.idmap(userns_fd, spec)
+                finally:
+                    os.close(userns_fd)
         parent_fds = {}
         if parent_record is not None:
             for ns_type, path in parent_record["handles"].items():
@@ -356,7 +372,7 @@ def _create_once(view, name, spec, parent_record, python, cpu, allowed, planned)
             cgroup = _place_launcher(view, name, planned, launcher)
             # Unblocks the launcher: where to move itself.
             send_message(sock, "cgroup", cgroup.relative if cgroup is not None else "")
-            if allocation is not None:
+            if allocation is not None and not shares_userns:
                 _map_user_namespace(sock, state_dir.proc_root, allocation, prepared, spec)
             if prepared is not None:
                 prepared.close()  # PID 1 has its own copies

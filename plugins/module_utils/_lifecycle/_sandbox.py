@@ -105,6 +105,7 @@ def _apply(view, entry, check_mode, planned, run_command=None):
     parent_record = None
     if wanted is not None and wanted["parent"]:
         parent_record = _parent_record(view, wanted["parent"], check_mode, planned, result["warnings"])
+        _check_userns_nesting(wanted, parent_record)
     doomed = dependents(view, name) if current is not None else []
     decision = _decision.decide(name, current, wanted, [d for d in doomed if planned.get(d) != "absent"],
                                 entry.params.get("recreate", False))
@@ -195,10 +196,21 @@ def _parent_record(view, parent, check_mode, planned, warnings):
     elif record["health"] != "alive":
         raise SandboxError("parent: sandbox %r is broken (%s); bring it back with state=present first"
                            % (parent, "; ".join(record["problems"])))
-    if record is not None and (record.get("spec") or {}).get("userns") == "auto":
-        raise SandboxError("parent: sandbox %r has a user namespace of its own (userns: auto); sandboxes nested "
-                           "in one are not supported yet" % parent)
     return record
+
+
+def _check_userns_nesting(spec, parent_record):
+    """A sandbox nested in one with userns: auto shares that user namespace (a new one could not see
+    the parent's root with the right owners); one with the host's users cannot be nested in it."""
+    if parent_record is None or parent_record.get("spec") is None:
+        return
+    parent_auto = parent_record["spec"].get("userns") == "auto"
+    if parent_auto and spec["userns"] != "auto":
+        raise SandboxError("userns: sandbox %r has a user namespace of its own (userns: auto), which a sandbox "
+                           "nested in it shares: set userns: auto" % parent_record["name"])
+    if spec["userns"] == "auto" and not parent_auto:
+        raise SandboxError("userns: auto for a nested sandbox shares its parent's user namespace, and %r has "
+                           "none (userns: host); give the parent userns: auto, or nest none" % parent_record["name"])
 
 
 def _diff_view(record):

@@ -105,10 +105,7 @@ def normalize_spec(name, namespaces=None, hostname=None, mount_proc=True, parent
     if userns not in _userns.MODES:
         raise SandboxError("userns: %r is not one of %s" % (userns, ", ".join(_userns.MODES)))
     if userns == "auto":
-        if parent is not None:
-            raise SandboxError("userns: auto is for a top-level sandbox; nesting one in %s is not supported yet"
-                               % parent)
-        # Listed first: the others are made in it, and joined after it.
+        # Listed first: the others are made in it, and joined after it. Nested, it is the parent's.
         ordered = ["user"] + ordered
     shm_bytes = DEFAULT_SHM_SIZE if shm_size is None else size(shm_size, "shm_size")
     if shm_bytes < 1024 * 1024:

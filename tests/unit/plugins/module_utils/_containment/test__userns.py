@@ -75,11 +75,11 @@ def test_write_maps_writes_both_files(tmp_path):
     assert (tmp_path / "42" / "gid_map").read_text() == "0 200000 65536\n"
 
 
-def test_spec_userns_auto_adds_the_user_namespace_first_and_is_top_level_only():
+def test_spec_userns_auto_adds_the_user_namespace_first():
     spec = normalize_spec("web", userns="auto")[0]
     assert spec["userns"] == "auto" and spec["namespaces"] == ["user", "pid", "mnt", "uts", "ipc"]
     assert normalize_spec("web")[0]["userns"] == "host" and "user" not in normalize_spec("web")[0]["namespaces"]
-    with pytest.raises(SandboxError, match="userns: auto is for a top-level sandbox"):
-        normalize_spec("inner", parent="outer", userns="auto")
+    # Nested, it is the parent's (the module checks the parent has one: it needs the host).
+    assert normalize_spec("inner", parent="outer", userns="auto")[0]["namespaces"][0] == "user"
     with pytest.raises(SandboxError, match="userns: 'yes' is not one of host, auto"):
         normalize_spec("web", userns="yes")
