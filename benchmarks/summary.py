@@ -49,8 +49,8 @@ QUICK = {
     # part 1: 10 creates/removes per variant (5 blocks of 2); part 2 idle window 1 s; part 3 3 ansible runs per side
     "sandbox": ("bench_sandbox.py", ["--count", "10", "--e2e-runs", "3", "--idle-seconds", "1"]),
     "sandbox_exec": ("bench_sandbox_exec.py", ["--count", "20", "--e2e-runs", "3"]),
-    # part 1: 4 per variant in 2 blocks; part 3: 3 ansible runs per side
-    "rootfs": ("bench_rootfs.py", ["--count", "4", "--blocks", "2", "--e2e-runs", "3", "--idle-seconds", "1"]),
+    # part 1: 12 per variant in 3 blocks (the containment row compares two medians ~1 ms apart); part 3: 3 ansible runs per side
+    "rootfs": ("bench_rootfs.py", ["--count", "12", "--blocks", "3", "--e2e-runs", "3", "--idle-seconds", "1"]),
     "pidns_facts": ("bench_pidns_facts.py", ["--sizes", "50x4", "--repeat", "3", "--ansible-repeat", "3"]),
     # 4 SSH test hosts, the goals checked there; 1 round: 2 rerun/ping pairs; 3 sandboxes per host
     "fleet": ("bench_fleet.py", ["--sizes", "4", "--goal-size", "4", "--repeat", "1", "--pairs", "2",

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from ansible_cli import TARGET_PYTHON, run_module_main, run_playbook
+from sandboxes import STATE_DIR
 
 pytestmark = pytest.mark.skipif(
     not any(line.startswith("linuxns-pidns:") for line in
@@ -195,3 +196,16 @@ def test_a_directory_root_is_idmapped_and_limits_apply(names, host_dir):
     assert uid_map.split()[1] == str(made["sandbox"]["userns"]["uid"])
     assert made["sandbox"]["limits"]["memory"] == 128 * 1024 * 1024
     assert (tree / "etc" / "hostname").read_text() == "from-the-tree\n"
+
+
+def test_a_bind_that_cannot_be_idmapped_fails_clearly_and_leaves_nothing(names):
+    """procfs has no idmapped mounts: binding part of it into a sandbox with userns: auto fails naming
+    the bind, and nothing of the sandbox is left (state folder, layers, handles, processes)."""
+    name = names("unsb")
+    refused = run_module_main("sandbox", {"name": name, "userns": "auto", "rootfs": {"type": "overlay", "ephemeral": True},
+                                          "binds": [{"src": "/proc/sys/kernel", "dest": "/mnt/kernel",
+                                                     "read_only": True}]})
+    assert refused["failed"], refused
+    assert "binds[0].src /proc/sys/kernel cannot be an idmapped mount" in refused["msg"], refused
+    assert not (STATE_DIR / name).exists() and not (LAYERS_DIR / name).exists()
+    assert str(STATE_DIR / name) not in Path("/proc/self/mountinfo").read_text()
