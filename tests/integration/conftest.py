@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fleet import start_fleet  # noqa: E402
 from sandboxes import force_remove, unique  # noqa: E402
+
+
+@pytest.fixture
+def host_dir():
+    """A folder on the host's root filesystem (not /tmp, which is a fresh tmpfs inside a root of its
+    own), owned by root, removed afterwards."""
+    path = Path("/var/tmp") / ("pidns-test-%s" % uuid.uuid4().hex[:8])
+    path.mkdir()
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(config, items):

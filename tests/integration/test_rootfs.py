@@ -38,15 +38,6 @@ def boxes(names):
         shutil.rmtree(LAYERS_DIR / name, ignore_errors=True)
 
 
-@pytest.fixture
-def host_dir():
-    """A folder on the host's root filesystem (not /tmp, which is a fresh tmpfs inside), removed afterwards."""
-    path = Path("/var/tmp") / ("pidns-rootfs-%s" % uuid.uuid4().hex[:8])
-    path.mkdir()
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
 def sandbox(name, **options):
     return run_module_main("sandbox", dict(name=name, **options))
 

@@ -9,9 +9,7 @@ of the supervisor, the files a command inside tried to write, the owners of what
 from __future__ import annotations
 
 import json
-import shutil
 import textwrap
-import uuid
 from pathlib import Path
 
 import pytest
@@ -35,15 +33,6 @@ def _inside(name: str, script: str, **options) -> dict:
 def _host_ids(pid: int) -> tuple:
     fields = dict(line.split(":", 1) for line in Path("/proc/%d/status" % pid).read_text().splitlines())
     return int(fields["Uid"].split()[0]), int(fields["Gid"].split()[0])
-
-
-@pytest.fixture
-def host_dir():
-    """A folder on the host's root filesystem, owned by root, removed afterwards."""
-    path = Path("/var/tmp") / ("pidns-userns-%s" % uuid.uuid4().hex[:8])
-    path.mkdir()
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 def test_root_inside_is_an_unprivileged_range_and_cannot_write_the_hosts_files(names, host_dir):
