@@ -25,6 +25,9 @@ description:
     their paths inside the sandbox's root, whatever its mounts. To a remote machine, files up to 4 MiB
     go on the joining command's standard input; larger ones, and files fetched from it, pass through a
     private folder there (mode 0700, removed when the connection closes).
+  - Commands start in the home directory of root inside (as a login over C(ssh) does), and relative
+    paths of files and of C(remote_tmp) resolve there. Fetched files get the controller's umask, as
+    with the C(local) connection.
   - A missing, broken or paused sandbox, or a machine that cannot be reached, makes the host
     unreachable with a message that says which.
 options:
@@ -179,11 +182,11 @@ class Connection(ConnectionBase):
 
     # ---- running the joiner
 
-    def _joiner_command(self, command, redirect="", umask=False):
+    def _joiner_command(self, command, redirect=""):
         """The machine's command line that runs `command` (a shell command line) in the sandbox."""
         return joiner_command_line(self.get_option("machine_python"), self.get_option("state_dir"),
                                    self.get_option("sandbox"), command, sudo=self.get_option("machine_become"),
-                                   redirect=redirect, umask=umask)
+                                   redirect=redirect)
 
     def _install_joiner(self):
         """Copy the joiner program into the machine's state directory (root-only)."""
@@ -211,11 +214,11 @@ class Connection(ConnectionBase):
             raise AnsibleConnectionFailure("could not install the joiner in %s on the machine (root is needed): %s"
                                            % (self.get_option("state_dir"), to_text(err).strip()))
 
-    def _in_sandbox(self, command, in_data=None, redirect="", umask=False):
+    def _in_sandbox(self, command, in_data=None, redirect=""):
         """(rc, stdout, stderr) of `command` run inside the sandbox."""
         self._connect()
         for _attempt in range(2):
-            rc, out, err = self._on_machine(self._joiner_command(command, redirect, umask), in_data)
+            rc, out, err = self._on_machine(self._joiner_command(command, redirect), in_data)
             if rc == MISSING:
                 self._install_joiner()
                 continue
@@ -232,8 +235,9 @@ class Connection(ConnectionBase):
         return self._in_sandbox(cmd, in_data)
 
     def _check_path(self, path, what):
-        if not path or not os.path.isabs(to_text(path)):
-            raise AnsibleError("%s: %r is not an absolute path inside sandbox %s" % (what, path, self.get_option("sandbox")))
+        # A relative path resolves against the home directory, where commands start (as over ssh/sftp).
+        if not path:
+            raise AnsibleError("%s: no path inside sandbox %s" % (what, self.get_option("sandbox")))
         return to_text(path)
 
     def _staging_dir(self):
@@ -283,13 +287,13 @@ class Connection(ConnectionBase):
         in_path = self._check_path(in_path, "fetch_file")
         display.vvv("FETCH %s FROM sandbox %s TO %s" % (in_path, self.get_option("sandbox"), out_path))
         self._connect()
-        # Written by the machine's shell: straight to out_path here, else into the private folder
-        # and fetched from there with the machine's own connection.
+        # Written by the machine's shell: straight to out_path here (with the controller's umask, as
+        # `local` writes it), else into the private folder and fetched from there with the machine's
+        # own connection.
         staged = None if self._is_local() else os.path.join(self._staging_dir(), "fetch-%s" % uuid.uuid4().hex)
         try:
             rc, _out, err = self._in_sandbox("cat %s" % shlex.quote(in_path),
-                                             redirect=" > %s" % shlex.quote(staged or to_text(out_path)),
-                                             umask=staged is None)
+                                             redirect=" > %s" % shlex.quote(staged or to_text(out_path)))
             if rc != 0:
                 raise AnsibleError("failed to read %s inside sandbox %s: %s"
                                    % (in_path, self.get_option("sandbox"), to_text(err).strip()))

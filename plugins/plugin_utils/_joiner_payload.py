@@ -71,7 +71,7 @@ def joiner_folder(state_dir):
     return os.path.join(state_dir, ".joiner-%s" % payload()[1])
 
 
-def joiner_command_line(python, state_dir, sandbox, command, sudo=False, redirect="", umask=False):
+def joiner_command_line(python, state_dir, sandbox, command, sudo=False, redirect=""):
     """The machine's shell command line that runs `command` (a shell command line) inside
     `sandbox`; it exits with MISSING when the joiner is not installed there."""
     path = os.path.join(joiner_folder(state_dir), "__main__.py")
@@ -92,8 +92,7 @@ def joiner_command_line(python, state_dir, sandbox, command, sudo=False, redirec
     interpreter = ("! command -v %s >/dev/null; then printf 'linuxns.pidns.sandbox: the machine has no Python at %%s: "
                    "set ansible_sandbox_machine_python to one it has\\n' %s >&2; exit %d"
                    % (shlex.quote(python), shlex.quote(python), NOT_JOINABLE))
-    umask_first = "umask 077; " if umask else ""
-    return "%sif %s; elif %s; then %s; %s; else exit %d; fi" % (umask_first, interpreter, test, check, run, MISSING)
+    return "if %s; elif %s; then %s; %s; else exit %d; fi" % (interpreter, test, check, run, MISSING)
 
 
 def _add_package(archive, package_name):

@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import textwrap
@@ -165,6 +166,43 @@ def test_setup_reports_the_sandbox(tmp_path, names):
     result = results_by_host(proc.stdout)[box]
     assert result["_status"] == "ok", proc.stdout[-3000:] + proc.stderr[-3000:]
     assert result["ansible_facts"]["ansible_hostname"] == "facts-box"
+
+
+def test_commands_start_in_home_and_relative_paths_resolve_there_as_over_ssh(tmp_path, names):
+    """Issue 21's defects 2 and 4: a relative remote_tmp (ansible/ansible#80710's test) works without
+    pipelining (put_file gets relative paths), commands start in the user's home, copy and fetch take
+    relative paths, and a fetched file gets the controller's umask, as with `local` (0644, not 0600).
+    An own root, so nothing reaches the host's /root."""
+    box = names("connr")
+    assert not make_sandbox(box, rootfs={"type": "overlay", "ephemeral": True})["failed"]
+    (tmp_path / "inventory.json").write_text(json.dumps(local_inventory(box)))
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(textwrap.dedent("""\
+        - hosts: all
+          gather_facts: false
+          tasks:
+            - ansible.builtin.command: pwd
+              register: where
+            - ansible.builtin.copy: {content: "relative\\n", dest: relative-copy.txt, mode: "0644"}
+            - ansible.builtin.fetch: {src: relative-copy.txt, dest: "%s/fetched.txt", flat: true}
+            - ansible.builtin.stat: {path: ansible-relative-tmp}
+              register: remote_tmp
+            - ansible.builtin.assert:
+                that: [where.stdout == "/root", remote_tmp.stat.isdir]
+        """ % tmp_path))
+    proc = run_playbook(playbook, "-i", str(tmp_path / "inventory.json"),
+                        env={"ANSIBLE_REMOTE_TMP": "./ansible-relative-tmp", "ANSIBLE_PIPELINING": "False"})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    fetched = tmp_path / "fetched.txt"
+    assert fetched.read_text() == "relative\n"
+    assert stat.S_IMODE(fetched.stat().st_mode) == 0o644 & ~current_umask()
+    assert not Path("/root/relative-copy.txt").exists() and not Path("/root/ansible-relative-tmp").exists()
+
+
+def current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def test_a_missing_or_broken_sandbox_is_unreachable_and_says_why(tmp_path, names):

@@ -81,6 +81,11 @@ class JoinRequest(object):
         self.passthrough = passthrough
 
 
+# JoinRequest.chdir: the user's home directory inside, as a login shell starts (the connection plugin:
+# Ansible's relative paths, a relative remote_tmp, resolve there as over ssh); "/" where it is missing.
+HOME_DIR = "~"
+
+
 class CappedOutput(object):
     """At most `limit` bytes of a stream, in bounded memory: its first half and its last half, and
     how many bytes there were. The tail buffer is trimmed once it is twice its share, so the work
@@ -195,6 +200,13 @@ def _reset_signals():
     signal.pthread_sigmask(signal.SIG_SETMASK, [])
 
 
+def _home_of(uid):
+    try:
+        return pwd.getpwuid(uid).pw_dir or "/"
+    except KeyError:
+        return "/"
+
+
 def _resolve_identity(user, group):
     """uid, gid, groups and home for user/group names or ids, looked up inside the sandbox."""
     uid = gid = None
@@ -246,8 +258,13 @@ def _command_child(request, sock, stdio, hostname, joiner_pid, leaf_procs, keep_
         _reset_signals()
         os.setsid()
         uid, gid, groups, home = _resolve_identity(request.user, request.group)
-        stage = "chdir: changing directory to %s" % (request.chdir or "/")
-        os.chdir(request.chdir or "/")
+        chdir = request.chdir or "/"
+        if chdir == HOME_DIR:
+            chdir = home or _home_of(os.getuid())
+            if not os.path.isdir(chdir):
+                chdir = "/"
+        stage = "chdir: changing directory to %s" % chdir
+        os.chdir(chdir)
         # Refuse a cwd that lies outside the sandbox's root (a leaked host directory).
         os.getcwd()
         # No more than the sandbox's capabilities, from exec on (the bounding set; dropped while
@@ -754,7 +771,7 @@ def exec_for_connection(state_dir, name, command):
     if record["paused"]:
         raise SandboxError("sandbox %r is paused (its processes are frozen)" % name)
     # HOME and TERM as a login inside would have them; the rest comes with the command.
-    request = JoinRequest(["/bin/sh", "-c", command], term=os.environ.get("TERM"), passthrough=True)
+    request = JoinRequest(["/bin/sh", "-c", command], chdir=HOME_DIR, term=os.environ.get("TERM"), passthrough=True)
     outcome = join_and_run(view, record, request)
     if outcome.error is not None:
         stage, _code, text = outcome.error

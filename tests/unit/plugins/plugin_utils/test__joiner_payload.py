@@ -69,13 +69,14 @@ def test_a_python_the_machine_lacks_is_named(stand_in):
                            "set ansible_sandbox_machine_python to one it has\n")
 
 
-def test_redirect_and_umask_apply_to_what_the_machine_writes(stand_in, tmp_path):
+def test_the_redirect_applies_to_what_the_machine_writes_with_the_callers_umask(stand_in, tmp_path):
+    """A fetched file gets the mode `local` gives it: the controller's umask (022: 0644)."""
     out = tmp_path / "out file"
-    line = joiner_command_line(sys.executable, str(stand_in), "box", "cat", redirect=" > '%s'" % out, umask=True)
-    done = subprocess.run(["/bin/sh", "-c", line], capture_output=True, text=True, check=False)
+    line = joiner_command_line(sys.executable, str(stand_in), "box", "cat", redirect=" > '%s'" % out)
+    done = subprocess.run(["/bin/sh", "-c", "umask 022; " + line], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert json.loads(out.read_text()) == [str(stand_in), "box", "cat"]
-    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644
 
 
 def test_sudo_asks_for_the_program_and_runs_it_through_sudo_without_a_prompt():
