@@ -38,6 +38,23 @@ options:
     vars:
       - name: inventory_hostname
       - name: ansible_sandbox_name
+  remote_user:
+    description:
+      - The user inside the sandbox that commands run as, looked up inside (as C(docker exec --user)
+        does for community.docker's connection). Unset, root inside.
+      - A user the sandbox does not have makes the host unreachable, naming the user.
+      - The user on the machine is O(machine_user).
+    type: str
+    vars:
+      - name: ansible_user
+      - name: ansible_sandbox_user
+    ini:
+      - section: defaults
+        key: remote_user
+    env:
+      - name: ANSIBLE_REMOTE_USER
+    keyword:
+      - name: remote_user
   machine:
     description:
       - The machine the sandbox is on, as an address or name to connect to.
@@ -186,7 +203,7 @@ class Connection(ConnectionBase):
         """The machine's command line that runs `command` (a shell command line) in the sandbox."""
         return joiner_command_line(self.get_option("machine_python"), self.get_option("state_dir"),
                                    self.get_option("sandbox"), command, sudo=self.get_option("machine_become"),
-                                   redirect=redirect)
+                                   redirect=redirect, user=self.get_option("remote_user"))
 
     def _install_joiner(self):
         """Copy the joiner program into the machine's state directory (root-only)."""

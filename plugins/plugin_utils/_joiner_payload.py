@@ -36,8 +36,9 @@ from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._spec imp
 
 def main():
     state_dir, name, command = sys.argv[1:4]
+    user = sys.argv[4] if len(sys.argv) > 4 else None
     try:
-        status = _join.exec_for_connection(state_dir, name, command)
+        status = _join.exec_for_connection(state_dir, name, command, user)
     except (SandboxError, OSError) as exc:
         os.write(2, ("linuxns.pidns.sandbox: %s\\n" % exc).encode("utf-8", "replace"))
         return {not_joinable}
@@ -71,15 +72,16 @@ def joiner_folder(state_dir):
     return os.path.join(state_dir, ".joiner-%s" % payload()[1])
 
 
-def joiner_command_line(python, state_dir, sandbox, command, sudo=False, redirect=""):
+def joiner_command_line(python, state_dir, sandbox, command, sudo=False, redirect="", user=None):
     """The machine's shell command line that runs `command` (a shell command line) inside
-    `sandbox`; it exits with MISSING when the joiner is not installed there."""
+    `sandbox` (as `user` inside, else root); it exits with MISSING when the joiner is not installed there."""
     path = os.path.join(joiner_folder(state_dir), "__main__.py")
     prefix = "sudo -n " if sudo else ""
     # -E -s -S, not -I: -I would also keep the program's own folder off sys.path (3.11+); -S: no
     # site, whose .pth files (certifi, ...) cost more than the join itself.
-    run = "%s%s -E -s -S %s %s %s %s%s" % (prefix, shlex.quote(python), shlex.quote(path), shlex.quote(state_dir),
-                                           shlex.quote(sandbox), shlex.quote(command), redirect)
+    run = "%s%s -E -s -S %s %s %s %s%s%s" % (prefix, shlex.quote(python), shlex.quote(path), shlex.quote(state_dir),
+                                             shlex.quote(sandbox), shlex.quote(command),
+                                             " " + shlex.quote(user) if user else "", redirect)
     # sudo cannot see a file the login user may not read: ask it to test for the program.
     test = "%stest -f %s" % (prefix, shlex.quote(path))
     # It runs as root: refuse it where anyone but root could have changed it.

@@ -199,6 +199,33 @@ def test_commands_start_in_home_and_relative_paths_resolve_there_as_over_ssh(tmp
     assert not Path("/root/relative-copy.txt").exists() and not Path("/root/ansible-relative-tmp").exists()
 
 
+def test_remote_user_is_the_user_inside_and_an_unknown_one_is_unreachable(tmp_path, names):
+    """Issue 21's defect 3: ansible_user / -u runs the commands as that user inside (as docker exec
+    --user does), in that user's home ("/" where it has none); a user the sandbox does not have makes the
+    host unreachable, naming it."""
+    box = names("connu")
+    assert not make_sandbox(box)["failed"]
+    (tmp_path / "inventory.json").write_text(json.dumps(local_inventory(box)))
+
+    def as_user(user):
+        proc = subprocess.run(
+            # raw: the module's Python (a venv under /root) is closed to nobody, as over ssh
+            [ANSIBLE, box, "-i", str(tmp_path / "inventory.json"), "-u", user, "-m", "ansible.builtin.raw",
+             "-a", "id -un; pwd"],
+            env=dict(ansible_env(ANSIBLE_PIPELINING="True"), **raw_results_env()), capture_output=True, text=True,
+            timeout=300, check=False)
+        return results_by_host(proc.stdout)[box], proc
+
+    seen, proc = as_user("nobody")
+    assert seen["_status"] == "ok", proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert seen["stdout_lines"] == ["nobody", "/"]  # nobody's home, /nonexistent, is missing
+    seen, proc = as_user("root")
+    assert seen["stdout_lines"] == ["root", "/root"], proc.stdout[-3000:]
+    seen, proc = as_user("no-such-user")
+    assert seen["_status"] == "unreachable", proc.stdout[-3000:]
+    assert "has no user 'no-such-user' (remote_user)" in seen["msg"], seen
+
+
 def current_umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)

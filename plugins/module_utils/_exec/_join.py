@@ -758,11 +758,11 @@ def run(params, check_mode=False, state_dir=None):
     return result
 
 
-def exec_for_connection(state_dir, name, command):
+def exec_for_connection(state_dir, name, command, user=None):
     """The linuxns.pidns.sandbox connection's work on the machine: run ``/bin/sh -c command`` inside
-    sandbox `name`, on this process's stdin, stdout and stderr; return its exit status (128 + N for
-    signal N, as a shell says). SandboxError when the sandbox cannot be joined (missing, broken,
-    paused): the connection reports that as unreachable."""
+    sandbox `name` (as `user` inside, else root), on this process's stdin, stdout and stderr; return its
+    exit status (128 + N for signal N, as a shell says). SandboxError when the sandbox cannot be joined
+    (missing, broken, paused) or has no such user: the connection reports that as unreachable."""
     state_dir = StateDir(state_dir)
     validate_name(name, "sandbox")
     require_root(state_dir.proc_root)
@@ -771,10 +771,13 @@ def exec_for_connection(state_dir, name, command):
     if record["paused"]:
         raise SandboxError("sandbox %r is paused (its processes are frozen)" % name)
     # HOME and TERM as a login inside would have them; the rest comes with the command.
-    request = JoinRequest(["/bin/sh", "-c", command], chdir=HOME_DIR, term=os.environ.get("TERM"), passthrough=True)
+    request = JoinRequest(["/bin/sh", "-c", command], chdir=HOME_DIR, term=os.environ.get("TERM"), passthrough=True,
+                          user=user)
     outcome = join_and_run(view, record, request)
     if outcome.error is not None:
         stage, _code, text = outcome.error
+        if text.startswith("user: no user "):
+            raise SandboxError("sandbox %s has no user %r (remote_user)" % (name, user))
         os.write(2, ("%s inside sandbox %s failed: %s\n" % (stage, name, text)).encode("utf-8", "replace"))
         return outcome.rc
     if outcome.signal is not None:
