@@ -80,6 +80,88 @@ def module_process(module: str, args: dict, timeout: float = 180) -> subprocess.
                           timeout=timeout, env=dict(os.environ, PYTHONPATH=str(COLLECTIONS)), check=False)
 
 
+ZYGOTE = r"""
+import importlib, io, json, os, select, sys
+from ansible.module_utils import basic  # noqa: F401  (imported once, before the forks)
+modules = {}
+requests = io.TextIOWrapper(io.FileIO(os.dup(0), "r"), encoding="utf-8")
+replies = io.TextIOWrapper(io.FileIO(os.dup(1), "w"), encoding="utf-8", write_through=True)
+for line in requests:
+    request = json.loads(line)
+    name = "ansible_collections.linuxns.pidns.plugins.modules." + request["module"]
+    module = modules.get(name) or modules.setdefault(name, importlib.import_module(name))
+    args_r, args_w = os.pipe()
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            for source, target in ((args_r, 0), (out_w, 1), (err_w, 2)):
+                os.dup2(source, target)
+            os.closerange(3, 65536)
+            sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8")
+            sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8")
+            sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8")
+            try:
+                module.main()
+                code = 0
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        finally:
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except Exception:
+                    pass
+            os._exit(code)
+    for fd in (args_r, out_w, err_w):
+        os.close(fd)
+    os.write(args_w, json.dumps({"ANSIBLE_MODULE_ARGS": request["args"]}).encode())
+    os.close(args_w)
+    chunks = {out_r: [], err_r: []}
+    while chunks:
+        ready, _w, _x = select.select([fd for fd in chunks], [], [])
+        for fd in ready:
+            data = os.read(fd, 65536)
+            if data:
+                chunks[fd].append(data)
+            else:
+                os.close(fd)
+                out_or_err = chunks.pop(fd)
+                if fd == out_r:
+                    stdout = b"".join(out_or_err)
+                else:
+                    stderr = b"".join(out_or_err)
+    status = os.waitpid(pid, 0)[1]
+    replies.write(json.dumps({"rc": os.waitstatus_to_exitcode(status), "stdout": stdout.decode("utf-8", "replace"),
+                              "stderr": stderr.decode("utf-8", "replace")}) + "\n")
+"""
+
+
+class ModuleZygote:
+    """One Python with ansible-core and the modules imported once, forking a child per call that runs a
+    module's main() with its arguments on stdin, as module_process does: for the option fuzz test's
+    hundreds of calls, a fork instead of an interpreter and its imports each time."""
+
+    def __init__(self):
+        self.proc = subprocess.Popen([sys.executable, "-c", ZYGOTE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True, env=dict(os.environ, PYTHONPATH=str(COLLECTIONS)))
+
+    def run(self, module: str, args: dict) -> subprocess.CompletedProcess:
+        self.proc.stdin.write(json.dumps({"module": module, "args": args}) + "\n")
+        self.proc.stdin.flush()
+        reply = self.proc.stdout.readline()
+        if not reply:
+            raise AssertionError("the module zygote ended (rc=%s)" % self.proc.poll())
+        result = json.loads(reply)
+        return subprocess.CompletedProcess([module], result["rc"], result["stdout"], result["stderr"])
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
 def run_module_main(module: str, args: dict | None = None, *, check: bool = False, diff: bool = False,
                     timeout: float = 180) -> dict:
     """module_process's result, for tests whose subject is what a module does on the host (kernel work,
