@@ -38,27 +38,27 @@ for p in "${DEBS[@]}"; do
         missing+=("$p")
     fi
 done
-if [ "${#missing[@]}" -gt 0 ]; then
-    SUDO=()
-    if [ "$(id -u)" -ne 0 ]; then
-        command -v sudo >/dev/null || { log "need root (or sudo) to install: ${missing[*]}"; exit 1; }
-        SUDO=(sudo)
+as_root() {  # command...: run it as root (through sudo when this is not root)
+    if [ "$(id -u)" -eq 0 ]; then
+        "$@"
+    else
+        command -v sudo >/dev/null || { log "need root (or sudo) for: $*"; exit 1; }
+        sudo "$@"
     fi
+}
+if [ "${#missing[@]}" -gt 0 ]; then
     log "installing Debian packages: ${missing[*]}"
-    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 # ---- subordinate ids for userns: auto (tests make such sandboxes; README "A user namespace") -------
+SUBID_ENTRY="linuxns-pidns:1879048192:65536000"  # _userns.EXAMPLE_ENTRY
 if [ "$MODE" = test ]; then
     for f in /etc/subuid /etc/subgid; do
         if ! grep -q '^linuxns-pidns:' "$f" 2>/dev/null; then
-            log "adding linuxns-pidns:1879048192:65536000 to $f (userns: auto)"
-            if [ "$(id -u)" -eq 0 ]; then
-                echo "linuxns-pidns:1879048192:65536000" >>"$f"
-            else
-                echo "linuxns-pidns:1879048192:65536000" | sudo tee -a "$f" >/dev/null
-            fi
+            log "adding $SUBID_ENTRY to $f (userns: auto)"
+            echo "$SUBID_ENTRY" | as_root tee -a "$f" >/dev/null
         fi
     done
 fi

@@ -89,7 +89,9 @@ replies = io.TextIOWrapper(io.FileIO(os.dup(1), "w"), encoding="utf-8", write_th
 for line in requests:
     request = json.loads(line)
     name = "ansible_collections.linuxns.pidns.plugins.modules." + request["module"]
-    module = modules.get(name) or modules.setdefault(name, importlib.import_module(name))
+    if name not in modules:
+        modules[name] = importlib.import_module(name)
+    module = modules[name]
     args_r, args_w = os.pipe()
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
@@ -119,23 +121,19 @@ for line in requests:
         os.close(fd)
     os.write(args_w, json.dumps({"ANSIBLE_MODULE_ARGS": request["args"]}).encode())
     os.close(args_w)
-    chunks = {out_r: [], err_r: []}
-    while chunks:
-        ready, _w, _x = select.select([fd for fd in chunks], [], [])
-        for fd in ready:
+    pending, output = {out_r: [], err_r: []}, {}
+    while pending:
+        for fd in select.select(list(pending), [], [])[0]:
             data = os.read(fd, 65536)
             if data:
-                chunks[fd].append(data)
+                pending[fd].append(data)
             else:
                 os.close(fd)
-                out_or_err = chunks.pop(fd)
-                if fd == out_r:
-                    stdout = b"".join(out_or_err)
-                else:
-                    stderr = b"".join(out_or_err)
+                output[fd] = b"".join(pending.pop(fd))
     status = os.waitpid(pid, 0)[1]
-    replies.write(json.dumps({"rc": os.waitstatus_to_exitcode(status), "stdout": stdout.decode("utf-8", "replace"),
-                              "stderr": stderr.decode("utf-8", "replace")}) + "\n")
+    replies.write(json.dumps({"rc": os.waitstatus_to_exitcode(status),
+                              "stdout": output[out_r].decode("utf-8", "replace"),
+                              "stderr": output[err_r].decode("utf-8", "replace")}) + "\n")
 """
 
 

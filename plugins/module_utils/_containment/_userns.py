@@ -67,14 +67,11 @@ def allocate(uid_ranges, gid_ranges, taken, prefer=None):
             "userns: auto needs subordinate ids for %s in %s and %s (a line such as %s in each; podman's "
             "'containers' entry is the same idea); %s has none" % (
                 SUBID_OWNER, SUBUID, SUBGID, EXAMPLE_ENTRY, SUBUID if not uid_ranges else SUBGID))
-    used_uids = set(entry["uid"] for entry in taken)
-    used_gids = set(entry["gid"] for entry in taken)
     blocks = list(zip(_blocks(uid_ranges), _blocks(gid_ranges)))
     if prefer in blocks:
         blocks.insert(0, prefer)
     for uid, gid in blocks:
-        if uid not in used_uids and gid not in used_gids and not _overlaps(uid, taken, "uid") \
-                and not _overlaps(gid, taken, "gid"):
+        if not _overlaps(uid, taken, "uid") and not _overlaps(gid, taken, "gid"):
             return {"uid": uid, "gid": gid, "count": RANGE}
     raise SandboxError("userns: every block of %d ids in %s's entries of %s and %s is taken by a sandbox (%d); "
                        "give %s a larger range" % (RANGE, SUBID_OWNER, SUBUID, SUBGID, len(taken), SUBID_OWNER))

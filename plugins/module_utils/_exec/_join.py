@@ -84,6 +84,8 @@ class JoinRequest(object):
 # JoinRequest.chdir: the user's home directory inside, as a login shell starts (the connection plugin:
 # Ansible's relative paths, a relative remote_tmp, resolve there as over ssh); "/" where it is missing.
 HOME_DIR = "~"
+# HOME, and that directory, of a command run as root inside (no user given).
+ROOT_HOME = "/root"
 
 
 class CappedOutput(object):
@@ -173,7 +175,7 @@ def open_namespaces(view, record, types):
 
 
 def clean_environment(hostname, home, term, extra):
-    env = {"PATH": DEFAULT_PATH, "HOME": home or "/root"}
+    env = {"PATH": DEFAULT_PATH, "HOME": home or ROOT_HOME}
     if hostname:
         env["HOSTNAME"] = hostname
     if term:
@@ -198,13 +200,6 @@ def _reset_signals():
         except (OSError, ValueError, RuntimeError):
             pass
     signal.pthread_sigmask(signal.SIG_SETMASK, [])
-
-
-def _home_of(uid):
-    try:
-        return pwd.getpwuid(uid).pw_dir or "/"
-    except KeyError:
-        return "/"
 
 
 def _resolve_identity(user, group):
@@ -260,7 +255,7 @@ def _command_child(request, sock, stdio, hostname, joiner_pid, leaf_procs, keep_
         uid, gid, groups, home = _resolve_identity(request.user, request.group)
         chdir = request.chdir or "/"
         if chdir == HOME_DIR:
-            chdir = home or _home_of(os.getuid())
+            chdir = home or ROOT_HOME
             if not os.path.isdir(chdir):
                 chdir = "/"
         stage = "chdir: changing directory to %s" % chdir

@@ -193,12 +193,17 @@ def _map_user_namespace(sock, proc_root, allocation, prepared, spec):
         raise SandboxError("expected the new user namespace, got %r" % (fields[0],))
     _userns.write_maps(sender, allocation, proc_root)
     if prepared is not None:
-        userns_fd = os.open(os.path.join(proc_root, str(sender), "ns", "user"), os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            prepared.idmap(userns_fd, spec)
-        finally:
-            os.close(userns_fd)
+        _idmap_into(prepared, spec, os.path.join(proc_root, str(sender), "ns", "user"))
     send_message(sock, "mapped")
+
+
+def _idmap_into(prepared, spec, userns_path):
+    """Make the detached trees of `prepared` idmapped mounts of the user namespace at `userns_path`."""
+    userns_fd = os.open(userns_path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        prepared.idmap(userns_fd, spec)
+    finally:
+        os.close(userns_fd)
 
 
 def _next_message(sock, timeout, what):
@@ -328,10 +333,9 @@ def _create_once(view, name, spec, parent_record, python, cpu, allowed, planned)
     os.mkdir(folder, 0o700)
     os.mkdir(os.path.join(folder, "ns"), 0o700)
     supervisor = pidfd = pid_ns = cgroup = prepared = allocation = None
-    shares_userns = False
+    shares_userns = spec.get("userns") == "auto" and parent_record is not None
     try:
         script = install_supervisor(state_dir)
-        shares_userns = spec.get("userns") == "auto" and parent_record is not None
         if shares_userns:
             # Nested: its parent's user namespace and ids (_sandbox checks that the parent has one).
             allocation = dict(parent_record["userns"])
@@ -346,11 +350,7 @@ def _create_once(view, name, spec, parent_record, python, cpu, allowed, planned)
             # overlay's lower layer is the parent's root, already seen with the namespace's ids.
             prepared = _rootfs.prepare(spec, name, allocation=allocation, lowers=not shares_userns)
             if shares_userns:
-                userns_fd = os.open(parent_record["handles"]["user"], os.O_RDONLY | os.O_CLOEXEC)
-                try:
-                    prepared.idmap(userns_fd, spec)
-                finally:
-                    os.close(userns_fd)
+                _idmap_into(prepared, spec, parent_record["handles"]["user"])
         parent_fds = {}
         if parent_record is not None:
             for ns_type, path in parent_record["handles"].items():
