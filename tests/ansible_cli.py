@@ -71,11 +71,14 @@ def run_module(module: str, args: dict | None = None, *, check: bool = False, di
                              % (proc.returncode, exc, proc.stdout, proc.stderr)) from None
 
 
-def module_process(module: str, args: dict, timeout: float = 180) -> subprocess.CompletedProcess:
+def module_process(module: str, args: dict, timeout: float = 180,
+                   prefix: list | None = None) -> subprocess.CompletedProcess:
     """A module's own main() in a process of its own on this Python, its arguments on stdin as Ansible
     hands them over (ANSIBLE_MODULE_ARGS), without the controller: about 0.2 s of CPU where `ansible`
-    takes 1.2. The target Pythons of the matrix get the modules through real ansible runs."""
-    return subprocess.run([sys.executable, "-m", "ansible_collections.linuxns.pidns.plugins.modules." + module],
+    takes 1.2. The target Pythons of the matrix get the modules through real ansible runs. prefix: a
+    command the module runs under (nsenter into a test's network namespace)."""
+    return subprocess.run(list(prefix or []) +
+                          [sys.executable, "-m", "ansible_collections.linuxns.pidns.plugins.modules." + module],
                           input=json.dumps({"ANSIBLE_MODULE_ARGS": args}), capture_output=True, text=True,
                           timeout=timeout, env=dict(os.environ, PYTHONPATH=str(COLLECTIONS)), check=False)
 
@@ -161,11 +164,11 @@ class ModuleZygote:
 
 
 def run_module_main(module: str, args: dict | None = None, *, check: bool = False, diff: bool = False,
-                    timeout: float = 180) -> dict:
+                    timeout: float = 180, prefix: list | None = None) -> dict:
     """module_process's result, for tests whose subject is what a module does on the host (kernel work,
     results, errors) and that run it many times; how Ansible calls the modules is what run_module and
     the plays test."""
-    proc = module_process(module, dict(args or {}, _ansible_check_mode=check, _ansible_diff=diff), timeout)
+    proc = module_process(module, dict(args or {}, _ansible_check_mode=check, _ansible_diff=diff), timeout, prefix)
     try:
         result = json.loads(proc.stdout)
     except ValueError as exc:

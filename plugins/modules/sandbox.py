@@ -221,6 +221,68 @@ options:
     type: str
     choices: [host, auto]
     default: host
+  network_mode:
+    description:
+      - V(host) shares the machine's network (ports a service inside binds are the host's ports).
+        V(none) gives the sandbox a network namespace with C(lo) only. V(bridge) gives it a network
+        namespace with C(eth0), the inside end of a veth pair whose other end is a port of a host
+        bridge the collection manages (O(bridge)), an address from the bridge's subnet, a default route
+        through the bridge, outbound NAT, and a C(/etc/resolv.conf) of its own (O(dns_servers), else the
+        host's nameservers that are not loopback, else those a systemd-resolved stub forwards to).
+      - Unset, V(none) if O(namespaces) lists C(net), else V(host) (what the sandbox had before this
+        option), so an upgrade recreates nothing; and a bridged network, which turns on forwarding and
+        adds rules to the host, is something asked for. V(host) with C(net) in O(namespaces) is refused.
+      - V(bridge) needs C(ip) (iproute2) and C(nft) (nftables) on the host; the module fails naming the
+        package when one is missing. Where forwarding (C(net.ipv4.ip_forward)) is off, the first
+        bridge turns it on and its forward chain forwards only the bridges' traffic; the last bridge
+        to go turns it off again. A host nftables chain that drops forwarded packets by policy is
+        reported in the task's warnings, never overridden.
+      - The rules live in the nftables table C(ip linuxns_pidns), rewritten whole from the sandboxes'
+        records on every change; the operator's tables and chains are never touched. The bridge and
+        the veths carry the interface alias C(linuxns.pidns); removal deletes the veth, and the bridge
+        and the table with the last sandbox that uses them.
+      - Bridges, addresses and rules belong to the network namespace the module runs in; remove a
+        sandbox from that namespace.
+      - Changing it recreates the sandbox.
+    type: str
+    choices: [host, none, bridge]
+  bridge:
+    description:
+      - With O(network_mode=bridge), the host bridge to attach to, made when missing.
+      - Changing it recreates the sandbox.
+    type: dict
+    suboptions:
+      name:
+        description:
+          - The bridge's interface name (up to 15 characters); one the collection did not make is refused.
+        type: str
+        default: pidns0
+      subnet:
+        description:
+          - Its IPv4 subnet (a prefix from /16 to /29); the bridge takes the first address, sandboxes the
+            next free ones. Unset, an existing bridge keeps its own, and a new one takes the first /24 of
+            C(10.89.0.0/16) that no address or route of the host overlaps. Given, it must match an
+            existing bridge's.
+        type: str
+  published_ports:
+    description:
+      - With O(network_mode=bridge), host ports forwarded to ports inside, in docker's syntax
+        V(HOST_PORT:PORT), V(HOST_IP:HOST_PORT:PORT), with V(/udp) (or V(/tcp), the default) after it,
+        such as V(8080:80), V(127.0.0.1:8080:80), V(8053:53/udp). Without V(HOST_IP), every address of the
+        host, loopback included; connections from other machines and from the host itself reach the
+        sandbox (DNAT in the table's prerouting and output chains).
+      - A host port another sandbox publishes, or that a host process holds, is refused before anything
+        is made. IPv4 only; port ranges are not supported.
+      - Changing it applies in place (the processes keep running).
+    type: list
+    elements: str
+  dns_servers:
+    description:
+      - With O(network_mode=bridge), the nameservers (IPv4, up to 3) of the sandbox's C(/etc/resolv.conf),
+        as C(docker run --dns).
+      - Changing it recreates the sandbox.
+    type: list
+    elements: str
   shm_size:
     description:
       - Size of the C(/dev/shm) tmpfs of a sandbox with a root of its own (O(rootfs)), as
@@ -395,6 +457,29 @@ options:
         type: str
         choices: [host, auto]
         default: host
+      network_mode:
+        description: As O(network_mode).
+        type: str
+        choices: [host, none, bridge]
+      bridge:
+        description: As O(bridge).
+        type: dict
+        suboptions:
+          name:
+            description: As O(bridge.name).
+            type: str
+            default: pidns0
+          subnet:
+            description: As O(bridge.subnet).
+            type: str
+      published_ports:
+        description: As O(published_ports).
+        type: list
+        elements: str
+      dns_servers:
+        description: As O(dns_servers).
+        type: list
+        elements: str
       reset_rootfs:
         description: As O(reset_rootfs).
         type: bool
@@ -596,6 +681,23 @@ sandbox:
           check mode).
       type: dict
       sample: {uid: 1879048192, gid: 1879048192, count: 65536}
+    network:
+      description:
+        - Its network. V(mode) is V(host), V(none) or V(bridge); a bridged sandbox also has V(bridge),
+          V(subnet), V(gateway) (the bridge's address), V(address) (its own, on C(eth0) inside),
+          V(interface) (the host end of its veth), V(published_ports) (each V(host_ip), V(host_port),
+          V(port), V(protocol)) and V(dns_servers) (as requested). Null for a sandbox whose state file
+          is lost; addresses null before it is made, in check mode.
+      type: dict
+      sample:
+        mode: bridge
+        bridge: pidns0
+        subnet: 10.89.0.0/24
+        gateway: 10.89.0.1
+        address: 10.89.0.2
+        interface: vp3f2a9c81d0
+        published_ports: [{host_ip: 0.0.0.0, host_port: 8080, port: 80, protocol: tcp}]
+        dns_servers: []
 removed:
   description: Sandboxes removed by this task, nested ones first.
   returned: when O(name) is given
@@ -603,7 +705,7 @@ removed:
   elements: str
   sample: [inner, web]
 updated:
-  description: The options changed in place on a running sandbox (V(limits), V(paused)).
+  description: The options changed in place on a running sandbox (V(limits), V(paused), V(published_ports)).
   returned: when an existing sandbox was changed in place
   type: list
   elements: str
@@ -671,6 +773,13 @@ def main():
         privileged=dict(type="bool", default=False),
         shm_size=dict(type="str"),
         userns=dict(type="str", default="host", choices=["host", "auto"]),
+        network_mode=dict(type="str", choices=["host", "none", "bridge"]),
+        bridge=dict(type="dict", options=dict(
+            name=dict(type="str", default="pidns0"),
+            subnet=dict(type="str"),
+        )),
+        published_ports=dict(type="list", elements="str"),
+        dns_servers=dict(type="list", elements="str"),
         reset_rootfs=dict(type="bool", default=False),
     )
     module = AnsibleModule(

@@ -18,8 +18,8 @@ RECREATE = "recreate"
 UPDATE = "update"
 REMOVE = "remove"
 NOTHING = "nothing"
-# Spec keys a running sandbox takes in place: its cgroup's limits, and frozen or not.
-UPDATABLE_KEYS = frozenset(["limits", "paused"])
+# Spec keys a running sandbox takes in place: its cgroup's limits, frozen or not, its published ports.
+UPDATABLE_KEYS = frozenset(["limits", "paused", "published_ports"])
 
 
 class Decision(object):

@@ -33,6 +33,7 @@ from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _sysc
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _systemd
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel._process import set_oom_score_adj, wait_exit
 from ansible_collections.linuxns.pidns.plugins.module_utils._containment import _capabilities, _userns
+from ansible_collections.linuxns.pidns.plugins.module_utils._network import _host as _network
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._control import (
     control_socket, receive_message, send_error, send_message)
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._records import inspect_sandbox
@@ -327,14 +328,33 @@ def _place_launcher(view, name, planned, launcher):
     return cgroup
 
 
+def _launch_spec(spec, folder):
+    """The spec PID 1 sets up: a bridged sandbox's resolv.conf (written in its folder) bound over
+    /etc/resolv.conf as the last bind, where it has a mount namespace of its own."""
+    if not spec.get("network") or "mnt" not in spec["namespaces"]:
+        return spec
+    path = os.path.join(folder, "resolv.conf")
+    text, _warnings = _network.resolv_conf(spec["network"]["dns_servers"])
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    return dict(spec, binds=list(spec["binds"]) + [{"src": path, "dest": "/etc/resolv.conf", "read_only": True}])
+
+
 def _create_once(view, name, spec, parent_record, python, cpu, allowed, planned):
     state_dir = view.state_dir
     folder = state_dir.path(name)
+    netns = others = links = None
+    if spec.get("network"):
+        netns = _network.netns_id(state_dir.proc_root)
+        others = _network.bridged_records(state_dir, netns, skip=(name,))
+        links = _network.preflight(spec["network"], spec["published_ports"], others)
     os.mkdir(folder, 0o700)
     os.mkdir(os.path.join(folder, "ns"), 0o700)
     supervisor = pidfd = pid_ns = cgroup = prepared = allocation = None
     shares_userns = spec.get("userns") == "auto" and parent_record is not None
     try:
+        recorded_spec, spec = spec, _launch_spec(spec, folder)
         script = install_supervisor(state_dir)
         if shares_userns:
             # Nested: its parent's user namespace and ids (_sandbox checks that the parent has one).
@@ -412,11 +432,14 @@ def _create_once(view, name, spec, parent_record, python, cpu, allowed, planned)
             cgroup.set_limits(spec["limits"])
             if spec["paused"]:
                 cgroup.freeze(True)
+        network = None
+        if netns is not None:
+            network = _network.connect(spec["network"], name, pid, others, netns, links, state_dir.proc_root)
         status = _procfs.read_status(state_dir.proc_root, pid)
         state = {
             "schema": STATE_SCHEMA,
             "name": name,
-            "spec": spec,
+            "spec": recorded_spec,
             "supervisor": supervisor,
             "namespaces": namespaces,
             "boot_id": view.boot_id,
@@ -425,8 +448,11 @@ def _create_once(view, name, spec, parent_record, python, cpu, allowed, planned)
             "cgroup": None if cgroup is None else {"relative": cgroup.relative, "paths": cgroup.paths()},
             "cgroup_problem": view.hierarchies.problem,
             "userns": allocation,
+            "network": network,
         }
         state_dir.write_state(name, state)
+        if netns is not None:
+            _network.sync(state_dir, netns)
     except BaseException:
         if supervisor is not None:
             stop_supervisor(state_dir, supervisor, 0, pid_ns)
@@ -434,6 +460,11 @@ def _create_once(view, name, spec, parent_record, python, cpu, allowed, planned)
             cgroup.kill()
             cgroup.remove()
         remove_folder(state_dir, name)
+        if netns is not None:
+            try:
+                _network.sync(state_dir, netns)
+            except SandboxError:
+                pass  # the error that matters is the one raised; the next change syncs again
         raise
     finally:
         if pidfd is not None:

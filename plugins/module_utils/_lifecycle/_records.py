@@ -18,6 +18,7 @@ from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _cgro
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _procfs
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _rootfs
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel._process import pids_in
+from ansible_collections.linuxns.pidns.plugins.module_utils._network import _config as _network_config
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._spec import HELD_NAMESPACE_TYPES, NO_LIMITS
 
 
@@ -78,7 +79,7 @@ def inspect_sandbox(view, name):
                 "handles": dict((ns, state_dir.handle_path(name, ns)) for ns in held), "hostname": None,
                 "parent": None, "level": None, "created": None, "cgroup": _public_cgroup(cgroup),
                 "cgroup_problem": view.hierarchies.problem, "limits": None, "paused": None, "rootfs": None,
-                "userns": None, "_state": None, "_cgroup": cgroup}
+                "userns": None, "network": None, "_state": None, "_cgroup": cgroup}
     mounted = {}
     for ns_type in state["namespaces"]:
         found = view.handles.get(state_dir.handle_path(name, ns_type))
@@ -114,9 +115,23 @@ def inspect_sandbox(view, name):
         "paused": paused,
         "rootfs": _rootfs.describe(spec, name),
         "userns": dict(state["userns"]) if state.get("userns") else None,
+        "network": network_view(spec, state.get("network")),
         "_state": state,
         "_cgroup": cgroup,
     }
+
+
+def network_view(spec, network):
+    """The public `network`: the mode, and for a bridged sandbox where it is on the bridge."""
+    view = {"mode": _network_config.network_mode(spec)}
+    if spec.get("network"):
+        view.update(bridge=spec["network"]["bridge"], dns_servers=list(spec["network"]["dns_servers"]),
+                    published_ports=[dict(port) for port in spec.get("published_ports") or []],
+                    subnet=None, gateway=None, address=None, interface=None)
+        if network:
+            view.update(subnet=network["subnet"], gateway=network["gateway"], address=network["address"],
+                        interface=network["veth"])
+    return view
 
 
 def cgroup_of(view, state):

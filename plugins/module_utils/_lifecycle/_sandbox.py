@@ -15,10 +15,12 @@ from ansible_collections.linuxns.pidns.plugins.module_utils._common import Sandb
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _rootfs
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle import _decision
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._launch import create
-from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._records import dependents, inspect_sandbox, public_view
+from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._records import (
+    dependents, inspect_sandbox, network_view, public_view)
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._spec import spec_of_options, validate_name
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._statedir import HostView, StateDir, require_root
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._stop import destroy_all
+from ansible_collections.linuxns.pidns.plugins.module_utils._network import _host as _network
 
 
 class _Entry(object):
@@ -36,6 +38,8 @@ class _Entry(object):
             self.wanted, self.warnings = spec_of_options(self.name, params)
             # A missing tree or bind source fails before anything is touched.
             _rootfs.check_host(self.wanted)
+            if self.wanted["network"]:
+                self.warnings.extend(_network.host_warnings(self.wanted["network"]))
 
 
 def run(params, check_mode=False, state_dir=None, run_command=None):
@@ -159,25 +163,38 @@ def _apply(view, entry, check_mode, planned, run_command=None):
 
 
 def _update_in_place(view, current, wanted, decision, check_mode, result):
-    """New limits, pause or thaw, in place: the processes keep running."""
+    """New limits, pause or thaw, published ports, in place: the processes keep running."""
     name = current["name"]
     cgroup = current["_cgroup"]
-    if cgroup is None:
+    needs_cgroup = [reason for reason in decision.reasons if reason in ("limits", "paused")]
+    if needs_cgroup and cgroup is None:
         raise SandboxError("%s: sandbox %s has no cgroup (%s); recreate it (recreate: true) to give it one"
-                           % ("/".join(decision.reasons), name,
+                           % ("/".join(needs_cgroup), name,
                               current.get("cgroup_problem") or "it was made before sandboxes had cgroups"))
-    problems = view.hierarchies.supports(wanted["limits"])
+    problems = view.hierarchies.supports(wanted["limits"]) if needs_cgroup else []
     if problems:
         raise SandboxError("; ".join(problems))
+    network = current["_state"].get("network")
+    if "published_ports" in decision.reasons:
+        netns = _network.netns_id(view.state_dir.proc_root)
+        if network["netns"] != netns:
+            raise SandboxError("published_ports: sandbox %s was bridged from another network namespace; change "
+                               "its ports from there" % name)
+        others = _network.bridged_records(view.state_dir, netns, skip=(name,))
+        new_ports = [port for port in wanted["published_ports"] if port not in current["spec"]["published_ports"]]
+        _network.check_ports(new_ports, others)
     result.update(changed=True, updated=decision.reasons)
     if check_mode:
-        result["sandbox"] = dict(public_view(current), spec=wanted, limits=wanted["limits"], paused=wanted["paused"])
+        result["sandbox"] = dict(public_view(current), spec=wanted, limits=wanted["limits"], paused=wanted["paused"],
+                                 network=network_view(wanted, network))
         return result
     if "limits" in decision.reasons:
         cgroup.set_limits(wanted["limits"])
     view.state_dir.write_state(name, dict(current["_state"], spec=wanted))
     if "paused" in decision.reasons:
         cgroup.freeze(wanted["paused"])
+    if "published_ports" in decision.reasons:
+        _network.sync(view.state_dir, network["netns"])
     view.refresh()
     result["sandbox"] = public_view(inspect_sandbox(view, name))
     return result
@@ -232,4 +249,5 @@ def _predicted(state_dir, name, spec, parent_record):
         "created": None, "cgroup": None, "cgroup_problem": None, "limits": spec["limits"], "paused": spec["paused"],
         "rootfs": _rootfs.describe(spec, name),
         "userns": None,  # its ids are taken when it is made
+        "network": network_view(spec, None),  # its address is taken when it is made
     }

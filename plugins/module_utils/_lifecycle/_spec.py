@@ -16,6 +16,7 @@ from ansible_collections.linuxns.pidns.plugins.module_utils._common import Sandb
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _rootfs
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel._rootfs import DEFAULT_SHM_SIZE, HOST_ROOTFS
 from ansible_collections.linuxns.pidns.plugins.module_utils._containment import _capabilities, _userns
+from ansible_collections.linuxns.pidns.plugins.module_utils._network import _config as _network
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"  # whole name: fullmatch ("$" also matches before a final "\n")
@@ -26,12 +27,13 @@ DEFAULT_NAMESPACES = ("pid", "mnt", "uts", "ipc")
 HELD_NAMESPACE_TYPES = ("user",) + NAMESPACE_TYPES
 # In display order; changing any but _decision.UPDATABLE_KEYS recreates the sandbox.
 SPEC_KEYS = ("namespaces", "hostname", "mount_proc", "parent", "stop_timeout", "rootfs", "binds", "shm_size",
-             "capabilities", "userns", "limits", "paused")
+             "capabilities", "userns", "network", "published_ports", "limits", "paused")
 LIMIT_KEYS = ("pids_limit", "memory", "memory_swap", "cpus", "cpu_shares")
 NO_LIMITS = dict((key, None) for key in LIMIT_KEYS)
 # What a spec recorded before a key existed means by its absence.
 SPEC_DEFAULTS = {"limits": NO_LIMITS, "paused": False, "rootfs": HOST_ROOTFS, "binds": [],
-                 "shm_size": DEFAULT_SHM_SIZE, "capabilities": _capabilities.NO_CHANGE, "userns": "host"}
+                 "shm_size": DEFAULT_SHM_SIZE, "capabilities": _capabilities.NO_CHANGE, "userns": "host",
+                 "network": None, "published_ports": []}
 PID_MAX_LIMIT = 4194304
 # Docker's floor: below it a sandbox cannot even start its supervisor.
 MIN_MEMORY = 6 * 1024 * 1024
@@ -67,7 +69,8 @@ def validate_name(name, option="name"):
 
 def normalize_spec(name, namespaces=None, hostname=None, mount_proc=True, parent=None,
                    stop_timeout=DEFAULT_STOP_TIMEOUT, limits=None, paused=False, rootfs=None, binds=None,
-                   shm_size=None, cap_add=None, cap_drop=None, privileged=False, userns="host"):
+                   shm_size=None, cap_add=None, cap_drop=None, privileged=False, userns="host", network_mode=None,
+                   bridge=None, published_ports=None, dns_servers=None):
     """(spec, warnings) from the requested options; SandboxError on bad input (shapes only, no host)."""
     validate_name(name)
     requested = list(DEFAULT_NAMESPACES if namespaces is None else namespaces)
@@ -77,8 +80,14 @@ def normalize_spec(name, namespaces=None, hostname=None, mount_proc=True, parent
                            % (", ".join(repr(ns) for ns in unknown), ", ".join(NAMESPACE_TYPES)))
     if "pid" not in requested:
         raise SandboxError("namespaces: 'pid' is required: a sandbox is built around its own PID namespace")
+    network, published, requested = _network.normalize_network(network_mode, requested, bridge, published_ports,
+                                                                dns_servers)
     ordered = [ns for ns in NAMESPACE_TYPES if ns in requested]
     warnings = []
+    if network is not None and "mnt" not in ordered:
+        warnings.append("sandbox %s has no mount namespace, so its resolv.conf cannot be its own: names resolve "
+                        "as the host's resolv.conf says, which may name nameservers unreachable from the "
+                        "bridge; add mnt to namespaces" % name)
     if hostname is not None and "uts" not in ordered:
         raise SandboxError("hostname: setting a hostname needs the 'uts' namespace; add uts to namespaces")
     if hostname is not None and not _is_hostname(hostname):
@@ -121,6 +130,8 @@ def normalize_spec(name, namespaces=None, hostname=None, mount_proc=True, parent
         "shm_size": shm_bytes,
         "capabilities": _capabilities.normalize(cap_add, cap_drop, privileged),
         "userns": userns,
+        "network": network,
+        "published_ports": published,
         "limits": normalize_limits(limits or {}),
         "paused": bool(paused),
     }
@@ -139,7 +150,9 @@ def spec_of_options(name, options):
                           limits=dict((key, options.get(key)) for key in LIMIT_KEYS), paused=given("paused", False),
                           rootfs=options.get("rootfs"), binds=options.get("binds"), shm_size=options.get("shm_size"),
                           cap_add=options.get("cap_add"), cap_drop=options.get("cap_drop"),
-                          privileged=given("privileged", False), userns=given("userns", "host"))
+                          privileged=given("privileged", False), userns=given("userns", "host"),
+                          network_mode=options.get("network_mode"), bridge=options.get("bridge"),
+                          published_ports=options.get("published_ports"), dns_servers=options.get("dns_servers"))
 
 
 def normalize_limits(given):

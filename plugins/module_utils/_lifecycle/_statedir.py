@@ -27,6 +27,7 @@ from ansible_collections.linuxns.pidns.plugins.module_utils._common import STATE
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _cgroup
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _procfs
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _syscalls
+from ansible_collections.linuxns.pidns.plugins.module_utils._network import _config as _network
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._spec import (
     HELD_NAMESPACE_TYPES, MAX_STOP_TIMEOUT, is_valid_name, normalize_limits, seconds)
 
@@ -82,11 +83,29 @@ def parse_state(text):
     if userns is not None and not (isinstance(userns, dict) and all(
             _is_int(userns.get(key)) and userns[key] > 0 for key in ("uid", "gid", "count"))):
         raise ValueError("state: userns must give the first host uid and gid and a count")
+    if not _is_network(state.get("network")):
+        raise ValueError("state: network must give the bridge, subnet, gateway, address and veth of a bridged sandbox")
     try:
         normalize_limits(spec.get("limits") or {})
     except SandboxError:
         raise ValueError("state: spec.limits are not limits")
     return state
+
+
+def _is_network(network):
+    """None, or a bridged sandbox's network: its names and addresses go into `ip` batches, so check them."""
+    if network is None:
+        return True
+    if not isinstance(network, dict) or not _is_int(network.get("netns")) or \
+            not all(_network.is_bridge_name(network.get(key)) for key in ("bridge", "veth")):
+        return False
+    try:
+        _network.parse_subnet(network.get("subnet"), "subnet")
+        for key in ("gateway", "address"):
+            _network.parse_ipv4(network.get(key), key)
+    except SandboxError:
+        return False
+    return True
 
 
 def _is_int(value):

@@ -20,6 +20,7 @@ from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _sysc
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel._process import same_process, wait_exit
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._records import find_init, inspect_sandbox
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._spec import DEFAULT_STOP_TIMEOUT
+from ansible_collections.linuxns.pidns.plugins.module_utils._network import _host as _network
 
 # Extra time, beyond stop_timeout, for the supervisor to finish before it gets SIGKILL.
 STOP_MARGIN = 5.0
@@ -93,6 +94,8 @@ def destroy(view, record):
             raise SandboxError("sandbox %s: processes in its cgroup %s did not die" % (record["name"], cgroup.relative))
         cgroup.remove()
     remove_folder(view.state_dir, record["name"])
+    # Its veth, and the bridge, rules and forwarding it alone used.
+    _network.after_removal(view.state_dir, state)
 
 
 def destroy_all(view, names):
