@@ -24,7 +24,8 @@ from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._spec imp
 # The options of a list entry that the sandbox module takes (sandboxes[].*).
 MODULE_OPTIONS = ("name", "state", "namespaces", "hostname", "parent", "mount_proc", "stop_timeout", "recreate",
                   "pids_limit", "memory", "memory_swap", "cpus", "cpu_shares", "paused",
-                  "rootfs", "binds", "shm_size", "cap_add", "cap_drop", "privileged", "userns", "reset_rootfs")
+                  "rootfs", "binds", "shm_size", "cap_add", "cap_drop", "privileged", "userns", "network_mode",
+                  "bridge", "published_ports", "dns_servers", "reset_rootfs")
 # How the sandbox module's argument spec converts the typed limits (the others, memory sizes, are text).
 _INT_OPTIONS = ("pids_limit", "cpu_shares")
 _FLOAT_OPTIONS = ("cpus",)
@@ -121,7 +122,9 @@ class _Planned(object):
                                shm_size=_text(entry.get("shm_size")), cap_add=_text_list(entry, "cap_add"),
                                cap_drop=_text_list(entry, "cap_drop"),
                                privileged=_converted(entry, "privileged", check_type_bool, False),
-                               userns=_text(entry.get("userns")))
+                               userns=_text(entry.get("userns")), network_mode=_text(entry.get("network_mode")),
+                               bridge=entry.get("bridge"), published_ports=_text_list(entry, "published_ports"),
+                               dns_servers=_text_list(entry, "dns_servers"))
                 self.wanted = spec_of_options(self.name, options)[0]
             for number, workload in enumerate(self.workloads):
                 if not workload.get("argv"):

@@ -109,6 +109,18 @@ SANDBOX_CASES = (
     + cases("privileged", BOOLS, {"name": "fz-priv"})
     + cases("privileged", [True], {"name": "fz-priv2", "cap_drop": ["NET_RAW"]})
     + cases("userns", ["Auto", "yes", "", 1, [], {}], {"name": "fz-uns"})
+    # Refused before the host is looked at: no bridge, rule or forwarding change on this machine.
+    + cases("network_mode", ["Bridge", "nat", "", 1, [], {}], {"name": "fz-net"})
+    + cases("network_mode", ["host"], {"name": "fz-net", "namespaces": ["pid", "net"]})
+    + cases("published_ports", [["99999:80"], ["a:b"], ["80"], ["1-2:1-2"], ["80:80/sctp"], ["::80"],
+                                ["300.1.1.1:80:80"], ["80:80", "80:81"], [{}], [[]]],
+            {"name": "fz-net", "network_mode": "bridge"})
+    + cases("published_ports", [["80:80"]], {"name": "fz-net"})
+    + cases("bridge", [{"name": "x" * 16}, {"name": "a b"}, {"name": "-x"}, {"subnet": "10.0.0.0/8"},
+                       {"subnet": "10.0.0.1/24"}, {"subnet": "x"}, {"bogus": 1}, []],
+            {"name": "fz-net", "network_mode": "bridge"})
+    + cases("dns_servers", [["x"], ["1.1.1"], ["::1"], ["1.1.1.1"] * 4, [{}]],
+            {"name": "fz-net", "network_mode": "bridge"})
     + cases("sandboxes", [[{}], [{"name": "fz-a"}, {"name": "fz-a"}], [{"name": "fz-a", "bogus": 1}],
                           [{"name": "fz-a", "stop_timeout": "nan"}], [{"name": "fz a"}], [{"name": "fz-a", "parent": "fz-a"}]])
 )

@@ -219,3 +219,31 @@ def test_a_sandbox_whose_record_was_lost_leaves_nothing_when_removed(net, names)
     gone = _module(net, "sandbox", {"name": name, "state": "absent"})
     assert gone["changed"], gone
     assert net.host.snapshot() == before
+
+
+def test_own_root_user_namespace_and_nesting_on_the_bridge(net, names):
+    """A bridged sandbox with an overlay root and userns: auto gets its resolv.conf inside its own root,
+    and a sandbox nested in it has a bridged network of its own (another address on the bridge): each
+    answers on its published port, and the nested one reaches its parent by address."""
+    if not any(line.startswith("linuxns-pidns:") for line in open("/etc/subuid").read().splitlines()):
+        pytest.skip("needs an entry linuxns-pidns in /etc/subuid (scripts/bootstrap.sh adds one)")
+    parent, child = names("own"), names("own")
+    made = _bridged(net, parent, rootfs={"type": "overlay", "ephemeral": True}, userns="auto",
+                    dns_servers=["192.0.2.53"], published_ports=["8100:80"])["sandbox"]
+    assert made["userns"] and made["rootfs"]["type"] == "overlay"
+    nested = _bridged(net, child, parent=parent, userns="auto", published_ports=["8101:80"])["sandbox"]
+    assert nested["network"]["address"] != made["network"]["address"]
+    assert nested["network"]["bridge"] == made["network"]["bridge"]
+    python = "/usr/bin/python3"  # .venv's is not in the root inside (/root is 0700 to the range's ids)
+    for name, tag in ((parent, "parent"), (child, "child")):
+        started = _module(net, "sandbox_exec", {"sandbox": name, "detach": True, "argv": [
+            python, "-c", ECHO_SERVER, tag, "80"]})
+        assert started["rc"] == 0, started
+    assert ask("127.0.0.1", 8100, prefix=net.host.prefix).startswith("parent ")
+    assert ask("127.0.0.1", 8101, prefix=net.host.prefix).startswith("child ")
+    from netns import CLIENT
+    seen = _module(net, "sandbox_exec", {"sandbox": child, "argv": [
+        python, "-c", CLIENT, made["network"]["address"], "80", "tcp", "10"]})
+    assert seen["stdout"].strip() == "parent %s" % nested["network"]["address"], seen
+    resolv = _module(net, "sandbox_exec", {"sandbox": parent, "argv": ["cat", "/etc/resolv.conf"]})
+    assert resolv["stdout_lines"] == ["nameserver 192.0.2.53"]

@@ -80,8 +80,8 @@ def normalize_spec(name, namespaces=None, hostname=None, mount_proc=True, parent
                            % (", ".join(repr(ns) for ns in unknown), ", ".join(NAMESPACE_TYPES)))
     if "pid" not in requested:
         raise SandboxError("namespaces: 'pid' is required: a sandbox is built around its own PID namespace")
-    network, published, requested = _network.normalize_network(network_mode, requested, bridge, published_ports,
-                                                                dns_servers)
+    network, published, requested = _network.normalize_network(
+        network_mode, requested, bridge, published_ports, dns_servers)
     ordered = [ns for ns in NAMESPACE_TYPES if ns in requested]
     warnings = []
     if network is not None and "mnt" not in ordered:

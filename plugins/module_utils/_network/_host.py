@@ -66,8 +66,8 @@ def _run(argv, stdin=None, netns_path=None):
         process.communicate()
         raise SandboxError("%s did not finish within %d seconds" % (" ".join(argv[:3]), TOOL_TIMEOUT))
     if process.returncode != 0:
-        raise SandboxError("%s failed (exit %d): %s" % (" ".join(argv[:3]), process.returncode,
-                                                         err.decode("utf-8", "replace").strip()[-2000:]))
+        message = err.decode("utf-8", "replace").strip()[-2000:]
+        raise SandboxError("%s failed (exit %d): %s" % (" ".join(argv[:3]), process.returncode, message))
     return out[:MAX_TOOL_OUTPUT].decode("utf-8", "replace")
 
 
@@ -313,9 +313,10 @@ def host_warnings(network):
     tools missing (named), a firewall that drops forwarding, no nameserver reachable from inside."""
     listing = json.loads(_run([tool("nft"), "-j", "list", "ruleset"]) or "{}")
     tool("ip")
-    return resolv_conf(network["dns_servers"])[1] + ["the host's nftables chain %s drops forwarded packets by policy: sandboxes on a bridge cannot "
-            "reach other machines, nor be reached on their published ports, until it accepts them" % chain
-            for chain in _rules.forward_drops(listing)]
+    dropping = ["the host's nftables chain %s drops forwarded packets by policy: sandboxes on a bridge cannot reach "
+                "other machines, nor be reached on their published ports, until it accepts them" % chain
+                for chain in _rules.forward_drops(listing)]
+    return resolv_conf(network["dns_servers"])[1] + dropping
 
 
 def resolv_conf(dns_servers, root="/"):
