@@ -172,6 +172,23 @@ sandboxes:
           with the host's users.
       type: dict
       sample: {uid: 1879048192, gid: 1879048192, count: 65536}
+    network:
+      description:
+        - Its network (M(linuxns.pidns.sandbox)'s O(linuxns.pidns.sandbox#module:network_mode)). V(mode) is
+          V(host), V(none) or V(bridge); a bridged sandbox also has V(bridge), V(subnet), V(gateway) (the
+          bridge's address), V(address) (its own, on C(eth0) inside), V(interface) (the host end of its
+          veth), V(published_ports) (each V(host_ip), V(host_port), V(port), V(protocol)) and
+          V(dns_servers). Null for a sandbox whose state file is lost.
+      type: dict
+      sample:
+        mode: bridge
+        bridge: pidns0
+        subnet: 10.89.0.0/24
+        gateway: 10.89.0.1
+        address: 10.89.0.2
+        interface: vp3f2a9c81d0
+        published_ports: [{host_ip: 0.0.0.0, host_port: 8080, port: 80, protocol: tcp}]
+        dns_servers: []
     nprocs:
       description: Processes in its PID namespace, including nested sandboxes' processes and zombies.
       type: int

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The README's "test your own role" recipe, followed as a role author would: a Galaxy-style role
-(a template, a handler, a system user) in a temporary folder, with molecule/default/ made the way the
+(a template, a handler, a system user, a service on port 80 in both instances) in a temporary folder, with molecule/default/ made the way the
 README says, the README's own molecule.yml and converge.yml blocks, and `molecule test` run in it.
 The docsite guide carries the same blocks: they must say the same. Needs root (sandboxes)."""
 
@@ -53,11 +53,35 @@ ROLE_FILES = {
             dest: /etc/my_role.conf
             mode: "0644"
           notify: Restart my_role
+
+        - name: The service's folder
+          ansible.builtin.file:
+            path: /var/www/my_role
+            state: directory
+            mode: "0755"
+
+        - name: The service's page
+          ansible.builtin.copy:
+            content: "{{ inventory_hostname }}\\n"
+            dest: /var/www/my_role/index.html
+            mode: "0644"
+
+        - name: The service, on port 80 in every instance
+          ansible.builtin.command: busybox httpd -p 80 -h /var/www/my_role
+          args:
+            creates: /run/my_role.started
+          notify: Note my_role started
         """,
     "handlers/main.yml": """\
         - name: Restart my_role
           ansible.builtin.command: touch /var/tmp/my_role.restarted
           changed_when: true
+
+        - name: Note my_role started
+          ansible.builtin.file:
+            path: /run/my_role.started
+            state: touch
+            mode: "0644"
         """,
     "templates/my_role.conf.j2": """\
         greeting={{ my_role_greeting }}
@@ -87,6 +111,11 @@ VERIFY = """\
           ansible.builtin.getent:
             database: passwd
             key: my-role-svc
+        - name: The service answers on port 80 of its instance (each has a network of its own)
+          ansible.builtin.command: busybox wget -q -O - http://127.0.0.1/
+          register: page
+          changed_when: false
+          failed_when: page.stdout != inventory_hostname
 
     - name: The machine running Molecule is unchanged
       hosts: localhost
@@ -100,6 +129,12 @@ VERIFY = """\
         - name: The machine's users
           ansible.builtin.getent:
             database: passwd
+        - name: Nothing listens on the machine's port 80
+          ansible.builtin.wait_for:
+            host: 127.0.0.1
+            port: 80
+            state: stopped
+            timeout: 2
         - name: Check
           ansible.builtin.assert:
             that:

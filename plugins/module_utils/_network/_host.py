@@ -233,7 +233,7 @@ def connect(network, name, supervisor_pid, others, netns, links, proc_root="/pro
     address = _free_address(subnet, gateway, used)
     veth = veth_name(name)
     if veth in links:
-        batch.append("link del dev %s" % veth)  # left by a create that was killed half way
+        _delete_links([veth])  # left by a create that was killed half way
     batch += ["link add name %s type veth peer name %s netns %d" % (veth, INSIDE_INTERFACE, supervisor_pid),
               "link set dev %s alias \"%s %s\"" % (veth, ALIAS, name),
               "link set dev %s master %s" % (veth, bridge),
@@ -264,8 +264,7 @@ def sync(state_dir, netns):
     forwarding_owned = any(link["alias"] == FORWARDING_MARK for link in ours.values())
     stale = sorted(name for name, link in ours.items()
                    if name not in (bridges if link["kind"] == "bridge" else veths))
-    # Veths first: a bridge's ports go before it.
-    _ip_batch(["link del dev %s" % name for name in sorted(stale, key=lambda n: ours[n]["kind"] == "bridge")])
+    _delete_links(sorted(stale, key=lambda n: ours[n]["kind"] == "bridge"))  # veths first: a bridge's ports go before it
     networks = []
     for bridge in sorted(bridges):
         members = [{"address": state["network"]["address"],
@@ -278,6 +277,19 @@ def sync(state_dir, netns):
         _run([tool("nft"), "-j", "-f", "-"], json.dumps(_rules.ruleset(networks, forwarding_owned)))
     if not bridges and forwarding_owned:
         _write(IP_FORWARD, "0")
+
+
+def _delete_links(names):
+    """Delete these links; one that went meanwhile is fine (a sandbox's veth goes with its network
+    namespace, which the kernel frees a moment after the last process and handle)."""
+    if not names:
+        return
+    try:
+        _run([tool("ip"), "-force", "-batch", "-"], "".join("link del dev %s\n" % name for name in names))
+    except SandboxError:
+        left = sorted(set(names) & set(_links()))
+        if left:
+            raise SandboxError("could not delete the interface(s) %s" % ", ".join(left))
 
 
 def after_removal(state_dir, state):
