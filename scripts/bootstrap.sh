@@ -29,7 +29,7 @@ log() { printf 'bootstrap: %s\n' "$*" >&2; }
 if [ "$MODE" = demo ]; then
     DEBS=(util-linux procps)
 else
-    DEBS=(util-linux procps openssh-server sudo catatonit chromium git shellcheck busybox-static uidmap iproute2 nftables)
+    DEBS=(util-linux procps openssh-server sudo catatonit chromium git shellcheck busybox-static uidmap iproute2 nftables iptables)
 fi
 missing=()
 for p in "${DEBS[@]}"; do

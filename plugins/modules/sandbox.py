@@ -232,15 +232,17 @@ options:
       - Unset, V(none) if O(namespaces) lists C(net), else V(host) (what the sandbox had before this
         option), so an upgrade recreates nothing; and a bridged network, which turns on forwarding and
         adds rules to the host, is something asked for. V(host) with C(net) in O(namespaces) is refused.
-      - V(bridge) needs C(ip) (iproute2) and C(nft) (nftables) on the host; the module fails naming the
-        package when one is missing. Where forwarding (C(net.ipv4.ip_forward)) is off, the first
-        bridge turns it on and its forward chain forwards only the bridges' traffic; the last bridge
-        to go turns it off again. A host nftables chain that drops forwarded packets by policy is
-        reported in the task's warnings, never overridden.
-      - The rules live in the nftables table C(ip linuxns_pidns), rewritten whole from the sandboxes'
-        records on every change; the operator's tables and chains are never touched. The bridge and
-        the veths carry the interface alias C(linuxns.pidns); removal deletes the veth, and the bridge
-        and the table with the last sandbox that uses them.
+      - V(bridge) needs C(ip) (iproute2) and C(nft) (nftables) on the host, or, where there is no C(nft),
+        C(iptables-restore) and C(iptables-save) (iptables, with chains of the collection's own,
+        C(LINUXNS-PIDNS-*), jumped to from the built-in ones); the module fails naming the packages when
+        they are missing. Where forwarding (C(net.ipv4.ip_forward)) is off, the first bridge turns it on
+        and its forward chain forwards only the bridges' traffic; the last bridge to go turns it off
+        again. A host firewall chain that drops forwarded packets by policy is reported in the task's
+        warnings, never overridden.
+      - The rules live in the nftables table C(ip linuxns_pidns) (or those chains), rewritten whole from
+        the sandboxes' records on every change; the operator's tables and chains are never changed. The
+        bridge and the veths carry the interface alias C(linuxns.pidns); removal deletes the veth, and
+        the bridge and the table with the last sandbox that uses them.
       - Bridges, addresses and rules belong to the network namespace the module runs in; remove a
         sandbox from that namespace.
       - Changing it recreates the sandbox.

@@ -10,8 +10,10 @@ connections: servers inside sandboxes and outside answer with their tag and the 
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -247,3 +249,78 @@ def test_own_root_user_namespace_and_nesting_on_the_bridge(net, names):
     assert seen["stdout"].strip() == "parent %s" % nested["network"]["address"], seen
     resolv = _module(net, "sandbox_exec", {"sandbox": parent, "argv": ["cat", "/etc/resolv.conf"]})
     assert resolv["stdout_lines"] == ["nameserver 192.0.2.53"]
+
+
+def test_a_host_firewall_that_drops_forwarding_is_reported_and_not_overridden(net, names):
+    """An operator's own nftables chain with a forward policy of drop: the create warns naming it, the
+    sandbox cannot reach outside (nothing overrode it), and removal leaves the operator's table as it was."""
+    net.host.run("nft", "add table inet operator; add chain inet operator keep_out "
+                        "{ type filter hook forward priority 0; policy drop; }")
+    before = net.host.snapshot()
+    name = names("fwd")
+    made = _bridged(net, name)
+    # ansible-core 2.19 gives warnings as summaries ({"event": {"msg"}}), earlier ones as text
+    texts = [w if isinstance(w, str) else w["event"]["msg"] for w in made.get("warnings", [])]
+    assert any("chain inet operator keep_out drops forwarded packets" in text for text in texts), made
+    net.serve(net.outside, "outside", 9000)
+    assert _ask_from(net, name, net.outside_address, 9000).startswith("ERROR")
+    _remove(net, name)
+    assert net.host.snapshot() == before
+
+
+IPTABLES_ONLY = r"""
+import json, sys
+sys.path[:0] = [%(integration)r, %(collections)r]
+from ansible_collections.linuxns.pidns.plugins.module_utils._network import _host
+real_tool = _host.tool
+def tool(name):
+    if name == "nft":  # a machine without nftables: the rules go through its iptables
+        raise _host.SandboxError("no nft here")
+    return real_tool(name)
+_host.tool = tool
+from sandboxes import make_sandbox
+print(json.dumps(make_sandbox(*json.loads(sys.argv[1]), **json.loads(sys.argv[2]))))
+"""
+
+
+def _rules_of_iptables(net):
+    return sorted(line for line in net.host.run("iptables-save").splitlines()
+                  if line.startswith("-A") or "LINUXNS" in line)
+
+
+@pytest.mark.skipif(subprocess.run(["sh", "-c", "command -v iptables-restore && command -v iptables-save"],
+                                   capture_output=True, check=False).returncode != 0,
+                    reason="needs iptables (the iptables package): `make test` installs it")
+def test_without_nft_the_rules_go_through_iptables(net, names):
+    """On a machine without nft (simulated: the module is told nft is missing; the kernel work is
+    real), chains of the collection's own, jumped to from the built-in ones, publish the port and NAT
+    the way out; removal takes the chains and jumps away and leaves the operator's rules."""
+    from ansible_cli import COLLECTIONS
+    net.host.run("iptables", "-A", "FORWARD", "-s", "192.0.2.99", "-j", "ACCEPT")  # the operator's own
+    before_rules = _rules_of_iptables(net)
+    before = dict(net.host.snapshot(), nft=None)
+    name = names("ipt")
+    script = IPTABLES_ONLY % {"integration": str(Path(__file__).resolve().parent), "collections": str(COLLECTIONS)}
+
+    def module(**options):
+        proc = subprocess.run(net.host.prefix + [sys.executable, "-c", script, json.dumps([name]),
+                                                 json.dumps(options)],
+                              capture_output=True, text=True, timeout=120, check=False)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)
+
+    made = module(network_mode="bridge", published_ports=["8200:80"])
+    assert not made["failed"], made
+    saved = net.host.run("iptables-save")
+    assert "-A PREROUTING -j LINUXNS-PIDNS-PRE" in saved and "-A FORWARD -j LINUXNS-PIDNS-FWD" in saved
+    assert "table ip linuxns_pidns" not in net.host.run("nft", "list", "ruleset")
+    _serve_inside(net, name, "ipt", 80)
+    assert ask("127.0.0.1", 8200, prefix=net.host.prefix).startswith("ipt ")
+    assert ask(net.host_address, 8200, prefix=net.outside.prefix) == "ipt %s" % net.outside_address
+    net.serve(net.outside, "outside", 9000)
+    assert _ask_from(net, name, net.outside_address, 9000) == "outside %s" % net.host_address
+    gone = module(state="absent")
+    assert gone["changed"], gone
+    assert _rules_of_iptables(net) == before_rules
+    # iptables-nft leaves the built-in chains it made, empty: compare all but the nft listing
+    assert dict(net.host.snapshot(), nft=None) == before

@@ -5,7 +5,7 @@
 
 """Bridged networks on the host: the bridge, a sandbox's veth and address, the nftables table, the
 forwarding switch. Through the kernel's own tools, no daemon: `ip` (rtnetlink; one batch per
-namespace) and `nft -j` (one transaction).
+namespace) and `nft -j` (one transaction), or the machine's `iptables-restore` where there is no nft.
 
 What the collection makes is marked as its own (the interface alias starts with ALIAS) and lives in
 the network namespace the module runs in: records say which (`netns`, an inode), so sandboxes made
@@ -35,7 +35,8 @@ INSIDE_INTERFACE = "eth0"
 IP_FORWARD = "/proc/sys/net/ipv4/ip_forward"
 TOOL_TIMEOUT = 30
 MAX_TOOL_OUTPUT = 16 * 1024 * 1024
-PACKAGES = {"ip": "iproute2", "nft": "nftables"}
+PACKAGES = {"ip": "iproute2", "nft": "nftables", "iptables-save": "iptables", "iptables-restore": "iptables"}
+NFTABLES, IPTABLES = "nftables", "iptables"
 _SEARCH_PATH = ("/usr/sbin", "/sbin", "/usr/bin", "/bin")
 
 
@@ -47,6 +48,23 @@ def tool(name):
             return path
     raise SandboxError("network_mode: bridge needs %s (the %s package) on the host, and it is not in %s"
                        % (name, PACKAGES[name], ":".join(_SEARCH_PATH)))
+
+
+def firewall():
+    """What the rules go through: nft where present, else the machine's iptables (legacy or nft)."""
+    try:
+        tool("nft")
+        return NFTABLES
+    except SandboxError:
+        pass
+    try:
+        tool("iptables-restore")
+        tool("iptables-save")
+        return IPTABLES
+    except SandboxError:
+        raise SandboxError("network_mode: bridge needs nft (the nftables package) or, without it, iptables-restore "
+                           "and iptables-save (the iptables package) on the host, and neither is in %s"
+                           % ":".join(_SEARCH_PATH))
 
 
 def _run(argv, stdin=None, netns_path=None):
@@ -194,7 +212,7 @@ def _write(path, value):
 def preflight(network, published, others):
     """Check, before anything is made, what the host must allow: the tools, the bridge (the
     collection's, with the subnet asked for), the host ports. Returns the links seen (for connect)."""
-    tool("nft")
+    firewall()
     links = _links()
     bridge = links.get(network["bridge"])
     if bridge is not None:
@@ -273,8 +291,13 @@ def sync(state_dir, netns):
         networks.append({"bridge": bridge, "subnet": next(state["network"]["subnet"] for _name, state in records
                                                           if state["network"]["bridge"] == bridge),
                          "members": members})
-    if networks or _table_exists():
-        _run([tool("nft"), "-j", "-f", "-"], json.dumps(_rules.ruleset(networks, forwarding_owned)))
+    if firewall() == NFTABLES:
+        if networks or _table_exists():
+            _run([tool("nft"), "-j", "-f", "-"], json.dumps(_rules.ruleset(networks, forwarding_owned)))
+    else:
+        present = _rules.iptables_present(_run([tool("iptables-save")]))
+        if networks or present[0]:
+            _run([tool("iptables-restore"), "--noflush"], _rules.iptables_input(networks, forwarding_owned, present))
     if not bridges and forwarding_owned:
         _write(IP_FORWARD, "0")
 
@@ -306,7 +329,7 @@ def after_removal(state_dir, state):
 def _has_tools():
     try:
         tool("ip")
-        tool("nft")
+        firewall()
     except SandboxError:
         return False
     return True
@@ -323,11 +346,14 @@ def _table_exists():
 def host_warnings(network):
     """What on the host keeps a bridged sandbox from working fully (reported, never overridden): the
     tools missing (named), a firewall that drops forwarding, no nameserver reachable from inside."""
-    listing = json.loads(_run([tool("nft"), "-j", "list", "ruleset"]) or "{}")
     tool("ip")
-    dropping = ["the host's nftables chain %s drops forwarded packets by policy: sandboxes on a bridge cannot reach "
+    if firewall() == NFTABLES:
+        chains = _rules.forward_drops(json.loads(_run([tool("nft"), "-j", "list", "ruleset"]) or "{}"))
+    else:
+        chains = ["iptables filter FORWARD"] if _rules.iptables_forward_drops(_run([tool("iptables-save")])) else []
+    dropping = ["the host's firewall chain %s drops forwarded packets by policy: sandboxes on a bridge cannot reach "
                 "other machines, nor be reached on their published ports, until it accepts them" % chain
-                for chain in _rules.forward_drops(listing)]
+                for chain in chains]
     return resolv_conf(network["dns_servers"])[1] + dropping
 
 

@@ -112,3 +112,86 @@ def forward_drops(listing, table=TABLE):
                 and chain.get("table") != table:
             found.append("%s %s %s" % (chain.get("family"), chain.get("table"), chain.get("name")))
     return found
+
+
+# The machine's iptables, where there is no nft: chains of the collection's own, each jumped to from
+# the start of its built-in chain. A forward chain of ours RETURNs what it lets through (an ACCEPT
+# there would end FORWARD and skip the operator's own rules after the jump) and DROPs the rest, as
+# the nft table's accept leaves other base chains their say.
+IPTABLES_CHAINS = (("nat", "PREROUTING", "LINUXNS-PIDNS-PRE"), ("nat", "OUTPUT", "LINUXNS-PIDNS-OUT"),
+                   ("nat", "POSTROUTING", "LINUXNS-PIDNS-POST"), ("filter", "FORWARD", "LINUXNS-PIDNS-FWD"))
+
+
+def iptables_present(saved):
+    """From `iptables-save`: (our chains that exist, our jumps that exist) as sets of chain names."""
+    chains, jumps = set(), set()
+    ours = set(chain for _table, _builtin, chain in IPTABLES_CHAINS)
+    for line in saved.splitlines():
+        if line.startswith(":") and line[1:].split(" ")[0] in ours:
+            chains.add(line[1:].split(" ")[0])
+        parts = line.split()
+        for _table, builtin, chain in IPTABLES_CHAINS:
+            if parts == ["-A", builtin, "-j", chain]:
+                jumps.add(chain)
+    return chains, jumps
+
+
+def iptables_forward_drops(saved):
+    """Whether `iptables-save` shows the filter table's FORWARD policy as DROP."""
+    table = None
+    for line in saved.splitlines():
+        if line.startswith("*"):
+            table = line[1:].strip()
+        elif table == "filter" and line.split(" ")[:2] == [":FORWARD", "DROP"]:
+            return True
+    return False
+
+
+def _iptables_dnat(chain, address, port):
+    if port["host_ip"] == ANY_ADDRESS:
+        destination = "-m addrtype --dst-type LOCAL"
+    else:
+        destination = "-d %s/32" % port["host_ip"]
+    return "-A %s %s -p %s --dport %d -j DNAT --to-destination %s:%d" % (
+        chain, destination, port["protocol"], port["host_port"], address, port["port"])
+
+
+def iptables_input(networks, drop_other_forwarding, present):
+    """`iptables-restore --noflush` input that makes our chains say what `ruleset` says (present: what
+    iptables_present found). With no networks, our jumps and chains go."""
+    chains, jumps = present
+    rules = dict((chain, []) for _table, _builtin, chain in IPTABLES_CHAINS)
+    pre, out, post, forward = (chain for _table, _builtin, chain in IPTABLES_CHAINS)
+    for network in networks:
+        rules[forward].append("-A %s -i %s -j RETURN" % (forward, network["bridge"]))
+    for network in networks:
+        bridge, subnet = network["bridge"], network["subnet"]
+        rules[post] += ["-A %s -s %s ! -o %s -j MASQUERADE" % (post, subnet, bridge),
+                        "-A %s -s %s/%d -o %s -j MASQUERADE" % (post, LOOPBACK[0], LOOPBACK[1], bridge),
+                        "-A %s -s %s -o %s -m conntrack --ctstate DNAT -j MASQUERADE" % (post, subnet, bridge)]
+        rules[forward] += ["-A %s -o %s -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN" % (forward, bridge),
+                           "-A %s -o %s -m conntrack --ctstate DNAT -j RETURN" % (forward, bridge),
+                           "-A %s -o %s -j DROP" % (forward, bridge)]
+        for member in network["members"]:
+            for port in member["published_ports"]:
+                rules[pre].append(_iptables_dnat(pre, member["address"], port))
+                rules[out].append(_iptables_dnat(out, member["address"], port))
+    if networks and drop_other_forwarding:
+        rules[forward].append("-A %s -j DROP" % forward)
+    lines = []
+    for table in ("nat", "filter"):
+        lines.append("*%s" % table)
+        for chain_table, builtin, chain in IPTABLES_CHAINS:
+            if chain_table != table or (not networks and chain not in chains):
+                continue
+            lines.append(":%s - [0:0]" % chain)  # declared under --noflush: made, or emptied
+            if networks:
+                lines += rules[chain]
+                if chain not in jumps:
+                    lines.append("-I %s 1 -j %s" % (builtin, chain))
+            else:
+                if chain in jumps:
+                    lines.append("-D %s -j %s" % (builtin, chain))
+                lines.append("-X %s" % chain)
+        lines.append("COMMIT")
+    return "\n".join(lines) + "\n"

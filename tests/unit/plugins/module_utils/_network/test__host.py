@@ -45,3 +45,20 @@ def test_no_reachable_nameserver_is_a_warning_and_hostile_lines_are_dropped(tmp_
 def test_veth_names_fit_ifnamsiz_and_differ_per_sandbox():
     names = set(_host.veth_name("web-%d" % index) for index in range(1000))
     assert len(names) == 1000 and all(len(name) <= 15 and name.startswith("vp") for name in names)
+
+
+def test_a_missing_tool_names_its_package(monkeypatch, tmp_path):
+    import pytest
+    from ansible_collections.linuxns.pidns.plugins.module_utils._common import SandboxError
+    monkeypatch.setattr(_host, "_SEARCH_PATH", (str(tmp_path),))
+    with pytest.raises(SandboxError, match=r"network_mode: bridge needs ip \(the iproute2 package\)"):
+        _host.tool("ip")
+    with pytest.raises(SandboxError, match=r"needs nft \(the nftables package\) or, without it, iptables-restore"):
+        _host.firewall()
+    for name in ("iptables-restore", "iptables-save"):
+        (tmp_path / name).write_text("#!/bin/sh\n")
+        (tmp_path / name).chmod(0o755)
+    assert _host.firewall() == _host.IPTABLES
+    (tmp_path / "nft").write_text("#!/bin/sh\n")
+    (tmp_path / "nft").chmod(0o755)
+    assert _host.firewall() == _host.NFTABLES

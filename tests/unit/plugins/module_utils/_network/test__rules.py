@@ -77,3 +77,50 @@ def test_forward_drops_of_other_tables_are_found():
         {"chain": {"family": "ip", "table": "x", "name": "fw", "hook": "forward", "policy": "accept"}}]}
     assert _rules.forward_drops(listing) == ["inet filter forward"]
     assert _rules.forward_drops({}) == []
+
+
+SAVED = """*nat
+:PREROUTING ACCEPT [0:0]
+:LINUXNS-PIDNS-PRE - [0:0]
+-A PREROUTING -j LINUXNS-PIDNS-PRE
+-A PREROUTING -j OTHER
+COMMIT
+*filter
+:FORWARD DROP [0:0]
+:LINUXNS-PIDNS-FWD - [0:0]
+COMMIT
+"""
+
+
+def test_iptables_present_reads_our_chains_and_jumps_only():
+    assert _rules.iptables_present(SAVED) == ({"LINUXNS-PIDNS-PRE", "LINUXNS-PIDNS-FWD"}, {"LINUXNS-PIDNS-PRE"})
+    assert _rules.iptables_present("") == (set(), set())
+    assert _rules.iptables_forward_drops(SAVED)
+    assert not _rules.iptables_forward_drops(SAVED.replace(":FORWARD DROP", ":FORWARD ACCEPT"))
+
+
+def test_iptables_input_fills_our_chains_and_adds_missing_jumps_once():
+    text = _rules.iptables_input(NETWORKS, True, _rules.iptables_present(SAVED))
+    lines = text.splitlines()
+    assert lines[0] == "*nat" and lines.count("COMMIT") == 2
+    assert ":LINUXNS-PIDNS-PRE - [0:0]" in lines  # emptied under --noflush, then filled
+    assert "-I PREROUTING 1 -j LINUXNS-PIDNS-PRE" not in lines  # already jumped to
+    assert "-I OUTPUT 1 -j LINUXNS-PIDNS-OUT" in lines and "-I FORWARD 1 -j LINUXNS-PIDNS-FWD" in lines
+    assert ("-A LINUXNS-PIDNS-PRE -m addrtype --dst-type LOCAL -p tcp --dport 8080 -j DNAT "
+            "--to-destination 10.89.0.2:80") in lines
+    assert "-A LINUXNS-PIDNS-OUT -d 127.0.0.1/32 -p udp --dport 8053 -j DNAT --to-destination 10.89.0.2:53" in lines
+    assert "-A LINUXNS-PIDNS-POST -s 10.89.0.0/24 ! -o pidns0 -j MASQUERADE" in lines
+    forward = [line for line in lines if line.startswith("-A LINUXNS-PIDNS-FWD")]
+    # What it lets through it RETURNs (the operator's FORWARD rules still see it); the rest it drops.
+    assert forward == ["-A LINUXNS-PIDNS-FWD -i pidns0 -j RETURN",
+                       "-A LINUXNS-PIDNS-FWD -o pidns0 -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN",
+                       "-A LINUXNS-PIDNS-FWD -o pidns0 -m conntrack --ctstate DNAT -j RETURN",
+                       "-A LINUXNS-PIDNS-FWD -o pidns0 -j DROP",
+                       "-A LINUXNS-PIDNS-FWD -j DROP"]
+    assert "ACCEPT" not in text
+
+
+def test_iptables_input_without_networks_removes_what_is_there():
+    text = _rules.iptables_input([], False, _rules.iptables_present(SAVED))
+    assert text == ("*nat\n:LINUXNS-PIDNS-PRE - [0:0]\n-D PREROUTING -j LINUXNS-PIDNS-PRE\n-X LINUXNS-PIDNS-PRE\n"
+                    "COMMIT\n*filter\n:LINUXNS-PIDNS-FWD - [0:0]\n-X LINUXNS-PIDNS-FWD\nCOMMIT\n")
