@@ -116,6 +116,11 @@ def test_published_ports_reach_the_sandbox_from_everywhere_and_it_reaches_out_th
 
     [info] = _module(net, "sandbox_info", {"name": web})["sandboxes"]
     assert info["network"] == network
+    # pidns_facts (and so the fleet report) sees nothing wrong with bridged sandboxes
+    facts = _module(net, "pidns_facts", {})["ansible_facts"]["pidns"]
+    mine = [entry for entry in facts["namespaces"]
+            if entry["id"] in (made["sandbox"]["namespaces"]["pid"], info["namespaces"]["pid"])]
+    assert mine and all(entry["warnings"] == [] for entry in mine), mine
 
     _remove(net, client, web)
     assert net.host.snapshot() == before

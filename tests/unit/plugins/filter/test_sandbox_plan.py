@@ -246,3 +246,21 @@ def test_the_plan_decides_as_the_module_does(monkeypatch):
     monkeypatch.setattr(_sandbox._rootfs, "check_host", lambda spec: None)
     module_entry = _sandbox._Entry(dict(entry, parent=None), None)
     assert planned.wanted == module_entry.wanted
+
+
+def test_published_ports_change_in_place_and_a_network_mode_recreates():
+    running = [child_of_pid1("sleep infinity")]
+    host = [on_host("web", network_mode="bridge", published_ports=["8080:80"], processes=running)]
+    workloads = [{"argv": ["sleep", "infinity"]}]
+    same = {"name": "web", "network_mode": "bridge", "published_ports": ["8080:80"], "workloads": workloads}
+    assert sandbox_plan([same], host) == {"changes": [], "workloads": []}
+    moved = dict(same, published_ports=["8081:80"])
+    # An update in place: the workload keeps running.
+    assert sandbox_plan([moved], host) == {"changes": [{"name": "web", "network_mode": "bridge",
+                                                        "published_ports": ["8081:80"], "state": "present"}],
+                                           "workloads": []}
+    plan = sandbox_plan([dict(same, bridge={"name": "pidns1"})], host)
+    assert names(plan) == ["web"] and plan["workloads"] == [
+        {"sandbox": "web", "match": "sleep infinity", "argv": ["sleep", "infinity"]}]
+    with pytest.raises(AnsibleFilterError, match=r"published_ports\[0\]: '99999:80'"):
+        sandbox_plan([dict(same, published_ports=["99999:80"])], host)
