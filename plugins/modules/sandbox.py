@@ -285,6 +285,62 @@ options:
       - Changing it recreates the sandbox.
     type: list
     elements: str
+  workloads:
+    description:
+      - Commands PID 1 starts as its children and keeps running by their O(workloads[].restart) policy, as
+        docker and podman run a container's process; their output goes to a log per workload under the
+        state directory (C(<name>/workloads/<workload>.log), rotated at 1 MiB with 3 files kept), read
+        with M(linuxns.pidns.sandbox_logs); M(linuxns.pidns.sandbox_info) shows each one's state.
+      - Changing the list applies in place, the sandbox and the other workloads keep running - new ones
+        start, removed ones stop (their O(workloads[].stop_signal), then after O(workloads[].stop_timeout)
+        SIGKILL to their session), changed ones restart; unchanged ones keep their PIDs. Check and
+        diff mode show what would change; a rerun with the same list changes nothing.
+      - Each runs in the sandbox's C(_workloads) cgroup leaf with the capabilities a
+        M(linuxns.pidns.sandbox_exec) command gets, an OOM score of 0 (PID 1 is the OOM killer's last
+        choice), a session of its own, stdin from C(/dev/null), and an environment of C(PATH), C(HOME)
+        and O(workloads[].env).
+      - When the sandbox stops, each workload gets its stop signal and every other process SIGTERM; after
+        O(stop_timeout) what is left is killed.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: Its name (1 to 64 characters from C(A-Z a-z 0-9 _ . -)), unique in the sandbox.
+        type: str
+        required: true
+      argv:
+        description: The program (looked up in C(PATH) inside) and its arguments.
+        type: list
+        elements: str
+        required: true
+      env:
+        description: Environment variables besides C(PATH) and C(HOME).
+        type: dict
+      user:
+        description: User (name or uid inside the sandbox) it runs as; root when unset.
+        type: str
+      group:
+        description: Group (name or gid inside the sandbox); the user's when unset.
+        type: str
+      chdir:
+        description: Its working directory inside; the user's home (C(/) for root) when unset.
+        type: str
+      restart:
+        description:
+          - Docker's restart policies. V(no) (the default) never restarts it; V(on-failure) when it
+            exits with a code other than 0 or by a signal, at most N times with V(on-failure:N);
+            V(always) and V(unless-stopped) whenever it exits (the same while the sandbox lives).
+          - Restarts wait docker's back-off, 100 ms doubling up to a minute, reset once it has run 10 seconds.
+        type: str
+        default: "no"
+      stop_signal:
+        description: The signal that stops it (V(SIGTERM), V(TERM) or V(15) alike), as C(docker run --stop-signal).
+        type: str
+        default: SIGTERM
+      stop_timeout:
+        description: Seconds it gets to exit after its stop signal when it is removed or changed, before SIGKILL.
+        type: float
+        default: 10
   shm_size:
     description:
       - Size of the C(/dev/shm) tmpfs of a sandbox with a root of its own (O(rootfs)), as
@@ -482,6 +538,44 @@ options:
         description: As O(dns_servers).
         type: list
         elements: str
+      workloads:
+        description: As O(workloads).
+        type: list
+        elements: dict
+        suboptions:
+          name:
+            description: As O(workloads[].name).
+            type: str
+            required: true
+          argv:
+            description: As O(workloads[].argv).
+            type: list
+            elements: str
+            required: true
+          env:
+            description: As O(workloads[].env).
+            type: dict
+          user:
+            description: As O(workloads[].user).
+            type: str
+          group:
+            description: As O(workloads[].group).
+            type: str
+          chdir:
+            description: As O(workloads[].chdir).
+            type: str
+          restart:
+            description: As O(workloads[].restart).
+            type: str
+            default: "no"
+          stop_signal:
+            description: As O(workloads[].stop_signal).
+            type: str
+            default: SIGTERM
+          stop_timeout:
+            description: As O(workloads[].stop_timeout).
+            type: float
+            default: 10
       reset_rootfs:
         description: As O(reset_rootfs).
         type: bool
@@ -683,6 +777,18 @@ sandbox:
           check mode).
       type: dict
       sample: {uid: 1879048192, gid: 1879048192, count: 65536}
+    workloads:
+      description:
+        - Each workload of O(workloads) as PID 1 last reported it - V(name); V(state) (V(starting),
+          V(running), V(backing off) between a restart's tries, V(exited), V(stopped)); V(pid) inside and
+          V(host_pid) while it runs; V(restart_count); V(exit_code) or V(exit_signal) of its last exit;
+          V(started) and V(finished) (UTC); V(restart) (its policy); V(log) (the host path of its log).
+      type: list
+      elements: dict
+      sample:
+        - {name: web, state: running, pid: 2, host_pid: 48211, restart_count: 0, exit_code: null,
+           exit_signal: null, started: "2026-12-06T06:36:53Z", finished: null, restart: always,
+           log: /run/linuxns-pidns/box/workloads/web.log}
     network:
       description:
         - Its network. V(mode) is V(host), V(none) or V(bridge); a bridged sandbox also has V(bridge),
@@ -707,7 +813,7 @@ removed:
   elements: str
   sample: [inner, web]
 updated:
-  description: The options changed in place on a running sandbox (V(limits), V(paused), V(published_ports)).
+  description: The options changed in place on a running sandbox (V(limits), V(paused), V(published_ports), V(workloads)).
   returned: when an existing sandbox was changed in place
   type: list
   elements: str
@@ -782,6 +888,17 @@ def main():
         )),
         published_ports=dict(type="list", elements="str"),
         dns_servers=dict(type="list", elements="str"),
+        workloads=dict(type="list", elements="dict", options=dict(
+            name=dict(type="str", required=True),
+            argv=dict(type="list", elements="str", required=True),
+            env=dict(type="dict"),
+            user=dict(type="str"),
+            group=dict(type="str"),
+            chdir=dict(type="str"),
+            restart=dict(type="str", default="no"),
+            stop_signal=dict(type="str", default="SIGTERM"),
+            stop_timeout=dict(type="float", default=10),
+        )),
         reset_rootfs=dict(type="bool", default=False),
     )
     module = AnsibleModule(

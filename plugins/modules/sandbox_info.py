@@ -189,6 +189,19 @@ sandboxes:
         interface: vp3f2a9c81d0
         published_ports: [{host_ip: 0.0.0.0, host_port: 8080, port: 80, protocol: tcp}]
         dns_servers: []
+    workloads:
+      description:
+        - Its workloads (M(linuxns.pidns.sandbox)'s O(linuxns.pidns.sandbox#module:workloads)) as PID 1 last
+          reported them - V(name), V(state) (V(starting), V(running), V(backing off), V(exited),
+          V(stopped)), V(pid) inside and V(host_pid), V(restart_count), V(exit_code) or V(exit_signal) of
+          the last exit, V(started), V(finished), V(restart) (the policy), V(log) (the host path of its log;
+          M(linuxns.pidns.sandbox_logs) reads it).
+      type: list
+      elements: dict
+      sample:
+        - {name: web, state: running, pid: 2, host_pid: 48211, restart_count: 1, exit_code: 1,
+           exit_signal: null, started: "2026-12-06T06:36:53Z", finished: "2026-12-06T06:36:52Z",
+           restart: always, log: /run/linuxns-pidns/box/workloads/web.log}
     nprocs:
       description: Processes in its PID namespace, including nested sandboxes' processes and zombies.
       type: int

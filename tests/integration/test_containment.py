@@ -129,10 +129,15 @@ def test_a_root_of_its_own_gets_dockers_capabilities_and_a_protected_proc(names)
     assert sysctl["rc"] != 0 and "Read-only file system" in sysctl["stderr"], sysctl
     # /proc/keys lists the host's keyrings, /proc/timer_list its timers (this kernel has no /proc/kcore)
     assert _inside(name, "wc -c < /proc/keys; wc -c < /proc/timer_list")["stdout_lines"] == ["0", "0"]
-    # Opening a mapped file of PID 1 (the host's Python and its libraries) needs CAP_SYS_ADMIN. Read
-    # only: a sandbox without the fix must not get a host file opened for writing by a test.
+    # Opening a mapped file of PID 1 (the host's Python and its libraries) needs CAP_SYS_ADMIN, and PID 1
+    # is not dumpable (its descriptors are host files), so even listing them is refused. Read only: a
+    # sandbox without the fix must not get a host file opened for writing by a test.
     mapped = _inside(name, "f=$(ls /proc/1/map_files | head -n 1) && head -c 1 /proc/1/map_files/$f > /dev/null")
-    assert mapped["rc"] != 0 and "Operation not permitted" in mapped["stderr"], mapped
+    assert mapped["rc"] != 0 and ("Operation not permitted" in mapped["stderr"]
+                                  or "ls: reading directory '/proc/1/map_files': Permission denied" in mapped["stderr"]), mapped
+    # Its log, a host file, through its descriptor: refused.
+    descriptors = _inside(name, "head -c 1 /proc/1/fd/1 > /dev/null")
+    assert descriptors["rc"] != 0 and "Permission denied" in descriptors["stderr"], descriptors
     undo = _inside(name, "umount /proc/sys")
     assert undo["rc"] != 0, undo
 

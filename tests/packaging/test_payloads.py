@@ -36,7 +36,7 @@ for name in sys.argv[2:]:
 print(json.dumps(shipped))
 '''
 
-MODULES = ("sandbox", "sandbox_exec", "sandbox_info", "pidns_facts")
+MODULES = ("sandbox", "sandbox_exec", "sandbox_info", "sandbox_logs", "pidns_facts")
 
 
 @pytest.fixture(scope="module")
@@ -66,3 +66,8 @@ def test_exec_ships_the_join_and_not_the_launch(shipped):
     assert "_exec/_join.py" in shipped["sandbox_exec"]
     assert not {"_lifecycle/_launch.py", "_lifecycle/_sandbox.py"} & set(shipped["sandbox_exec"])
     assert not _packages(shipped["sandbox_info"]) & {"_exec", "_facts"}
+
+
+def test_the_read_only_modules_ship_no_launch_network_plumbing_or_exec(shipped):
+    for module in ("sandbox_info", "sandbox_logs"):
+        assert not {"_lifecycle/_launch.py", "_network/_host.py", "_exec/_join.py"} & set(shipped[module]), module

@@ -31,7 +31,7 @@ REBOOT = "SYS_BOOT"
 # With the host's root: everything but SYS_BOOT (a sandbox there may nest sandboxes, mount, ...).
 HOST_ROOT_DEFAULT = tuple(name for name in NAMES if name != REBOOT)
 # PID 1 keeps these whatever the set: it chroots into the new root and stops processes of any user.
-SUPERVISOR_NEEDS = ("KILL", "SYS_CHROOT")
+SUPERVISOR_NEEDS = ("KILL", "SYS_CHROOT", "SETPCAP")
 
 
 def _names(value, option):
@@ -78,6 +78,17 @@ def effective(spec):
     kept = set(NAMES) if "ALL" in chosen["add"] else kept | set(chosen["add"])
     kept = set() if "ALL" in chosen["drop"] else kept - set(chosen["drop"])
     return sorted(kept)
+
+
+def command_set(spec, allow_reboot=False):
+    """The capability names a process started in the sandbox keeps (sandbox_exec's commands, PID 1's
+    workloads): the sandbox's (with the host's root by default, every one), CAP_SYS_BOOT only with
+    allow_reboot: reboot(2) in a PID namespace kills its PID 1 outright, with no graceful stop."""
+    capabilities = effective(spec)
+    keep = set(NAMES if capabilities is None else capabilities)
+    if not allow_reboot:
+        keep.discard(REBOOT)
+    return keep
 
 
 def is_privileged(spec):

@@ -408,11 +408,7 @@ def command_capabilities(record, allow_reboot):
     """The capability names a command in sandbox `record` keeps: the sandbox's (with the host's root
     by default, every one), CAP_SYS_BOOT only with allow_reboot: reboot(2) in a PID namespace kills
     its PID 1 outright, with no graceful stop."""
-    capabilities = _capabilities.effective(record.get("spec") or {})
-    keep = set(_capabilities.NAMES if capabilities is None else capabilities)
-    if not allow_reboot:
-        keep.discard(_capabilities.REBOOT)
-    return keep
+    return _capabilities.command_set(record.get("spec") or {}, allow_reboot)
 
 
 def join_and_run(view, record, request):

@@ -151,6 +151,15 @@ def read_status(proc_root, pid):
     return _read_parsed(proc_root, pid, "status", parse_status)
 
 
+def children(proc_root, pid):
+    """PIDs of a process's children (its main thread's), or [] if it is gone."""
+    try:
+        with open(os.path.join(proc_root, str(pid), "task", str(pid), "children")) as handle:
+            return [int(part) for part in handle.read().split()]
+    except (IOError, OSError, ValueError):
+        return []
+
+
 def nspid_chain(status):
     """The NSpid line as a list of ints, outermost namespace first."""
     value = status.get("NSpid")

@@ -18,8 +18,9 @@ RECREATE = "recreate"
 UPDATE = "update"
 REMOVE = "remove"
 NOTHING = "nothing"
-# Spec keys a running sandbox takes in place: its cgroup's limits, frozen or not, its published ports.
-UPDATABLE_KEYS = frozenset(["limits", "paused", "published_ports"])
+# Spec keys a running sandbox takes in place: its cgroup's limits, frozen or not, its published ports,
+# its workloads (PID 1 starts, stops and restarts what differs).
+UPDATABLE_KEYS = frozenset(["limits", "paused", "published_ports", "workloads"])
 
 
 class Decision(object):

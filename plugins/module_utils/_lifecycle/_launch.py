@@ -33,6 +33,7 @@ from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _sysc
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _systemd
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel._process import set_oom_score_adj, wait_exit
 from ansible_collections.linuxns.pidns.plugins.module_utils._containment import _capabilities, _userns
+from ansible_collections.linuxns.pidns.plugins.module_utils._init import _workloads
 from ansible_collections.linuxns.pidns.plugins.module_utils._network import _host as _network
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._control import (
     control_socket, receive_message, send_error, send_message)
@@ -57,8 +58,9 @@ def _loopback_up():
         sock.close()
 
 
-def _become_init(spec, root, fds, python, name, prepared=None):
-    """As PID 1 of the new namespace: set the namespaces up, exec the supervisor (prepared: _rootfs.Prepared)."""
+def _become_init(spec, root, fds, python, name, prepared=None, workloads=None):
+    """As PID 1 of the new namespace: set the namespaces up, exec the supervisor (prepared: _rootfs.Prepared;
+    workloads: (the sandbox's workloads folder, the _workloads leaf's cgroup.procs) as descriptors)."""
     types = spec["namespaces"]
     new_root = None
     if "mnt" in types:
@@ -91,10 +93,21 @@ def _become_init(spec, root, fds, python, name, prepared=None):
                            "a fresh /tmp and /run): run the module with an interpreter outside them, such as "
                            "/usr/bin/python3" % python)
     argv = [python, "-I", "-S", "-", name, str(spec["stop_timeout"])]
+    fds = list(fds)
     if new_root is not None:
         # fd 4: the supervisor chroots into it before it says ready.
-        fds = list(fds) + [new_root]
+        fds.append(new_root)
         argv.append(_rootfs.ENTER_ROOT_FLAG)
+    if workloads is not None:
+        folder_fd, procs_fds = workloads
+        argv.append("workloads=%d" % len(fds))
+        fds.append(folder_fd)
+        if procs_fds:
+            argv.append("procs=%s" % ",".join(str(len(fds) + index) for index in range(len(procs_fds))))
+            fds.extend(procs_fds)
+        keep = _capabilities.command_set(spec)
+        argv.append("drop=%s" % ",".join(str(number) for number in range(64)
+                                         if number >= len(_capabilities.NAMES) or _capabilities.NAMES[number] not in keep))
     capabilities = _capabilities.effective(spec)
     if capabilities is not None:
         # The supervisor execs with no more than the sandbox's set (and what PID 1 itself needs).
@@ -108,7 +121,8 @@ def _become_init(spec, root, fds, python, name, prepared=None):
     os.execve(python, argv, SUPERVISOR_ENVIRONMENT)
 
 
-def _launch(spec, root, parent_fds, fds, sock, python, name, cpu, allowed, hierarchies, prepared=None):
+def _launch(spec, root, parent_fds, fds, sock, python, name, cpu, allowed, hierarchies, prepared=None,
+            workloads_fd=None):
     """The forked launcher; never returns. The mid process exists because after setns(CLONE_NEWPID)
     only a process's children live in the joined namespace, and it may not unshare one itself."""
     stage = "setsid"
@@ -126,10 +140,13 @@ def _launch(spec, root, parent_fds, fds, sock, python, name, cpu, allowed, hiera
         fields, _sender = receive_message(sock)
         if not fields or fields[0] != "cgroup":
             os._exit(1)  # the module gave up
+        procs_fds = []
         if fields[1]:
             # Before joining the parent's namespaces: the paths are the host's.
             stage = "moving into the sandbox's cgroup"
-            _cgroup.SandboxCgroup(hierarchies, fields[1]).place(0)
+            cgroup = _cgroup.SandboxCgroup(hierarchies, fields[1])
+            cgroup.place(0)
+            procs_fds = cgroup.open_procs(_cgroup.WORKLOADS_LEAF)
         for ns_type in _syscalls.JOIN_ORDER:
             if ns_type in parent_fds:
                 stage = "joining the parent's %s namespace" % ns_type
@@ -165,7 +182,8 @@ def _launch(spec, root, parent_fds, fds, sock, python, name, cpu, allowed, hiera
                 stage = "setting up the sandbox"
                 if cpu is not None:
                     os.sched_setaffinity(0, allowed)
-                _become_init(spec, root, fds, python, name, prepared)
+                _become_init(spec, root, fds, python, name, prepared,
+                             None if workloads_fd is None else (workloads_fd, procs_fds))
             os._exit(0)
         _pid, status = os.waitpid(mid, 0)
         os._exit(0 if status == 0 else 1)
@@ -341,6 +359,19 @@ def _launch_spec(spec, folder):
     return dict(spec, binds=list(spec["binds"]) + [{"src": path, "dest": "/etc/resolv.conf", "read_only": True}])
 
 
+def _workloads_folder(folder, spec, allocation):
+    """Make the folder PID 1 keeps its workloads' list, status and logs in, and return a descriptor of it
+    for PID 1 (owned by the user namespace's root where it has one, so that root can write there)."""
+    path = _workloads.folder(folder)
+    os.mkdir(path, 0o700)
+    if spec["workloads"]:
+        _workloads.write_spec(folder, spec["workloads"])
+    if allocation is not None:
+        for item in [path] + [os.path.join(path, entry) for entry in os.listdir(path)]:
+            os.lchown(item, allocation["uid"], allocation["gid"])
+    return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+
+
 def _create_once(view, name, spec, parent_record, python, cpu, allowed, planned):
     state_dir = view.state_dir
     folder = state_dir.path(name)
@@ -375,6 +406,7 @@ def _create_once(view, name, spec, parent_record, python, cpu, allowed, planned)
         if parent_record is not None:
             for ns_type, path in parent_record["handles"].items():
                 parent_fds[ns_type] = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        workloads_fd = _workloads_folder(folder, spec, allocation)
         sock, theirs = control_socket()
         fds = [os.open(script, os.O_RDONLY | os.O_CLOEXEC),
                os.open(os.path.join(folder, "supervisor.log"),
@@ -384,9 +416,9 @@ def _create_once(view, name, spec, parent_record, python, cpu, allowed, planned)
         if launcher == 0:
             sock.close()
             _launch(spec, state_dir.root, parent_fds, fds, theirs, python, name, cpu, allowed, view.hierarchies,
-                    prepared)
+                    prepared, workloads_fd)
         theirs.close()
-        for fd in list(parent_fds.values()) + fds[:2]:
+        for fd in list(parent_fds.values()) + fds[:2] + [workloads_fd]:
             os.close(fd)
         try:
             cgroup = _place_launcher(view, name, planned, launcher)

@@ -3,13 +3,15 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The sandbox_info module's job: the sandboxes on a host with their health and processes."""
+"""The sandbox_info module's job: the sandboxes on a host with their health and processes; and
+sandbox_logs': the last lines a workload wrote."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
 from ansible_collections.linuxns.pidns.plugins.module_utils._common import SandboxError
+from ansible_collections.linuxns.pidns.plugins.module_utils._init import _workloads
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _procfs
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel._process import pids_in
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._records import inspect_sandbox, public_view
@@ -114,3 +116,31 @@ def rootfs_report(record):
     if rootfs is None:
         return None
     return dict(rootfs, upper_bytes=_rootfs.disk_usage(rootfs["upper"]) if rootfs.get("upper") else None)
+
+
+MAX_TAIL = 100000
+
+
+def run_logs(params, check_mode=False, state_dir=None):
+    """The sandbox_logs module's job: the last lines of a workload's output."""
+    state_dir = state_dir or StateDir()
+    name = validate_name(params["sandbox"], "sandbox")
+    workload = params["workload"]
+    lines = params.get("tail")
+    lines = 100 if lines is None else lines
+    if isinstance(lines, bool) or not isinstance(lines, int) or not 0 <= lines <= MAX_TAIL:
+        raise SandboxError("tail: a number of lines from 0 to %d, got %r" % (MAX_TAIL, lines))
+    try:
+        state = state_dir.read_state(name) if state_dir.exists() else None
+    except PermissionError:
+        raise SandboxError("reading the sandboxes' state in %s needs root; run the task with become: true"
+                           % state_dir.root)
+    if state is None:
+        raise SandboxError("sandbox: there is no sandbox %r on this host" % name)
+    declared = [entry["name"] for entry in state["spec"].get("workloads") or []]
+    if workload not in declared:
+        raise SandboxError("workload: sandbox %s has no workload %r (it has: %s)"
+                           % (name, workload, ", ".join(declared) or "none"))
+    folder = state_dir.path(name)
+    return {"changed": False, "lines": _workloads.tail(folder, workload, lines),
+            "log": _workloads.log_path(folder, workload)}

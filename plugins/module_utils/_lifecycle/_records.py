@@ -14,6 +14,7 @@ __metaclass__ = type
 
 import os
 
+from ansible_collections.linuxns.pidns.plugins.module_utils._init import _workloads
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _cgroup
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _procfs
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _rootfs
@@ -79,7 +80,7 @@ def inspect_sandbox(view, name):
                 "handles": dict((ns, state_dir.handle_path(name, ns)) for ns in held), "hostname": None,
                 "parent": None, "level": None, "created": None, "cgroup": _public_cgroup(cgroup),
                 "cgroup_problem": view.hierarchies.problem, "limits": None, "paused": None, "rootfs": None,
-                "userns": None, "network": None, "_state": None, "_cgroup": cgroup}
+                "userns": None, "network": None, "workloads": [], "_state": None, "_cgroup": cgroup}
     mounted = {}
     for ns_type in state["namespaces"]:
         found = view.handles.get(state_dir.handle_path(name, ns_type))
@@ -116,9 +117,34 @@ def inspect_sandbox(view, name):
         "rootfs": _rootfs.describe(spec, name),
         "userns": dict(state["userns"]) if state.get("userns") else None,
         "network": network_view(spec, state.get("network")),
+        "workloads": workloads_view(state_dir, name, spec, pid if supervisor_stat else None),
         "_state": state,
         "_cgroup": cgroup,
     }
+
+
+def workloads_view(state_dir, name, spec, supervisor_pid):
+    """Each declared workload as PID 1 last reported it, with its host PID where it runs."""
+    folder = state_dir.path(name)
+    status = _workloads.read_status(folder)
+    host_pids = {}
+    if supervisor_pid is not None and any(entry.get("pid") for entry in status.values()):
+        for child in _procfs.children(state_dir.proc_root, supervisor_pid):
+            chain = _procfs.nspid_chain(_procfs.read_status(state_dir.proc_root, child) or {})
+            if chain:
+                host_pids[chain[-1]] = child
+    views = []
+    for declared in spec.get("workloads") or []:
+        seen = status.get(declared["name"]) or {"state": "starting"}
+        views.append({
+            "name": declared["name"], "state": seen.get("state"), "pid": seen.get("pid"),
+            "host_pid": host_pids.get(seen.get("pid")), "restart_count": seen.get("restart_count") or 0,
+            "exit_code": seen.get("exit_code"), "exit_signal": seen.get("exit_signal"),
+            "started": seen.get("started"), "finished": seen.get("finished"),
+            "restart": declared["restart"] + (":%d" % declared["max_retries"] if declared["max_retries"] else ""),
+            "log": _workloads.log_path(folder, declared["name"]),
+        })
+    return views
 
 
 def network_view(spec, network):

@@ -10,9 +10,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import signal
 
 from ansible_collections.linuxns.pidns.plugins.module_utils._common import SandboxError
+from ansible_collections.linuxns.pidns.plugins.module_utils._init import _workloads
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _rootfs
+from ansible_collections.linuxns.pidns.plugins.module_utils._kernel._process import signal_verified
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle import _decision
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._launch import create
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._records import (
@@ -195,9 +198,29 @@ def _update_in_place(view, current, wanted, decision, check_mode, result):
         cgroup.freeze(wanted["paused"])
     if "published_ports" in decision.reasons:
         _network.sync(view.state_dir, network["netns"])
+    if "workloads" in decision.reasons:
+        _send_workloads(view, current, wanted)
     view.refresh()
     result["sandbox"] = public_view(inspect_sandbox(view, name))
     return result
+
+
+def _send_workloads(view, current, wanted):
+    """Give PID 1 the new list and tell it (SIGHUP from outside) to apply the difference."""
+    state = current["_state"]
+    folder = view.state_dir.path(current["name"])
+    if not os.path.isdir(_workloads.folder(folder)):
+        raise SandboxError("workloads: sandbox %s was made before sandboxes had workloads; recreate it "
+                           "(recreate: true) to give it some" % current["name"])
+    _workloads.write_spec(folder, wanted["workloads"])
+    if state.get("userns"):
+        os.lchown(os.path.join(_workloads.folder(folder), _workloads.SPEC_FILE), state["userns"]["uid"],
+                  state["userns"]["gid"])
+    supervisor = state["supervisor"]
+    if not signal_verified(view.state_dir.proc_root, supervisor["pid"], supervisor["start_time"],
+                           state["namespaces"]["pid"], signal.SIGHUP):
+        raise SandboxError("workloads: the supervisor of sandbox %s (host PID %d) is gone"
+                           % (current["name"], supervisor["pid"]))
 
 
 def _parent_record(view, parent, check_mode, planned, warnings):

@@ -16,6 +16,7 @@ from ansible_collections.linuxns.pidns.plugins.module_utils._common import Sandb
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _rootfs
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel._rootfs import DEFAULT_SHM_SIZE, HOST_ROOTFS
 from ansible_collections.linuxns.pidns.plugins.module_utils._containment import _capabilities, _userns
+from ansible_collections.linuxns.pidns.plugins.module_utils._init import _workloads
 from ansible_collections.linuxns.pidns.plugins.module_utils._network import _config as _network
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -27,13 +28,13 @@ DEFAULT_NAMESPACES = ("pid", "mnt", "uts", "ipc")
 HELD_NAMESPACE_TYPES = ("user",) + NAMESPACE_TYPES
 # In display order; changing any but _decision.UPDATABLE_KEYS recreates the sandbox.
 SPEC_KEYS = ("namespaces", "hostname", "mount_proc", "parent", "stop_timeout", "rootfs", "binds", "shm_size",
-             "capabilities", "userns", "network", "published_ports", "limits", "paused")
+             "capabilities", "userns", "network", "published_ports", "limits", "paused", "workloads")
 LIMIT_KEYS = ("pids_limit", "memory", "memory_swap", "cpus", "cpu_shares")
 NO_LIMITS = dict((key, None) for key in LIMIT_KEYS)
 # What a spec recorded before a key existed means by its absence.
 SPEC_DEFAULTS = {"limits": NO_LIMITS, "paused": False, "rootfs": HOST_ROOTFS, "binds": [],
                  "shm_size": DEFAULT_SHM_SIZE, "capabilities": _capabilities.NO_CHANGE, "userns": "host",
-                 "network": None, "published_ports": []}
+                 "network": None, "published_ports": [], "workloads": []}
 PID_MAX_LIMIT = 4194304
 # Docker's floor: below it a sandbox cannot even start its supervisor.
 MIN_MEMORY = 6 * 1024 * 1024
@@ -70,7 +71,7 @@ def validate_name(name, option="name"):
 def normalize_spec(name, namespaces=None, hostname=None, mount_proc=True, parent=None,
                    stop_timeout=DEFAULT_STOP_TIMEOUT, limits=None, paused=False, rootfs=None, binds=None,
                    shm_size=None, cap_add=None, cap_drop=None, privileged=False, userns="host", network_mode=None,
-                   bridge=None, published_ports=None, dns_servers=None):
+                   bridge=None, published_ports=None, dns_servers=None, workloads=None):
     """(spec, warnings) from the requested options; SandboxError on bad input (shapes only, no host)."""
     validate_name(name)
     requested = list(DEFAULT_NAMESPACES if namespaces is None else namespaces)
@@ -134,6 +135,7 @@ def normalize_spec(name, namespaces=None, hostname=None, mount_proc=True, parent
         "published_ports": published,
         "limits": normalize_limits(limits or {}),
         "paused": bool(paused),
+        "workloads": _workloads.normalize(workloads),
     }
     return spec, warnings
 
@@ -152,7 +154,8 @@ def spec_of_options(name, options):
                           cap_add=options.get("cap_add"), cap_drop=options.get("cap_drop"),
                           privileged=given("privileged", False), userns=given("userns", "host"),
                           network_mode=options.get("network_mode"), bridge=options.get("bridge"),
-                          published_ports=options.get("published_ports"), dns_servers=options.get("dns_servers"))
+                          published_ports=options.get("published_ports"), dns_servers=options.get("dns_servers"),
+                          workloads=options.get("workloads"))
 
 
 def normalize_limits(given):

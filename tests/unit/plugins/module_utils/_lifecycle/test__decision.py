@@ -62,8 +62,8 @@ def test_keys_that_can_change_in_place_are_updated_not_recreated():
     assert decide("web", current, wanted, updatable={"stop_timeout"}).action == "recreate"
 
 
-def test_limits_and_pause_change_in_place_everything_else_recreates():
-    assert _decision.UPDATABLE_KEYS == frozenset(["limits", "paused"])
+def test_limits_pause_ports_and_workloads_change_in_place_everything_else_recreates():
+    assert _decision.UPDATABLE_KEYS == frozenset(["limits", "paused", "published_ports", "workloads"])
     assert decide("web", alive(spec()), spec(limits={"pids_limit": 64})) == Decision("update", ["limits"])
     assert decide("web", alive(spec()), spec(paused=True)) == Decision("update", ["paused"])
     assert decide("web", alive(spec(limits={"cpus": 1})), spec()) == Decision("update", ["limits"])

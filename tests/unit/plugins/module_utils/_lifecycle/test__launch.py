@@ -34,5 +34,5 @@ def test_supervisor_is_installed_once_and_is_its_own_program(tmp_path):
     assert _launch.install_supervisor(state_dir) == path
     assert os.stat(path).st_ino == first.st_ino  # unchanged content: not rewritten
     source = open(path).read()
-    assert "sigwaitinfo" in source and 'if __name__ == "__main__":' in source
+    assert "signalfd" in source and 'if __name__ == "__main__":' in source
     assert oct(first.st_mode & 0o777) == "0o600"
