@@ -14,7 +14,7 @@ QUICK below, writing its figures with --json into a temporary folder; its output
 and also kept in .build/bench/NAME.log (--log-dir), and its JSON is copied to .build/bench/NAME.json.
 Then one table: what | ours | anchor | ratio | goal | met, one row per goal, the figures taken only
 from what each script writes to its JSON. NAME is one of: sandbox, sandbox_exec, rootfs,
-pidns_facts, fleet, connection (bench_NAME also accepted).
+pidns_facts, fleet, connection, network (bench_NAME also accepted).
 
 --from-json DIR builds the table from DIR/NAME.json (or DIR/bench_NAME.json), running nothing:
 `python benchmarks/summary.py --from-json .build/bench` shows the last run again.
@@ -57,6 +57,8 @@ QUICK = {
                                  "--sandboxes", "3"]),
     # 1 round of the play (after its untimed warm-up round), 1 molecule round; --rounds 0 is not possible
     "connection": ("bench_connection.py", ["--rounds", "1", "--molecule-rounds", "1"]),
+    # part 1: 3 ansible runs per side and variant; part 2: 2 rounds of 128 MiB over every path
+    "network": ("bench_network.py", ["--e2e-runs", "3", "--rounds", "2", "--megabytes", "128"]),
 }
 TIMEOUT = 1200  # seconds per benchmark; then SIGINT (the scripts clean up on KeyboardInterrupt)
 
@@ -256,8 +258,34 @@ def rows_connection(data: dict) -> list:
     return rows
 
 
+# ---------------------------------------------------------------- bench_network.py
+
+def rows_network(data: dict) -> list:
+    """{"end_to_end": {label: [s...]}, "throughput": {"megabytes", "rounds", "labels": {key: label},
+    "mbps": {label: [MB/s...]}}, "host_namespace_left_as_found"}: bench_network.main()."""
+    rows = []
+    e2e = data["end_to_end"]
+    # As bench_network.report(): ratio of the medians of the raw run lists.
+    for ours, theirs, label in (("ours", "by hand", "no cgroup"), ("ours (cgroup)", "by hand (cgroup)", "with a cgroup")):
+        a, b = statistics.median(e2e[ours]), statistics.median(e2e[theirs])
+        rows.append(Row("network: end to end, `ansible -m linuxns.pidns.sandbox` `network_mode: bridge`, a published "
+                        "port, %s (median of %d)" % (label, len(e2e[ours])), _s(a),
+                        "%s (`-m command`: unshare, veth, bridge, nft DNAT + masquerade by hand)" % _s(b), a / b,
+                        "<= 1.15", a / b <= 1.15))
+    throughput = data["throughput"]
+    labels, mbps = throughput["labels"], throughput["mbps"]
+    direct = statistics.median(mbps[labels["direct"]])
+    for key, where in (("published_loopback", "127.0.0.1"), ("published_uplink", "the host's uplink address")):
+        a = statistics.median(mbps[labels[key]])
+        rows.append(Row("network: throughput through a published port on %s, %d MiB per connection (median of %d)"
+                        % (where, throughput["megabytes"], len(mbps[labels[key]])), "%.0f MB/s" % a,
+                        "%.0f MB/s (directly to the sandbox's address)" % direct, a / direct, ">= 0.9", a / direct >= 0.9))
+    return rows
+
+
 EXTRACT = {"sandbox": rows_sandbox, "sandbox_exec": rows_sandbox_exec, "rootfs": rows_rootfs,
-           "pidns_facts": rows_pidns_facts, "fleet": rows_fleet, "connection": rows_connection}
+           "pidns_facts": rows_pidns_facts, "fleet": rows_fleet, "connection": rows_connection,
+           "network": rows_network}
 
 
 def build_rows(name: str, data) -> list:

@@ -113,6 +113,23 @@ def connection(sandbox_runs=(11.0,), pairs=None):
             "molecule": molecule}
 
 
+# bench_network.main(): {"machine", "end_to_end": {label: [s...]}, "throughput": {...}, "host_namespace_left_as_found"}
+NETWORK_LABELS = {"published_loopback": "published 127.0.0.1:8080",
+                  "published_uplink": "published 198.51.100.1:8080 (uplink)", "direct": "direct 10.89.0.2:80",
+                  "outside": "from outside, 198.51.100.1:8080"}
+NETWORK = {
+    "machine": {"nproc": 2, "iproute2": "6.1.0", "nftables": "v1.0.6"},
+    "end_to_end": {"ours": [1.50, 1.40, 1.45], "by hand": [1.30, 1.20, 1.25],
+                   "ours (cgroup)": [1.60, 1.50, 1.55], "by hand (cgroup)": [1.40, 1.45, 1.50]},
+    "throughput": {"megabytes": 128, "chunk_kib": 1024, "rounds": 2, "address": "10.89.0.2", "labels": NETWORK_LABELS,
+                   "mbps": {NETWORK_LABELS["published_loopback"]: [800.0, 900.0],
+                            NETWORK_LABELS["published_uplink"]: [700.0, 720.0],
+                            NETWORK_LABELS["direct"]: [1000.0, 1000.0],
+                            NETWORK_LABELS["outside"]: [600.0, 650.0]}},
+    "host_namespace_left_as_found": True,
+}
+
+
 def test_sandbox_rows():
     rows = summary.build_rows("sandbox", SANDBOX)
     assert [row.goal for row in rows] == ["<= 2 ms", "<= 2 ms", "<= 8 MiB (8192 KiB)", "<= 1.15", "<= 1.15",
@@ -201,6 +218,20 @@ def test_connection_rows():
     assert len(rows) == 3 and all("not measured" in row.what and row.met is None for row in rows)
 
 
+def test_network_rows():
+    plain, cgroup, loopback, uplink = summary.build_rows("network", NETWORK)
+    assert plain.ours == "1.450 s" and plain.anchor.startswith("1.250 s") and "no cgroup" in plain.what
+    assert plain.ratio == pytest.approx(1.45 / 1.25) and plain.goal == "<= 1.15" and plain.met is False
+    assert cgroup.ratio == pytest.approx(1.55 / 1.45) and cgroup.met is True and "with a cgroup" in cgroup.what
+    assert loopback.ours == "850 MB/s" and loopback.anchor.startswith("1000 MB/s") and "127.0.0.1" in loopback.what
+    assert loopback.ratio == pytest.approx(0.85) and loopback.goal == ">= 0.9" and loopback.met is False
+    assert uplink.ratio == pytest.approx(0.71) and uplink.met is False and "uplink" in uplink.what
+    data = json.loads(json.dumps(NETWORK))
+    data["throughput"]["mbps"][NETWORK_LABELS["published_loopback"]] = [950.0, 900.0]
+    assert summary.build_rows("network", data)[2].met is True
+    assert not any(row.failed for row in summary.build_rows("network", NETWORK))
+
+
 def test_unexpected_json_is_a_failed_row():
     [row] = summary.build_rows("sandbox_exec", {"end_to_end": {}})
     assert row.failed and "KeyError" in row.what
@@ -218,7 +249,7 @@ def test_markdown():
 
 def test_from_json(tmp_path, capsys):
     samples = {"sandbox": SANDBOX, "sandbox_exec": SANDBOX_EXEC, "rootfs": ROOTFS, "pidns_facts": PIDNS_FACTS,
-               "fleet": fleet([5.0], [4.0]), "connection": connection()}
+               "fleet": fleet([5.0], [4.0]), "connection": connection(), "network": NETWORK}
     for name, data in samples.items():
         (tmp_path / ("%s.json" % name)).write_text(json.dumps(data))
     target = tmp_path / "out" / "summary.md"
@@ -226,7 +257,7 @@ def test_from_json(tmp_path, capsys):
     out = capsys.readouterr().out
     table = target.read_text()
     assert "| what | ours | anchor | ratio | goal | met |" in out and "| what | ours | anchor" in table
-    assert len([line for line in table.splitlines() if line.startswith("| ")]) == 2 + 6 + 1 + 2 + 3 + 2 + 3
+    assert len([line for line in table.splitlines() if line.startswith("| ")]) == 2 + 6 + 1 + 2 + 3 + 2 + 3 + 4
     (tmp_path / "fleet.json").rename(tmp_path / "bench_fleet.json")  # the script's name is accepted too
     assert summary.main(["--from-json", str(tmp_path), "--only", "fleet,bench_rootfs"]) == 0
     (tmp_path / "bench_fleet.json").unlink()
