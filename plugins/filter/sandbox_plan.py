@@ -16,7 +16,7 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.validation import check_type_bool, check_type_float, check_type_int, check_type_list
 
-from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._decision import CREATE, RECREATE, decide, order
+from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._decision import decide, order
 from ansible_collections.linuxns.pidns.plugins.module_utils._common import SandboxError
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._spec import (
     LIMIT_KEYS, spec_of_options, validate_name)
@@ -26,14 +26,15 @@ MODULE_OPTIONS = ("name", "state", "namespaces", "hostname", "parent", "mount_pr
                   "pids_limit", "memory", "memory_swap", "cpus", "cpu_shares", "paused",
                   "rootfs", "binds", "shm_size", "cap_add", "cap_drop", "privileged", "userns", "network_mode",
                   "bridge", "published_ports", "dns_servers", "reset_rootfs")
+# A workload of the role's list: the module's workloads[] options, its name given or its place.
+WORKLOAD_KEYS = ("name", "argv", "env", "user", "group", "chdir", "restart", "stop_signal", "stop_timeout")
 # How the sandbox module's argument spec converts the typed limits (the others, memory sizes, are text).
 _INT_OPTIONS = ("pids_limit", "cpu_shares")
 _FLOAT_OPTIONS = ("cpus",)
-WORKLOAD_OPTIONS = ("argv", "chdir", "env", "user", "group")
 
 
 def sandbox_plan(entries, on_host=None, state=None):
-    """{"changes", "workloads"}: see sandbox_plan.yml; AnsibleFilterError naming every bad entry."""
+    """{"changes"}: see sandbox_plan.yml; AnsibleFilterError naming every bad entry."""
     if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
         raise AnsibleFilterError("sandbox_plan: the input must be a list of sandbox entries (dicts)")
     found = dict((box.get("name"), box) for box in (on_host or []) if isinstance(box, dict))
@@ -54,8 +55,6 @@ def sandbox_plan(entries, on_host=None, state=None):
             children.setdefault(box["parent"], []).append(name)
     removed = set()
     changing = set()
-    # Made anew (created or recreated): every workload starts; an update in place keeps processes.
-    remade = set()
     for p in planned:
         current = found.get(p.name)
         record = None
@@ -66,32 +65,10 @@ def sandbox_plan(entries, on_host=None, state=None):
         if decision.changes:
             changing.add(p.name)
             removed.update(decision.removes)
-            if decision.action in (CREATE, RECREATE):
-                remade.add(p.name)
     # A listed sandbox that dies with an ancestor being recreated must be made again.
-    again = set(p.name for p in planned if p.present and p.name in removed)
-    changing.update(again)
-    remade.update(again)
+    changing.update(p.name for p in planned if p.present and p.name in removed)
 
-    changes = [p.module_entry() for p in planned if p.name in changing]
-    running = _running_commands(found)
-    workloads = []
-    keys = set()
-    for p in planned:
-        # A paused sandbox refuses commands: its workloads start once it is thawed (paused: false).
-        if not p.present or p.wanted["paused"]:
-            continue
-        for workload in p.workloads:
-            match = _text(workload.get("match")) or " ".join(_text(arg) for arg in workload["argv"])
-            key = (p.name, match)
-            if key in keys:
-                continue
-            keys.add(key)
-            if p.name in remade or match not in running.get(p.name, ()):
-                item = dict((k, workload[k]) for k in WORKLOAD_OPTIONS if workload.get(k) is not None)
-                item.update(sandbox=p.name, match=match)
-                workloads.append(item)
-    return {"changes": changes, "workloads": workloads}
+    return {"changes": [p.module_entry() for p in planned if p.name in changing]}
 
 
 class _Planned(object):
@@ -104,7 +81,7 @@ class _Planned(object):
         self.label = "sandboxes_list[%d] (name %s)" % (index, self.name)
         self.present = (forced_state or entry.get("state") or "present") == "present"
         self.parent = _text(entry.get("parent")) or None
-        self.workloads = entry.get("workloads") or []
+        self.workloads = None
         self.wanted = None
         self.recreate = False
         try:
@@ -125,10 +102,9 @@ class _Planned(object):
                                userns=_text(entry.get("userns")), network_mode=_text(entry.get("network_mode")),
                                bridge=entry.get("bridge"), published_ports=_text_list(entry, "published_ports"),
                                dns_servers=_text_list(entry, "dns_servers"))
+                self.workloads = _workloads(entry.get("workloads"))
+                options["workloads"] = self.workloads
                 self.wanted = spec_of_options(self.name, options)[0]
-            for number, workload in enumerate(self.workloads):
-                if not workload.get("argv"):
-                    raise SandboxError("workloads[%d].argv: must not be empty" % number)
         except SandboxError as exc:
             errors.append("%s: %s" % (self.label, exc))
 
@@ -136,6 +112,8 @@ class _Planned(object):
         """The entry as the sandbox module's sandboxes option takes it (no role-only keys)."""
         item = dict((key, self.entry[key]) for key in MODULE_OPTIONS if self.entry.get(key) is not None)
         item["state"] = "present" if self.present else "absent"
+        if self.present and self.workloads:
+            item["workloads"] = self.workloads
         return item
 
 
@@ -206,15 +184,25 @@ def _nested(children, name, seen=()):
     return ordered
 
 
-def _running_commands(found):
-    """{sandbox: set of command lines of the live children of its PID 1}."""
-    running = {}
-    for name, box in found.items():
-        if not box.get("alive"):
-            continue
-        running[name] = set(p.get("command") for p in box.get("processes") or []
-                            if p.get("ns_ppid") == 1 and p.get("state") not in ("Z", "X"))
-    return running
+def _workloads(value):
+    """The role's workloads as the module's workloads option takes them: a workload without a name is
+    named by its place (workload-1, ...); the module's own checks follow in spec_of_options."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise SandboxError("workloads: %r is not a list of {argv, ...}" % (value,))
+    converted = []
+    for number, item in enumerate(value):
+        unknown = sorted(set(item) - set(WORKLOAD_KEYS))
+        if unknown:
+            raise SandboxError("workloads[%d]: unknown key(s) %s; a workload takes %s"
+                               % (number, ", ".join(unknown), ", ".join(WORKLOAD_KEYS)))
+        workload = dict((key, item[key]) for key in WORKLOAD_KEYS if item.get(key) is not None)
+        workload.setdefault("name", "workload-%d" % (number + 1))
+        if isinstance(workload.get("argv"), list):
+            workload["argv"] = [_text(arg) for arg in workload["argv"]]
+        converted.append(workload)
+    return converted
 
 
 class FilterModule(object):

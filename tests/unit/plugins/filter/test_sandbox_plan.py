@@ -30,7 +30,7 @@ def names(plan):
 def test_nothing_to_do_when_the_host_matches():
     host = [on_host("web", hostname="w"), on_host("db", parent="web")]
     wanted = [{"name": "web", "hostname": "w"}, {"name": "db", "parent": "web"}]
-    assert sandbox_plan(wanted, host) == {"changes": [], "workloads": []}
+    assert sandbox_plan(wanted, host) == {"changes": []}
 
 
 def test_only_what_differs_is_planned_with_module_options_only():
@@ -62,30 +62,34 @@ def test_absent_entries_are_planned_only_when_on_the_host():
 def test_forced_state_absent_overrides_entries_and_ignores_workloads():
     host = [on_host("web")]
     plan = sandbox_plan([{"name": "web", "workloads": [{"argv": ["sleep", "1"]}]}], host, state="absent")
-    assert plan == {"changes": [{"name": "web", "state": "absent"}], "workloads": []}
+    assert plan == {"changes": [{"name": "web", "state": "absent"}]}
 
 
-def test_workloads_missing_or_in_a_changed_sandbox_are_planned_once():
-    host = [on_host("web", processes=[child_of_pid1("sleep infinity"), child_of_pid1("dead", state="Z")]),
-            on_host("other", hostname="old", processes=[child_of_pid1("sleep infinity")])]
-    wanted = [
-        {"name": "web", "workloads": [{"argv": ["sleep", "infinity"]}, {"argv": ["dead"]},
-                                      {"argv": ["dead"]}, {"argv": ["sh", "-c", "x"], "match": "y", "chdir": "/"}]},
-        {"name": "other", "hostname": "new", "workloads": [{"argv": ["sleep", "infinity"], "user": "nobody"}]},
-    ]
-    plan = sandbox_plan(wanted, host)
-    assert plan["workloads"] == [
-        {"sandbox": "web", "match": "dead", "argv": ["dead"]},
-        {"sandbox": "web", "match": "y", "argv": ["sh", "-c", "x"], "chdir": "/"},
-        {"sandbox": "other", "match": "sleep infinity", "argv": ["sleep", "infinity"], "user": "nobody"},
-    ]
+def test_workloads_are_the_modules_option_named_by_their_place_unless_named():
+    """The role's workloads go to the sandbox module's workloads option (PID 1 runs them): the same list
+    as the host's plans nothing; a changed one is planned as an update in place."""
+    declared = [{"name": "workload-1", "argv": ["sleep", "infinity"]},
+                {"name": "web", "argv": ["python3", "-m", "http.server", "8080"], "restart": "always"}]
+    host = [on_host("box", workloads=declared)]
+    wanted = [{"name": "box", "workloads": [{"argv": ["sleep", "infinity"]},
+                                            {"name": "web", "argv": ["python3", "-m", "http.server", 8080],
+                                             "restart": "always"}]}]
+    assert sandbox_plan(wanted, host) == {"changes": []}
+    wanted[0]["workloads"].append({"argv": ["true"], "user": "nobody", "stop_signal": "SIGINT"})
+    assert sandbox_plan(wanted, host) == {"changes": [{"name": "box", "state": "present", "workloads": [
+        {"name": "workload-1", "argv": ["sleep", "infinity"]},
+        {"name": "web", "argv": ["python3", "-m", "http.server", "8080"], "restart": "always"},
+        {"name": "workload-3", "argv": ["true"], "user": "nobody", "stop_signal": "SIGINT"}]}]}
 
 
 @pytest.mark.parametrize("wanted, message", [
     ([{"name": "a b"}], "sandboxes_list[0] (name a b): name: 'a b' is not a valid sandbox name"),
     ([{"name": "a", "namespaces": ["mnt"]}], "sandboxes_list[0] (name a): namespaces: 'pid' is required"),
     ([{"name": "a", "stop_timeout": float("nan")}], "sandboxes_list[0] (name a): stop_timeout: "),
-    ([{"name": "a", "workloads": [{"argv": []}]}], "sandboxes_list[0] (name a): workloads[0].argv: must not be empty"),
+    ([{"name": "a", "workloads": [{"argv": []}]}], "sandboxes_list[0] (name a): workloads[0].argv: must be a non-empty list"),
+    ([{"name": "a", "workloads": [{"argv": ["x"], "match": "x"}]}], "sandboxes_list[0] (name a): workloads[0]: unknown key(s) match"),
+    ([{"name": "a", "workloads": [{"argv": ["x"], "restart": "sometimes"}]}],
+     "sandboxes_list[0] (name a): workloads[0].restart: 'sometimes' is not one of"),
     ([{"name": "a"}, {"name": "a"}], "sandboxes_list[1] (name a): the name is listed more than once"),
     ([{"name": "a", "parent": "b"}, {"name": "b", "parent": "a"}], "sandboxes_list[0] (name a): parent: nesting cycle"),
     ([{"name": "a", "parent": "nowhere"}], "sandboxes_list[0] (name a): parent: nowhere is neither listed"),
@@ -124,9 +128,10 @@ def test_input_must_be_a_list_of_dicts():
 
 def test_values_are_compared_as_the_module_converts_them():
     # YAML gives ints for `8080` or `hostname: 123`; the module's argument spec makes them text.
-    host = [on_host("web", hostname="123", processes=[child_of_pid1("python3 -m http.server 8080")])]
+    host = [on_host("web", hostname="123",
+                    workloads=[{"name": "workload-1", "argv": ["python3", "-m", "http.server", "8080"]}])]
     wanted = [{"name": "web", "hostname": 123, "workloads": [{"argv": ["python3", "-m", "http.server", 8080]}]}]
-    assert sandbox_plan(wanted, host) == {"changes": [], "workloads": []}
+    assert sandbox_plan(wanted, host) == {"changes": []}
 
 
 def limits_of(**given):
@@ -150,53 +155,44 @@ def test_limits_rootfs_and_binds_as_running_plan_nothing():
                "cpu_shares": 512, "paused": "no", "reset_rootfs": True,
                "rootfs": {"type": "overlay", "ephemeral": "yes"},
                "binds": [{"src": "/srv/data", "dest": "/data", "read_only": "true"}]}]
-    assert sandbox_plan(wanted, host) == {"changes": [], "workloads": []}
+    assert sandbox_plan(wanted, host) == {"changes": []}
 
 
 def test_a_spec_recorded_before_limits_and_rootfs_existed_is_kept():
     old = on_host("web")
     for key in ("limits", "paused", "rootfs", "binds"):
         del old["spec"][key]
-    assert sandbox_plan([{"name": "web"}], [old]) == {"changes": [], "workloads": []}
+    assert sandbox_plan([{"name": "web"}], [old]) == {"changes": []}
 
 
 @pytest.mark.parametrize("change", [{"pids_limit": 128}, {"memory": "1G"}, {"cpus": 1.5}, {"cpu_shares": 100},
                                     {"paused": True}, {}])
 def test_limits_and_paused_changes_are_planned_as_updates_in_place(change):
-    running = [child_of_pid1("sleep infinity")]
-    host = [on_host("top", limits=limits_of(pids_limit=64), processes=running),
-            on_host("child", parent="top")]
-    wanted = [dict({"name": "top", "workloads": [{"argv": ["sleep", "infinity"]}, {"argv": ["new"]}]}, **change),
-              {"name": "child", "parent": "top"}]
+    host = [on_host("top", limits=limits_of(pids_limit=64)), on_host("child", parent="top")]
+    wanted = [dict({"name": "top"}, **change), {"name": "child", "parent": "top"}]
     plan = sandbox_plan(wanted, host)
     # {} takes pids_limit away: a change too. The nested sandbox is not touched (no recreation).
     expected = {"name": "top", "state": "present"}
     expected.update(change)
     assert plan["changes"] == [expected]
-    # The running workload keeps running (an update in place); a missing one starts unless paused.
-    assert plan["workloads"] == ([] if change.get("paused") else
-                                 [{"sandbox": "top", "match": "new", "argv": ["new"]}])
 
 
 def test_thawing_is_planned_and_the_paused_state_is_compared():
-    host = [on_host("web", paused=True, processes=[child_of_pid1("sleep infinity")])]
-    workloads = [{"argv": ["sleep", "infinity"]}]
-    assert sandbox_plan([{"name": "web", "paused": True, "workloads": workloads}], host) == {
-        "changes": [], "workloads": []}
-    assert sandbox_plan([{"name": "web", "workloads": workloads}], host) == {
-        "changes": [{"name": "web", "state": "present"}], "workloads": []}
+    host = [on_host("web", paused=True)]
+    assert sandbox_plan([{"name": "web", "paused": True}], host) == {"changes": []}
+    assert sandbox_plan([{"name": "web"}], host) == {"changes": [{"name": "web", "state": "present"}]}
 
 
 @pytest.mark.parametrize("change", [{"rootfs": {"type": "overlay"}}, {"rootfs": {"type": "overlay", "ephemeral": True}},
                                     {"binds": [{"src": "/srv"}]}])
-def test_rootfs_and_binds_changes_recreate_and_restart_workloads_and_nested(change):
-    host = [on_host("top", processes=[child_of_pid1("sleep infinity")]), on_host("child", parent="top")]
+def test_rootfs_and_binds_changes_recreate_the_sandbox_and_its_nested_ones(change):
+    workloads = [{"name": "workload-1", "argv": ["sleep", "infinity"]}]
+    host = [on_host("top", workloads=workloads), on_host("child", parent="top")]
     wanted = [dict({"name": "top", "workloads": [{"argv": ["sleep", "infinity"]}]}, **change),
               {"name": "child", "parent": "top"}]
     plan = sandbox_plan(wanted, host)
     assert names(plan) == ["top", "child"]
-    assert plan["changes"][0] == dict(change, name="top", state="present")
-    assert plan["workloads"] == [{"sandbox": "top", "match": "sleep infinity", "argv": ["sleep", "infinity"]}]
+    assert plan["changes"][0] == dict(change, name="top", state="present", workloads=workloads)
 
 
 def test_reset_rootfs_alone_changes_nothing_but_goes_with_a_recreation():
@@ -249,18 +245,13 @@ def test_the_plan_decides_as_the_module_does(monkeypatch):
 
 
 def test_published_ports_change_in_place_and_a_network_mode_recreates():
-    running = [child_of_pid1("sleep infinity")]
-    host = [on_host("web", network_mode="bridge", published_ports=["8080:80"], processes=running)]
-    workloads = [{"argv": ["sleep", "infinity"]}]
-    same = {"name": "web", "network_mode": "bridge", "published_ports": ["8080:80"], "workloads": workloads}
-    assert sandbox_plan([same], host) == {"changes": [], "workloads": []}
+    host = [on_host("web", network_mode="bridge", published_ports=["8080:80"])]
+    same = {"name": "web", "network_mode": "bridge", "published_ports": ["8080:80"]}
+    assert sandbox_plan([same], host) == {"changes": []}
     moved = dict(same, published_ports=["8081:80"])
-    # An update in place: the workload keeps running.
     assert sandbox_plan([moved], host) == {"changes": [{"name": "web", "network_mode": "bridge",
-                                                        "published_ports": ["8081:80"], "state": "present"}],
-                                           "workloads": []}
+                                                        "published_ports": ["8081:80"], "state": "present"}]}
     plan = sandbox_plan([dict(same, bridge={"name": "pidns1"})], host)
-    assert names(plan) == ["web"] and plan["workloads"] == [
-        {"sandbox": "web", "match": "sleep infinity", "argv": ["sleep", "infinity"]}]
+    assert names(plan) == ["web"]
     with pytest.raises(AnsibleFilterError, match=r"published_ports\[0\]: '99999:80'"):
         sandbox_plan([dict(same, published_ports=["99999:80"])], host)
