@@ -285,6 +285,18 @@ options:
       - Changing it recreates the sandbox.
     type: list
     elements: str
+  init:
+    description:
+      - What PID 1 of the sandbox is. V(supervisor) (the default), the collection's PID 1 - it reaps,
+        stops everything gracefully (SIGTERM, O(stop_timeout), SIGKILL) and runs O(workloads).
+        V(catatonit), C(catatonit -P), the pause process podman's pods use - it only reaps and waits
+        (about 0.7 MB where the supervisor takes about 6); the module then gives the other processes
+        SIGTERM and O(stop_timeout) itself before stopping it. It needs the C(catatonit) binary on the
+        host (package catatonit), and no O(workloads).
+      - Changing it recreates the sandbox.
+    type: str
+    choices: [supervisor, catatonit]
+    default: supervisor
   workloads:
     description:
       - Commands PID 1 starts as its children and keeps running by their O(workloads[].restart) policy, as
@@ -538,6 +550,11 @@ options:
         description: As O(dns_servers).
         type: list
         elements: str
+      init:
+        description: As O(init).
+        type: str
+        choices: [supervisor, catatonit]
+        default: supervisor
       workloads:
         description: As O(workloads).
         type: list
@@ -888,6 +905,7 @@ def main():
         )),
         published_ports=dict(type="list", elements="str"),
         dns_servers=dict(type="list", elements="str"),
+        init=dict(type="str", default="supervisor", choices=["supervisor", "catatonit"]),
         workloads=dict(type="list", elements="dict", options=dict(
             name=dict(type="str", required=True),
             argv=dict(type="list", elements="str", required=True),

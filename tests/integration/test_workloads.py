@@ -192,3 +192,27 @@ def test_workloads_in_a_real_play_with_check_and_diff(names, tmp_path):
     proc = run_playbook(play, "-i", "localhost,")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert set(_workloads(name)) == {"web"}
+
+
+def test_init_catatonit_is_pid_1_and_the_others_still_get_a_graceful_stop(names, host_dir):
+    """init: catatonit (podman's pause process) in a root of its own: PID 1 is catatonit -P; on removal
+    the module gives the other processes SIGTERM first (catatonit stops nothing); workloads are refused."""
+    name = names("cat")
+    made = _sandbox(name, [], init="catatonit", rootfs={"type": "overlay", "ephemeral": True},
+                    binds=[{"src": str(host_dir), "dest": "/out"}])
+    pid = made["sandbox"]["supervisor"]["pid"]
+    assert Path("/proc/%d/comm" % pid).read_text().strip() == "catatonit"
+    assert made["sandbox"]["spec"]["init"] == "catatonit"
+    seen = run_module_main("sandbox_exec", {"sandbox": name, "argv": ["ps", "-o", "args=", "-p", "1"]})
+    assert seen["stdout_lines"] == ["catatonit -P"], seen
+    started = run_module_main("sandbox_exec", {"sandbox": name, "detach": True, "argv": [
+        "sh", "-c", "trap 'echo got TERM > /out/term; exit 0' TERM; while :; do sleep 0.1; done"]})
+    assert started["rc"] == 0, started
+    refused = run_module_main("sandbox", {"name": name, "init": "catatonit", "workloads": [{"name": "a", "argv": ["true"]}],
+                                          "rootfs": {"type": "overlay", "ephemeral": True},
+                                          "binds": [{"src": str(host_dir), "dest": "/out"}]})
+    assert refused["failed"] and "workloads: PID 1 runs them, and init catatonit only reaps" in refused["msg"]
+    assert state_of(name)["supervisor"]["pid"] == pid
+    gone = run_module_main("sandbox", {"name": name, "state": "absent"})
+    assert gone["changed"] and (host_dir / "term").read_text() == "got TERM\n"
+    assert not _alive(pid)

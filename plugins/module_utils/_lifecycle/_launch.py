@@ -45,6 +45,8 @@ from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._stop imp
 READY_TIMEOUT = 15.0
 SUPERVISOR_ENVIRONMENT = {"PATH": DEFAULT_PATH, "LC_ALL": "C"}
 SUPERVISOR_OOM_SCORE_ADJ = -998
+CATATONIT_NAME = "catatonit"
+CATATONIT_PATHS = ("/usr/bin/catatonit", "/usr/libexec/podman/catatonit", "/usr/libexec/catatonit/catatonit")
 
 
 def _loopback_up():
@@ -92,6 +94,8 @@ def _become_init(spec, root, fds, python, name, prepared=None, workloads=None):
         raise SandboxError("the module's Python %s is not in the parent sandbox's root (a root of its own has "
                            "a fresh /tmp and /run): run the module with an interpreter outside them, such as "
                            "/usr/bin/python3" % python)
+    if spec.get("init") == "catatonit":
+        _exec_catatonit(spec, fds, new_root)
     argv = [python, "-I", "-S", "-", name, str(spec["stop_timeout"])]
     fds = list(fds)
     if new_root is not None:
@@ -119,6 +123,28 @@ def _become_init(spec, root, fds, python, name, prepared=None, workloads=None):
     os.closerange(len(high), 65536)
     # Root inside can read PID 1's environ for the sandbox's life: keep the module's (tokens, SUDO_*) out.
     os.execve(python, argv, SUPERVISOR_ENVIRONMENT)
+
+
+def _exec_catatonit(spec, fds, new_root):
+    """PID 1 becomes `catatonit -P` (fds[0]: its binary, opened on the host; static, so a root of its own
+    needs no libc for it): into the sandbox's root, "ready" said on its behalf, then fexecve."""
+    binary, log, _log, ready = fds
+    if new_root is not None:
+        os.fchdir(new_root)
+        os.chroot(".")
+        os.chdir("/")
+    capabilities = _capabilities.effective(spec)
+    if capabilities is not None:
+        _capabilities.drop_bounding(capabilities)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.write(ready, b"ready")
+    binary = fcntl.fcntl(binary, fcntl.F_DUPFD, 3)  # kept across exec: it is what runs
+    os.closerange(3, binary)
+    os.closerange(binary + 1, 65536)
+    os.execve(binary, [CATATONIT_NAME, "-P"], SUPERVISOR_ENVIRONMENT)
 
 
 def _launch(spec, root, parent_fds, fds, sock, python, name, cpu, allowed, hierarchies, prepared=None,
@@ -359,6 +385,18 @@ def _launch_spec(spec, folder):
     return dict(spec, binds=list(spec["binds"]) + [{"src": path, "dest": "/etc/resolv.conf", "read_only": True}])
 
 
+def _init_program(spec, supervisor_script):
+    """What PID 1 runs: the supervisor's source, or catatonit's binary (SandboxError naming the option
+    when the host has none)."""
+    if spec.get("init", "supervisor") == "supervisor":
+        return supervisor_script
+    for path in CATATONIT_PATHS:
+        if os.access(path, os.X_OK):
+            return path
+    raise SandboxError("init: catatonit needs its binary on the host (the catatonit package; looked in %s)"
+                       % ", ".join(CATATONIT_PATHS))
+
+
 def _workloads_folder(folder, spec, allocation):
     """Make the folder PID 1 keeps its workloads' list, status and logs in, and return a descriptor of it
     for PID 1 (owned by the user namespace's root where it has one, so that root can write there)."""
@@ -406,9 +444,10 @@ def _create_once(view, name, spec, parent_record, python, cpu, allowed, planned)
         if parent_record is not None:
             for ns_type, path in parent_record["handles"].items():
                 parent_fds[ns_type] = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-        workloads_fd = _workloads_folder(folder, spec, allocation)
+        workloads_fd = _workloads_folder(folder, spec, allocation) if spec.get("init", "supervisor") == "supervisor" \
+            else None
         sock, theirs = control_socket()
-        fds = [os.open(script, os.O_RDONLY | os.O_CLOEXEC),
+        fds = [os.open(_init_program(spec, script), os.O_RDONLY | os.O_CLOEXEC),
                os.open(os.path.join(folder, "supervisor.log"),
                        os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)]
         fds += [fds[1], theirs.fileno()]
@@ -418,7 +457,7 @@ def _create_once(view, name, spec, parent_record, python, cpu, allowed, planned)
             _launch(spec, state_dir.root, parent_fds, fds, theirs, python, name, cpu, allowed, view.hierarchies,
                     prepared, workloads_fd)
         theirs.close()
-        for fd in list(parent_fds.values()) + fds[:2] + [workloads_fd]:
+        for fd in list(parent_fds.values()) + fds[:2] + ([workloads_fd] if workloads_fd is not None else []):
             os.close(fd)
         try:
             cgroup = _place_launcher(view, name, planned, launcher)

@@ -28,13 +28,16 @@ DEFAULT_NAMESPACES = ("pid", "mnt", "uts", "ipc")
 HELD_NAMESPACE_TYPES = ("user",) + NAMESPACE_TYPES
 # In display order; changing any but _decision.UPDATABLE_KEYS recreates the sandbox.
 SPEC_KEYS = ("namespaces", "hostname", "mount_proc", "parent", "stop_timeout", "rootfs", "binds", "shm_size",
-             "capabilities", "userns", "network", "published_ports", "limits", "paused", "workloads")
+             "capabilities", "userns", "network", "published_ports", "init", "limits", "paused", "workloads")
 LIMIT_KEYS = ("pids_limit", "memory", "memory_swap", "cpus", "cpu_shares")
 NO_LIMITS = dict((key, None) for key in LIMIT_KEYS)
 # What a spec recorded before a key existed means by its absence.
 SPEC_DEFAULTS = {"limits": NO_LIMITS, "paused": False, "rootfs": HOST_ROOTFS, "binds": [],
                  "shm_size": DEFAULT_SHM_SIZE, "capabilities": _capabilities.NO_CHANGE, "userns": "host",
-                 "network": None, "published_ports": [], "workloads": []}
+                 "network": None, "published_ports": [], "init": "supervisor", "workloads": []}
+# PID 1: the collection's supervisor (reaps, stops gracefully, runs workloads), or catatonit -P (the
+# pause process podman pods use: reaps and waits, 0.7 MB).
+INIT_KINDS = ("supervisor", "catatonit")
 PID_MAX_LIMIT = 4194304
 # Docker's floor: below it a sandbox cannot even start its supervisor.
 MIN_MEMORY = 6 * 1024 * 1024
@@ -71,7 +74,7 @@ def validate_name(name, option="name"):
 def normalize_spec(name, namespaces=None, hostname=None, mount_proc=True, parent=None,
                    stop_timeout=DEFAULT_STOP_TIMEOUT, limits=None, paused=False, rootfs=None, binds=None,
                    shm_size=None, cap_add=None, cap_drop=None, privileged=False, userns="host", network_mode=None,
-                   bridge=None, published_ports=None, dns_servers=None, workloads=None):
+                   bridge=None, published_ports=None, dns_servers=None, workloads=None, init="supervisor"):
     """(spec, warnings) from the requested options; SandboxError on bad input (shapes only, no host)."""
     validate_name(name)
     requested = list(DEFAULT_NAMESPACES if namespaces is None else namespaces)
@@ -117,6 +120,11 @@ def normalize_spec(name, namespaces=None, hostname=None, mount_proc=True, parent
     if userns == "auto":
         # Listed first: the others are made in it, and joined after it. Nested, it is the parent's.
         ordered = ["user"] + ordered
+    if init not in INIT_KINDS:
+        raise SandboxError("init: %r is not one of %s" % (init, ", ".join(INIT_KINDS)))
+    checked_workloads = _workloads.normalize(workloads)
+    if checked_workloads and init != "supervisor":
+        raise SandboxError("workloads: PID 1 runs them, and init %s only reaps and waits: use init supervisor" % init)
     shm_bytes = DEFAULT_SHM_SIZE if shm_size is None else size(shm_size, "shm_size")
     if shm_bytes < 1024 * 1024:
         raise SandboxError("shm_size: at least 1M, got %r" % (shm_size,))
@@ -133,9 +141,10 @@ def normalize_spec(name, namespaces=None, hostname=None, mount_proc=True, parent
         "userns": userns,
         "network": network,
         "published_ports": published,
+        "init": init,
         "limits": normalize_limits(limits or {}),
         "paused": bool(paused),
-        "workloads": _workloads.normalize(workloads),
+        "workloads": checked_workloads,
     }
     return spec, warnings
 
@@ -155,7 +164,7 @@ def spec_of_options(name, options):
                           privileged=given("privileged", False), userns=given("userns", "host"),
                           network_mode=options.get("network_mode"), bridge=options.get("bridge"),
                           published_ports=options.get("published_ports"), dns_servers=options.get("dns_servers"),
-                          workloads=options.get("workloads"))
+                          workloads=options.get("workloads"), init=given("init", "supervisor"))
 
 
 def normalize_limits(given):

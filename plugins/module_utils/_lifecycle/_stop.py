@@ -13,11 +13,13 @@ import errno
 import os
 import shutil
 import signal
+import time
 
 from ansible_collections.linuxns.pidns.plugins.module_utils._common import SandboxError
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _procfs
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _syscalls
-from ansible_collections.linuxns.pidns.plugins.module_utils._kernel._process import same_process, wait_exit
+from ansible_collections.linuxns.pidns.plugins.module_utils._kernel._process import (
+    pids_in, same_process, signal_verified, wait_exit)
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._records import find_init, inspect_sandbox
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._spec import DEFAULT_STOP_TIMEOUT
 from ansible_collections.linuxns.pidns.plugins.module_utils._network import _host as _network
@@ -52,6 +54,24 @@ def stop_supervisor(state_dir, supervisor, stop_timeout, pid_ns):
         os.close(pidfd)
 
 
+def stop_others(proc_root, supervisor, stop_timeout, pid_ns):
+    """For a PID 1 that stops nothing itself (catatonit): SIGTERM every other process of its namespace
+    and give them stop_timeout to end; what is left dies with PID 1."""
+    def others():
+        found = []
+        for pid, _ns in pids_in(proc_root, {pid_ns}):
+            stat = _procfs.read_stat(proc_root, pid) if pid != supervisor["pid"] else None
+            if stat is not None and stat["state"] not in ("Z", "X"):
+                found.append((pid, stat["start_time"]))
+        return found
+
+    for pid, start_time in others():
+        signal_verified(proc_root, pid, start_time, pid_ns, signal.SIGTERM)
+    deadline = time.monotonic() + stop_timeout
+    while others() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 def remove_folder(state_dir, name):
     """Unmount every handle under the sandbox's folder, then delete it."""
     folder = state_dir.path(name)
@@ -80,6 +100,11 @@ def destroy(view, record):
         cgroup.freeze(False)  # a frozen supervisor could not take its SIGTERM
     # A broken sandbox (handles unmounted by hand, say) may still have a supervisor running.
     if state is not None and state["boot_id"] == view.boot_id:
+        if state["spec"].get("init", "supervisor") != "supervisor" and \
+                same_process(view.state_dir.proc_root, state["supervisor"]["pid"], state["supervisor"]["start_time"],
+                             state["namespaces"]["pid"]):
+            stop_others(view.state_dir.proc_root, state["supervisor"], state["spec"]["stop_timeout"],
+                        state["namespaces"]["pid"])
         stop_supervisor(view.state_dir, state["supervisor"], state["spec"]["stop_timeout"],
                         state["namespaces"]["pid"])
     elif state is None and "pid" in record["namespaces"]:

@@ -130,6 +130,22 @@ NETWORK = {
 }
 
 
+def idle_row(vmrss, ticks=0):
+    return {"VmRSS": vmrss, "RssAnon": 4990, "RssFile": vmrss - 4990, "Pss": 5300, "cpu_ticks_idle": ticks}
+
+
+# bench_workloads.main(): {"machine", "restart": part1, "memory": part2}
+WORKLOADS = {
+    "machine": {"nproc": 2, "catatonit": "tini version 0.1.7_catatonit", "loadavg_start": "1.00", "loadavg_end": "1.10"},
+    "restart": {"samples": 3, "runs_ms": {"ours": [108.0, 106.0, 120.0], "ours (no cgroup)": [105.0, 105.5, 106.0],
+                                          "floor": [103.5, 104.0, 103.0]},
+                "how": {"ours": "...", "ours (no cgroup)": "...", "floor": "..."}},
+    "memory": {"settle_seconds": 1.0, "idle_seconds": 2.0, "workloads": 10, "workload_argv": ["sleep", "3600"],
+               "rows": {"supervisor, no workloads": idle_row(7150), "supervisor, 10 workloads": idle_row(7230),
+                        "supervisor, 10 workloads added in place": idle_row(8100), "catatonit -P": idle_row(690)}},
+}
+
+
 def test_sandbox_rows():
     rows = summary.build_rows("sandbox", SANDBOX)
     assert [row.goal for row in rows] == ["<= 2 ms", "<= 2 ms", "<= 8 MiB (8192 KiB)", "<= 1.15", "<= 1.15",
@@ -232,6 +248,26 @@ def test_network_rows():
     assert not any(row.failed for row in summary.build_rows("network", NETWORK))
 
 
+def test_workloads_rows():
+    restart, memory, cpu = summary.build_rows("workloads", WORKLOADS)
+    assert restart.ours == "108.0 ms (+4.5 ms; no cgroup +2.0 ms)" and restart.anchor.startswith("103.5 ms") and "on-failure:1" in restart.what
+    assert restart.ratio == pytest.approx(108.0 / 103.5) and restart.goal == "<= floor + 5 ms" and restart.met is True
+    assert memory.ours == "7230 / 8100 KiB" and memory.anchor.startswith("690 KiB") and memory.met is True
+    assert memory.ratio == pytest.approx(8100 / 690) and "10 workloads" in memory.what
+    assert cpu.ours == "0 / 0 ticks" and cpu.anchor.startswith("0 ticks") and cpu.goal == "0 ticks" and cpu.met is True
+    assert cpu.ratio is None and "idle 2 s" in cpu.what
+    data = json.loads(json.dumps(WORKLOADS))
+    data["restart"]["runs_ms"]["ours"] = [110.0, 109.0, 108.6]
+    rows = data["memory"]["rows"]
+    rows["supervisor, 10 workloads added in place"] = idle_row(9230, ticks=1)  # the larger of the two counts
+    rows["catatonit -P"] = None
+    restart, memory, cpu = summary.build_rows("workloads", data)
+    assert restart.met is False and restart.ours.startswith("109.0 ms (+5.5 ms;")
+    assert memory.met is False and memory.ratio is None and "not installed" in memory.anchor
+    assert cpu.met is False and cpu.ours == "0 / 1 ticks" and "not installed" in cpu.anchor
+    assert not any(row.failed for row in summary.build_rows("workloads", WORKLOADS))
+
+
 def test_unexpected_json_is_a_failed_row():
     [row] = summary.build_rows("sandbox_exec", {"end_to_end": {}})
     assert row.failed and "KeyError" in row.what
@@ -249,7 +285,7 @@ def test_markdown():
 
 def test_from_json(tmp_path, capsys):
     samples = {"sandbox": SANDBOX, "sandbox_exec": SANDBOX_EXEC, "rootfs": ROOTFS, "pidns_facts": PIDNS_FACTS,
-               "fleet": fleet([5.0], [4.0]), "connection": connection(), "network": NETWORK}
+               "fleet": fleet([5.0], [4.0]), "connection": connection(), "network": NETWORK, "workloads": WORKLOADS}
     for name, data in samples.items():
         (tmp_path / ("%s.json" % name)).write_text(json.dumps(data))
     target = tmp_path / "out" / "summary.md"
@@ -257,7 +293,7 @@ def test_from_json(tmp_path, capsys):
     out = capsys.readouterr().out
     table = target.read_text()
     assert "| what | ours | anchor | ratio | goal | met |" in out and "| what | ours | anchor" in table
-    assert len([line for line in table.splitlines() if line.startswith("| ")]) == 2 + 6 + 1 + 2 + 3 + 2 + 3 + 4
+    assert len([line for line in table.splitlines() if line.startswith("| ")]) == 2 + 6 + 1 + 2 + 3 + 2 + 3 + 4 + 3
     (tmp_path / "fleet.json").rename(tmp_path / "bench_fleet.json")  # the script's name is accepted too
     assert summary.main(["--from-json", str(tmp_path), "--only", "fleet,bench_rootfs"]) == 0
     (tmp_path / "bench_fleet.json").unlink()

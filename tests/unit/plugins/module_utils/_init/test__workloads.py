@@ -118,3 +118,13 @@ def test_tail_reads_the_rotated_logs_oldest_first(tmp_path):
     assert _workloads.tail(str(tmp_path), "web", 3) == ["three", "four", "fi\xffve"]
     assert _workloads.tail(str(tmp_path), "web", 0) == []
     assert _workloads.tail(str(tmp_path), "nope", 5) == []
+
+
+def test_init_kinds_and_workloads_need_the_supervisor():
+    from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._spec import normalize_spec
+    assert normalize_spec("web")[0]["init"] == "supervisor"
+    assert normalize_spec("web", init="catatonit")[0]["init"] == "catatonit"
+    with pytest.raises(SandboxError, match=r"^init: 'systemd' is not one of supervisor, catatonit"):
+        normalize_spec("web", init="systemd")
+    with pytest.raises(SandboxError, match=r"^workloads: PID 1 runs them, and init catatonit only reaps and waits"):
+        normalize_spec("web", init="catatonit", workloads=[{"name": "a", "argv": ["true"]}])

@@ -34,7 +34,7 @@ def test_default_spec():
                     "parent": None, "stop_timeout": 10, "paused": False,
                     "rootfs": {"type": "host", "path": None, "read_only": False, "ephemeral": False}, "binds": [],
                     "shm_size": 64 * 1024 * 1024, "capabilities": {"add": [], "drop": [], "privileged": False},
-                    "userns": "host", "network": None, "published_ports": [], "workloads": [],
+                    "userns": "host", "network": None, "published_ports": [], "init": "supervisor", "workloads": [],
                     "limits": {"pids_limit": None, "memory": None, "memory_swap": None, "cpus": None,
                                "cpu_shares": None}}
     assert warnings == []
