@@ -121,6 +121,17 @@ SANDBOX_CASES = (
             {"name": "fz-net", "network_mode": "bridge"})
     + cases("dns_servers", [["x"], ["1.1.1"], ["::1"], ["1.1.1.1"] * 4, [{}]],
             {"name": "fz-net", "network_mode": "bridge"})
+    + cases("init", ["systemd", "tini", "", 1, [], {}], {"name": "fz-init"})
+    + cases("workloads", [[{}], [{"name": "a"}], [{"name": "a", "argv": []}], [{"name": "a b", "argv": ["x"]}],
+                          [{"name": "a", "argv": ["x"]}, {"name": "a", "argv": ["y"]}],
+                          [{"name": "a", "argv": ["x"], "restart": "sometimes"}],
+                          [{"name": "a", "argv": ["x"], "restart": "on-failure:0"}],
+                          [{"name": "a", "argv": ["x"], "stop_signal": "SIGSTOP"}],
+                          [{"name": "a", "argv": ["x"], "stop_timeout": -1}],
+                          [{"name": "a", "argv": ["x"], "chdir": "rel"}],
+                          [{"name": "a", "argv": ["x"], "env": {"A=B": "1"}}],
+                          [{"name": "a", "argv": ["x"], "bogus": 1}]], {"name": "fz-wl"})
+    + cases("workloads", [[{"name": "a", "argv": ["x"]}]], {"name": "fz-wl", "init": "catatonit"})
     + cases("sandboxes", [[{}], [{"name": "fz-a"}, {"name": "fz-a"}], [{"name": "fz-a", "bogus": 1}],
                           [{"name": "fz-a", "stop_timeout": "nan"}], [{"name": "fz a"}], [{"name": "fz-a", "parent": "fz-a"}]])
 )
