@@ -14,7 +14,7 @@ QUICK below, writing its figures with --json into a temporary folder; its output
 and also kept in .build/bench/NAME.log (--log-dir), and its JSON is copied to .build/bench/NAME.json.
 Then one table: what | ours | anchor | ratio | goal | met, one row per goal, the figures taken only
 from what each script writes to its JSON. NAME is one of: sandbox, sandbox_exec, rootfs,
-pidns_facts, fleet, connection, network (bench_NAME also accepted).
+pidns_facts, fleet, connection, network, workloads (bench_NAME also accepted).
 
 --from-json DIR builds the table from DIR/NAME.json (or DIR/bench_NAME.json), running nothing:
 `python benchmarks/summary.py --from-json .build/bench` shows the last run again.
@@ -59,6 +59,8 @@ QUICK = {
     "connection": ("bench_connection.py", ["--rounds", "1", "--molecule-rounds", "1"]),
     # part 1: 3 ansible runs per side and variant; part 2: 2 rounds of 128 MiB over every path
     "network": ("bench_network.py", ["--e2e-runs", "3", "--rounds", "2", "--megabytes", "128"]),
+    # part 1: 10 restart samples per side (each ~0.2 s); part 2: idle window 2 s after the default 1 s settling
+    "workloads": ("bench_workloads.py", ["--samples", "10", "--idle-seconds", "2"]),
 }
 TIMEOUT = 1200  # seconds per benchmark; then SIGINT (the scripts clean up on KeyboardInterrupt)
 
@@ -283,9 +285,40 @@ def rows_network(data: dict) -> list:
     return rows
 
 
+# ---------------------------------------------------------------- bench_workloads.py
+
+def rows_workloads(data: dict) -> list:
+    """{"restart": {"samples", "runs_ms": {"ours", "ours (no cgroup)", "floor": [ms...]}}, "memory": {"idle_seconds",
+    "workloads", "rows": {label: {"VmRSS", "Pss", "cpu_ticks_idle", ...} | None}}}: bench_workloads.main()."""
+    runs = data["restart"]["runs_ms"]
+    # As bench_workloads.report(): the difference of the medians of the raw sample lists.
+    ours, floor = statistics.median(runs["ours"]), statistics.median(runs["floor"])
+    plain = statistics.median(runs["ours (no cgroup)"]) - floor  # information: a sandbox without a cgroup
+    rows = [Row("workloads: restart latency, exit to restart of `sh -c 'date; exit 1'` with `restart: on-failure:1` "
+                "(100 ms back-off) (median of %d)" % len(runs["ours"]),
+                "%.1f ms (%+.1f ms; no cgroup %+.1f ms)" % (ours, ours - floor, plain),
+                "%.1f ms (shell loop: the same, `sleep 0.1`, in the same sandbox)" % floor, ours / floor,
+                "<= floor + 5 ms", ours - floor <= 5.0)]
+    memory = data["memory"]
+    count = memory["workloads"]
+    made, added = memory["rows"]["supervisor, %d workloads" % count], memory["rows"]["supervisor, %d workloads added in place" % count]
+    floor_row = memory["rows"].get("catatonit -P")
+    largest = max(made["VmRSS"], added["VmRSS"])
+    rows.append(Row("workloads: supervisor (PID 1) VmRSS with %d workloads, made with them / given them in place" % count,
+                    "%d / %d KiB" % (made["VmRSS"], added["VmRSS"]),
+                    "%d KiB (catatonit -P)" % floor_row["VmRSS"] if floor_row else "catatonit not installed",
+                    _ratio(largest, floor_row["VmRSS"]) if floor_row else None, "<= 8 MiB (8192 KiB)", largest <= 8192))
+    ticks = made["cpu_ticks_idle"] + added["cpu_ticks_idle"]
+    rows.append(Row("workloads: supervisor (PID 1) CPU while idle %.0f s with %d workloads, both ways"
+                    % (memory["idle_seconds"], count), "%d / %d ticks" % (made["cpu_ticks_idle"], added["cpu_ticks_idle"]),
+                    "%d ticks (catatonit -P)" % floor_row["cpu_ticks_idle"] if floor_row else "catatonit not installed",
+                    None, "0 ticks", ticks == 0))
+    return rows
+
+
 EXTRACT = {"sandbox": rows_sandbox, "sandbox_exec": rows_sandbox_exec, "rootfs": rows_rootfs,
            "pidns_facts": rows_pidns_facts, "fleet": rows_fleet, "connection": rows_connection,
-           "network": rows_network}
+           "network": rows_network, "workloads": rows_workloads}
 
 
 def build_rows(name: str, data) -> list:

@@ -669,6 +669,7 @@ def main(argv):
                 if specs is not None:
                     log("workloads: applying the list again")
                     workloads.apply(specs)
+                    drop_file_pages()  # what applying it faulted in of libpython, as at start
             elif signo in STOP_SIGNALS and sender != 0:
                 # One line per IGNORED_EVERY seconds: a `kill 1` loop inside would fill the host's disk.
                 now = time.monotonic()
