@@ -25,7 +25,7 @@ from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._spec imp
 MODULE_OPTIONS = ("name", "state", "namespaces", "hostname", "parent", "mount_proc", "stop_timeout", "recreate",
                   "pids_limit", "memory", "memory_swap", "cpus", "cpu_shares", "paused",
                   "rootfs", "binds", "shm_size", "cap_add", "cap_drop", "privileged", "userns", "network_mode",
-                  "bridge", "published_ports", "dns_servers", "init", "reset_rootfs")
+                  "bridge", "published_ports", "dns_servers", "init", "restart_on_boot", "reset_rootfs")
 # A workload of the role's list: the module's workloads[] options, its name given or its place.
 WORKLOAD_KEYS = ("name", "argv", "env", "user", "group", "chdir", "restart", "stop_signal", "stop_timeout")
 # How the sandbox module's argument spec converts the typed limits (the others, memory sizes, are text).
@@ -103,6 +103,7 @@ class _Planned(object):
                                bridge=entry.get("bridge"), published_ports=_text_list(entry, "published_ports"),
                                dns_servers=_text_list(entry, "dns_servers"))
                 options["init"] = _text(entry.get("init"))
+                options["restart_on_boot"] = _converted(entry, "restart_on_boot", check_type_bool, False)
                 self.workloads = _workloads(entry.get("workloads"))
                 options["workloads"] = self.workloads
                 self.wanted = spec_of_options(self.name, options)[0]

@@ -297,6 +297,18 @@ options:
     type: str
     choices: [supervisor, catatonit]
     default: supervisor
+  restart_on_boot:
+    description:
+      - Make the sandbox again, with the same options (limits, network, workloads), after the machine
+        reboots. Its spec is kept in C(/var/lib/linuxns-pidns/.boot/<name>.json) (root's alone), beside
+        the boot program, C(/var/lib/linuxns-pidns/.boot/linuxns-pidns-boot.pyz) (the collection's own
+        code, written by this module). On a host whose init is systemd the module installs and enables
+        C(linuxns-pidns-boot.service), which runs it at boot; elsewhere an init script runs
+        C(python3 -I /var/lib/linuxns-pidns/.boot/linuxns-pidns-boot.pyz). It makes every marked sandbox
+        that is not alive, parents first, and leaves alive ones alone.
+      - O(state=absent) removes the record. Changing it applies in place.
+    type: bool
+    default: false
   workloads:
     description:
       - Commands PID 1 starts as its children and keeps running by their O(workloads[].restart) policy, as
@@ -555,6 +567,10 @@ options:
         type: str
         choices: [supervisor, catatonit]
         default: supervisor
+      restart_on_boot:
+        description: As O(restart_on_boot).
+        type: bool
+        default: false
       workloads:
         description: As O(workloads).
         type: list
@@ -830,7 +846,9 @@ removed:
   elements: str
   sample: [inner, web]
 updated:
-  description: The options changed in place on a running sandbox (V(limits), V(paused), V(published_ports), V(workloads)).
+  description:
+    - The options changed in place on a running sandbox (V(limits), V(paused), V(published_ports), V(workloads),
+      V(restart_on_boot)).
   returned: when an existing sandbox was changed in place
   type: list
   elements: str
@@ -906,6 +924,7 @@ def main():
         published_ports=dict(type="list", elements="str"),
         dns_servers=dict(type="list", elements="str"),
         init=dict(type="str", default="supervisor", choices=["supervisor", "catatonit"]),
+        restart_on_boot=dict(type="bool", default=False),
         workloads=dict(type="list", elements="dict", options=dict(
             name=dict(type="str", required=True),
             argv=dict(type="list", elements="str", required=True),

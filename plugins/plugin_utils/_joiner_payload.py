@@ -11,16 +11,11 @@ its hash, so a machine keeps one copy per version of the collection."""
 from __future__ import annotations
 
 import hashlib
-import importlib
-import io
 import os
-import pkgutil
 import shlex
-import zipfile
 
-PACKAGE = "ansible_collections.linuxns.pidns.plugins.module_utils"
-# The supervisor is a program of its own, written by the sandbox module: not part of the joiner.
-NOT_SHIPPED = (PACKAGE + "._lifecycle._supervisor",)
+from ansible_collections.linuxns.pidns.plugins.module_utils import _payload
+
 # Exit status of the program when the sandbox cannot be joined (its message on stderr).
 NOT_JOINABLE = 97
 # Exit status of the command line when the program is not on the machine yet.
@@ -54,14 +49,8 @@ _built = {}
 def payload():
     """(zip bytes, short hash) of the joiner program."""
     if "zip" not in _built:
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for package in ("ansible_collections", "ansible_collections.linuxns", "ansible_collections.linuxns.pidns",
-                            "ansible_collections.linuxns.pidns.plugins", PACKAGE):
-                archive.writestr(_entry(package.replace(".", "/") + "/__init__.py"), "")
-            _add_package(archive, PACKAGE)
-            archive.writestr(_entry("__main__.py"), MAIN)
-        data = buffer.getvalue()
+        # The supervisor is a program of its own, written by the sandbox module: not part of the joiner.
+        data = _payload.build(MAIN, not_shipped=(_payload.SUPERVISOR,))
         _built["zip"] = (data, hashlib.sha256(data).hexdigest()[:16])
     return _built["zip"]
 
@@ -95,36 +84,3 @@ def joiner_command_line(python, state_dir, sandbox, command, sudo=False, redirec
                    "set ansible_sandbox_machine_python to one it has\\n' %s >&2; exit %d"
                    % (shlex.quote(python), shlex.quote(python), NOT_JOINABLE))
     return "if %s; elif %s; then %s; %s; else exit %d; fi" % (interpreter, test, check, run, MISSING)
-
-
-def _add_package(archive, package_name):
-    """The sources of a module_utils package and its subpackages, the supervisor left out."""
-    package = importlib.import_module(package_name)
-    folder = package_name.replace(".", "/")
-    if package_name != PACKAGE:
-        archive.writestr(_entry(folder + "/__init__.py"), _source(package, "__init__"))
-    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda module: module.name):
-        dotted = package_name + "." + info.name
-        if info.ispkg:
-            _add_package(archive, dotted)
-        elif info.name.startswith("_") and dotted not in NOT_SHIPPED:
-            archive.writestr(_entry(folder + "/%s.py" % info.name), _source(package, info.name))
-
-
-def _source(package, name):
-    """A module_utils file's source: through the package's loader where it serves data (Ansible's
-    collection loader does), else from the package's directory."""
-    data = pkgutil.get_data(package.__name__, name + ".py")
-    if data is None:
-        for directory in package.__path__:
-            path = os.path.join(directory, name + ".py")
-            if os.path.isfile(path):
-                with open(path, "rb") as handle:
-                    data = handle.read()
-                break
-    return data
-
-
-def _entry(name):
-    # A fixed timestamp: the same sources give the same bytes, so the same hash and file name.
-    return zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))

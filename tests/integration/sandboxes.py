@@ -106,10 +106,16 @@ def nsenter(name: str, *argv: str, types=("pid", "mnt"), **kwargs) -> subprocess
     return subprocess.run(["nsenter", *options, "--", *argv], check=check, **kwargs)
 
 
-def force_remove(name: str) -> None:
+BOOT_DIR = Path("/var/lib/linuxns-pidns/.boot")
+
+
+def force_remove(name: str, keep_boot_record: bool = False) -> None:
     """Last-resort cleanup of one sandbox by name, not through the code under test:
     SIGKILL its supervisor (by PID, after checking its start time), kill what is left in its cgroups
-    and remove them, unmount, delete."""
+    and remove them, unmount, delete; and its restart_on_boot record unless keep_boot_record (what a
+    reboot does to a sandbox: its processes, cgroups, handles and /run folder gone, the record kept)."""
+    if not keep_boot_record:
+        (BOOT_DIR / ("%s.json" % name)).unlink(missing_ok=True)
     state = state_of_any(name)
     if state is not None and isinstance(state.get("supervisor"), dict):
         pid, start = state["supervisor"].get("pid"), state["supervisor"].get("start_time")

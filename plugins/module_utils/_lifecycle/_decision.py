@@ -19,8 +19,8 @@ UPDATE = "update"
 REMOVE = "remove"
 NOTHING = "nothing"
 # Spec keys a running sandbox takes in place: its cgroup's limits, frozen or not, its published ports,
-# its workloads (PID 1 starts, stops and restarts what differs).
-UPDATABLE_KEYS = frozenset(["limits", "paused", "published_ports", "workloads"])
+# its workloads (PID 1 starts, stops and restarts what differs), whether it comes back after a reboot.
+UPDATABLE_KEYS = frozenset(["limits", "paused", "published_ports", "workloads", "restart_on_boot"])
 
 
 class Decision(object):

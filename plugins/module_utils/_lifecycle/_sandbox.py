@@ -16,7 +16,7 @@ from ansible_collections.linuxns.pidns.plugins.module_utils._common import Sandb
 from ansible_collections.linuxns.pidns.plugins.module_utils._init import _workloads
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _rootfs
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel._process import signal_verified
-from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle import _decision
+from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle import _boot, _decision
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._launch import create
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._records import (
     dependents, inspect_sandbox, network_view, public_view)
@@ -154,6 +154,9 @@ def _apply(view, entry, check_mode, planned, run_command=None):
             result["sandbox"] = _predicted(view.state_dir, name, wanted, parent_record)
         return result
     destroy_all(view, decision.removes)
+    for gone in decision.removes:
+        if gone != name or wanted is None:
+            _boot.forget(gone)
     view.refresh()
     if wanted is None:
         # A recreation keeps the upper layers; absent removes them.
@@ -162,7 +165,16 @@ def _apply(view, entry, check_mode, planned, run_command=None):
         _rootfs.remove_layers(name)
     if wanted is not None:
         result["sandbox"] = public_view(create(view, name, wanted, parent_record, run_command=run_command))
+        _keep_for_boot(name, wanted)
     return result
+
+
+def _keep_for_boot(name, spec):
+    """restart_on_boot: the spec kept on persistent storage for the boot program, or no record."""
+    if spec.get("restart_on_boot"):
+        _boot.remember(name, spec)
+    else:
+        _boot.forget(name)
 
 
 def _update_in_place(view, current, wanted, decision, check_mode, result):
@@ -200,6 +212,7 @@ def _update_in_place(view, current, wanted, decision, check_mode, result):
         _network.sync(view.state_dir, network["netns"])
     if "workloads" in decision.reasons:
         _send_workloads(view, current, wanted)
+    _keep_for_boot(name, wanted)
     view.refresh()
     result["sandbox"] = public_view(inspect_sandbox(view, name))
     return result

@@ -28,13 +28,15 @@ DEFAULT_NAMESPACES = ("pid", "mnt", "uts", "ipc")
 HELD_NAMESPACE_TYPES = ("user",) + NAMESPACE_TYPES
 # In display order; changing any but _decision.UPDATABLE_KEYS recreates the sandbox.
 SPEC_KEYS = ("namespaces", "hostname", "mount_proc", "parent", "stop_timeout", "rootfs", "binds", "shm_size",
-             "capabilities", "userns", "network", "published_ports", "init", "limits", "paused", "workloads")
+             "capabilities", "userns", "network", "published_ports", "init", "limits", "paused", "workloads",
+             "restart_on_boot")
 LIMIT_KEYS = ("pids_limit", "memory", "memory_swap", "cpus", "cpu_shares")
 NO_LIMITS = dict((key, None) for key in LIMIT_KEYS)
 # What a spec recorded before a key existed means by its absence.
 SPEC_DEFAULTS = {"limits": NO_LIMITS, "paused": False, "rootfs": HOST_ROOTFS, "binds": [],
                  "shm_size": DEFAULT_SHM_SIZE, "capabilities": _capabilities.NO_CHANGE, "userns": "host",
-                 "network": None, "published_ports": [], "init": "supervisor", "workloads": []}
+                 "network": None, "published_ports": [], "init": "supervisor", "workloads": [],
+                 "restart_on_boot": False}
 # PID 1: the collection's supervisor (reaps, stops gracefully, runs workloads), or catatonit -P (the
 # pause process podman pods use: reaps and waits, 0.7 MB).
 INIT_KINDS = ("supervisor", "catatonit")
@@ -74,7 +76,8 @@ def validate_name(name, option="name"):
 def normalize_spec(name, namespaces=None, hostname=None, mount_proc=True, parent=None,
                    stop_timeout=DEFAULT_STOP_TIMEOUT, limits=None, paused=False, rootfs=None, binds=None,
                    shm_size=None, cap_add=None, cap_drop=None, privileged=False, userns="host", network_mode=None,
-                   bridge=None, published_ports=None, dns_servers=None, workloads=None, init="supervisor"):
+                   bridge=None, published_ports=None, dns_servers=None, workloads=None, init="supervisor",
+                   restart_on_boot=False):
     """(spec, warnings) from the requested options; SandboxError on bad input (shapes only, no host)."""
     validate_name(name)
     requested = list(DEFAULT_NAMESPACES if namespaces is None else namespaces)
@@ -145,6 +148,7 @@ def normalize_spec(name, namespaces=None, hostname=None, mount_proc=True, parent
         "limits": normalize_limits(limits or {}),
         "paused": bool(paused),
         "workloads": checked_workloads,
+        "restart_on_boot": bool(restart_on_boot),
     }
     return spec, warnings
 
@@ -164,7 +168,8 @@ def spec_of_options(name, options):
                           privileged=given("privileged", False), userns=given("userns", "host"),
                           network_mode=options.get("network_mode"), bridge=options.get("bridge"),
                           published_ports=options.get("published_ports"), dns_servers=options.get("dns_servers"),
-                          workloads=options.get("workloads"), init=given("init", "supervisor"))
+                          workloads=options.get("workloads"), init=given("init", "supervisor"),
+                          restart_on_boot=given("restart_on_boot", False))
 
 
 def normalize_limits(given):

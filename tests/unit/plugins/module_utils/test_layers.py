@@ -20,10 +20,11 @@ ALLOWED = {
     "_containment": {"_common", "_kernel"},
     "_network": {"_common", "_kernel"},
     "_init": {"_common"},
-    "_lifecycle": {"_common", "_kernel", "_containment", "_network", "_init"},
+    "_lifecycle": {"_common", "_kernel", "_containment", "_network", "_init", "_payload"},
     "_exec": {"_common", "_kernel", "_containment", "_lifecycle"},
     "_facts": {"_common", "_kernel"},
     "_module_runner": {"_common"},
+    "_payload": set(),
 }
 
 

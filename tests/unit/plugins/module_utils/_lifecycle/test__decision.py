@@ -63,7 +63,7 @@ def test_keys_that_can_change_in_place_are_updated_not_recreated():
 
 
 def test_limits_pause_ports_and_workloads_change_in_place_everything_else_recreates():
-    assert _decision.UPDATABLE_KEYS == frozenset(["limits", "paused", "published_ports", "workloads"])
+    assert _decision.UPDATABLE_KEYS == frozenset(["limits", "paused", "published_ports", "workloads", "restart_on_boot"])
     assert decide("web", alive(spec()), spec(limits={"pids_limit": 64})) == Decision("update", ["limits"])
     assert decide("web", alive(spec()), spec(paused=True)) == Decision("update", ["paused"])
     assert decide("web", alive(spec(limits={"cpus": 1})), spec()) == Decision("update", ["limits"])

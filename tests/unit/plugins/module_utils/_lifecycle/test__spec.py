@@ -35,6 +35,7 @@ def test_default_spec():
                     "rootfs": {"type": "host", "path": None, "read_only": False, "ephemeral": False}, "binds": [],
                     "shm_size": 64 * 1024 * 1024, "capabilities": {"add": [], "drop": [], "privileged": False},
                     "userns": "host", "network": None, "published_ports": [], "init": "supervisor", "workloads": [],
+                    "restart_on_boot": False,
                     "limits": {"pids_limit": None, "memory": None, "memory_swap": None, "cpus": None,
                                "cpu_shares": None}}
     assert warnings == []
