@@ -103,6 +103,7 @@ def remember(name, spec, boot_dir=BOOT_DIR, systemd_root="/"):
     if _systemd.booted():
         unit = os.path.join(systemd_root, UNIT_PATH.lstrip("/"))
         if _read(unit) != UNIT.encode("utf-8"):
+            os.makedirs(os.path.dirname(unit), 0o755, exist_ok=True)
             _write(unit, UNIT.encode("utf-8"), 0o644)
         wants = os.path.join(systemd_root, WANTS_LINK.lstrip("/"))
         if not os.path.lexists(wants):
