@@ -54,7 +54,6 @@ import statistics
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -64,13 +63,13 @@ sys.path.insert(0, str(HERE.parent / "tests" / "integration"))
 # The sandbox benchmark's helpers (it puts tests/ and .build/collections on sys.path): the no-cgroup
 # sitecustomize, the cgroup limits of its "with a cgroup" runs, util-linux sandboxes' private folder
 # and cgroups (UtilLinux: setup, cgroup_dirs, remove_cgroup, cleanup), machine() versions, /proc readers.
+import bench_sandbox  # noqa: E402
 from bench_sandbox import (LIMIT_FILES, LIMITS, NO_CGROUP_SITECUSTOMIZE, REPO, UtilLinux,  # noqa: E402
                            cgroup_mounts, comm, log, machine, run)
 
-from ansible_cli import ansible_env  # noqa: E402  (tests/)
-# The tests' network namespaces (tests/integration/netns.py): Namespace (held by a sleep, snapshot()),
-# the echo server and the client asking it, the uplink's addresses.
-from netns import ECHO_SERVER, OUTSIDE_SUBNET, Namespace, ask  # noqa: E402
+# The tests' network namespaces (tests/integration/netns.py): NetworkLab (a host and a machine outside
+# on a veth, each held by a sleep of its own session, snapshot()), the echo server and its client.
+from netns import ECHO_SERVER, NetworkLab, ask  # noqa: E402
 
 TAG = "netbench-%d" % os.getpid()
 UL_DIR = Path("/tmp/%s-by-hand" % TAG)
@@ -141,33 +140,6 @@ print(json.dumps({"bytes": count * len(chunk), "received": int(answer or b"-1"),
 
 # ---------------------------------------------------------------- the namespaces
 
-class HeldNamespace(Namespace):
-    """netns.Namespace, its holder in a session of its own: a Ctrl-C on the terminal does not end the
-    namespace before the sandboxes made in it are removed from it."""
-
-    def __init__(self):  # pylint: disable=super-init-not-called
-        own = os.stat("/proc/self/ns/net").st_ino
-        self.holder = subprocess.Popen(["unshare", "--net", "--", "sleep", "infinity"], stdin=subprocess.DEVNULL,
-                                       start_new_session=True)
-        deadline = time.monotonic() + 10
-        while os.stat("/proc/%d/ns/net" % self.holder.pid).st_ino == own:
-            if time.monotonic() > deadline:
-                self.close()
-                raise RuntimeError("unshare --net did not make a namespace")
-            time.sleep(0.01)
-        self.path = "/proc/%d/ns/net" % self.holder.pid
-        self.prefix = ["nsenter", "--net=" + self.path, "--"]
-        try:
-            self.run("ip", "link", "set", "lo", "up")
-        except BaseException:
-            self.close()
-            raise
-
-    def run(self, *argv: str, check: bool = True) -> str:
-        checked(self.prefix)
-        return super().run(*argv, check=check)
-
-
 def checked(prefix):
     """prefix (`nsenter --net=PATH --`), once PATH is seen to be a network namespace other than this
     machine's (the one this process is in): nothing here runs in this machine's own."""
@@ -177,59 +149,11 @@ def checked(prefix):
     return list(prefix)
 
 
-class Lab:
-    """As netns.NetworkLab: a host namespace and a machine outside on a veth (host 198.51.100.1,
-    outside 198.51.100.2), with HeldNamespace."""
-
-    def __init__(self):
-        self.host = self.outside = None
-        try:
-            self.host = HeldNamespace()
-            self.outside = HeldNamespace()
-            self.plumb()
-        except BaseException:
-            self.close()
-            raise
-
-    def plumb(self):
-        link = "t" + uuid.uuid4().hex[:8]
-        self.host.run("ip", "link", "add", link, "type", "veth", "peer", "name", "uplink",
-                      "netns", str(self.outside.holder.pid))
-        self.host.run("ip", "addr", "add", OUTSIDE_SUBNET % 1 + "/24", "dev", link)
-        self.host.run("ip", "link", "set", link, "up")
-        self.outside.run("ip", "addr", "add", OUTSIDE_SUBNET % 2 + "/24", "dev", "uplink")
-        self.outside.run("ip", "link", "set", "uplink", "up")
-        self.host_address = OUTSIDE_SUBNET % 1
-
-    def close(self):
-        for namespace in (self.host, self.outside):
-            if namespace is not None:
-                namespace.close()
-
-
 # ---------------------------------------------------------------- ansible
 
 def ansible_adhoc(prefix, module, args, extra_env=None):
-    """bench_sandbox.ansible_adhoc under `prefix` (nsenter into the lab's host), args as JSON:
-    (seconds, the module's result)."""
-    cmd = checked(prefix) + [str(Path(sys.executable).parent / "ansible"), "localhost", "-c", "local", "-i",
-                             "localhost,", "-m", module, "-a", json.dumps(args)]
-    env = ansible_env(ANSIBLE_STDOUT_CALLBACK="raw_results", ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-                      ANSIBLE_CALLBACK_PLUGINS=str(REPO / "tests" / "callback_plugins"))
-    env.update(extra_env or {})
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=180,
-                          check=False)
-    seconds = time.perf_counter() - start
-    try:
-        line = [line for line in proc.stdout.splitlines() if line.startswith("{")][-1]
-        document = json.loads(line)
-    except (IndexError, ValueError):
-        raise RuntimeError("ansible gave no result (rc=%d):\n%s\n%s"
-                           % (proc.returncode, proc.stdout, proc.stderr)) from None
-    if document["status"] == "failed" or document["result"].get("failed"):
-        raise RuntimeError("%s failed: %s" % (module, json.dumps(document["result"])[:2000]))
-    return seconds, document["result"]
+    """bench_sandbox.ansible_adhoc under `prefix` (nsenter into the lab's host, checked)."""
+    return bench_sandbox.ansible_adhoc(module, args, extra_env, prefix=checked(prefix), timeout=180)
 
 
 class Ours:
@@ -565,7 +489,7 @@ def main():
         (SITECUSTOMIZE_DIR / "sitecustomize.py").write_text(NO_CGROUP_SITECUSTOMIZE)
         util_linux.setup()
         util_linux_cg.setup()
-        lab = Lab()
+        lab = NetworkLab()
         before = lab.host.snapshot()
         ours = Ours(lab)
         by_hand = ByHand(lab, util_linux, util_linux_cg, before["ip_forward"])

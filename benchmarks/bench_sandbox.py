@@ -553,14 +553,18 @@ def bench_memory(ours, idle_seconds):
 
 # ---------------------------------------------------------------- part 3
 
-def ansible_adhoc(module, args, extra_env=None):
-    cmd = [str(Path(sys.executable).parent / "ansible"), "localhost", "-c", "local", "-i", "localhost,",
-           "-m", module, "-a", args]
+def ansible_adhoc(module, args, extra_env=None, prefix=None, timeout=120):
+    """(seconds, the module's result) of `ansible localhost -m module -a args` (args: text, or a dict
+    given as JSON), under `prefix` (say, nsenter into a network namespace)."""
+    if isinstance(args, dict):
+        args = json.dumps(args)
+    cmd = list(prefix or []) + [str(Path(sys.executable).parent / "ansible"), "localhost", "-c", "local", "-i",
+                                "localhost,", "-m", module, "-a", args]
     env = ansible_env(ANSIBLE_STDOUT_CALLBACK="raw_results", ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
                       ANSIBLE_CALLBACK_PLUGINS=str(REPO / "tests" / "callback_plugins"))
     env.update(extra_env or {})
     start = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120,
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=timeout,
                           check=False)
     seconds = time.perf_counter() - start
     try:

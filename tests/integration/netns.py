@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -77,15 +76,22 @@ class Namespace:
 
     def __init__(self):
         own = os.stat("/proc/self/ns/net").st_ino
-        self.holder = subprocess.Popen(["unshare", "--net", "--", "sleep", "3600"])
-        deadline = time.monotonic() + 10
-        while os.stat("/proc/%d/ns/net" % self.holder.pid).st_ino == own:
-            if time.monotonic() > deadline:
-                raise AssertionError("unshare --net did not make a namespace")
-            time.sleep(0.01)
-        self.path = "/proc/%d/ns/net" % self.holder.pid
-        self.prefix = ["nsenter", "--net=" + self.path, "--"]
-        self.run("ip", "link", "set", "lo", "up")
+        # A session of its own: a Ctrl-C on a terminal does not end the namespace before what was made
+        # in it is removed from it.
+        self.holder = subprocess.Popen(["unshare", "--net", "--", "sleep", "infinity"], stdin=subprocess.DEVNULL,
+                                       start_new_session=True)
+        try:
+            deadline = time.monotonic() + 10
+            while os.stat("/proc/%d/ns/net" % self.holder.pid).st_ino == own:
+                if time.monotonic() > deadline:
+                    raise AssertionError("unshare --net did not make a namespace")
+                time.sleep(0.01)
+            self.path = "/proc/%d/ns/net" % self.holder.pid
+            self.prefix = ["nsenter", "--net=" + self.path, "--"]
+            self.run("ip", "link", "set", "lo", "up")
+        except BaseException:
+            self.close()
+            raise
 
     def run(self, *argv: str, check: bool = True) -> str:
         proc = subprocess.run(self.prefix + list(argv), capture_output=True, text=True, timeout=60, check=False)
@@ -115,8 +121,17 @@ class NetworkLab:
     """A host namespace and one machine outside it: host eth-side 198.51.100.1, outside 198.51.100.2."""
 
     def __init__(self):
-        self.host = Namespace()
-        self.outside = Namespace()
+        self.servers = []
+        self.host = self.outside = None
+        try:
+            self.host = Namespace()
+            self.outside = Namespace()
+            self._plumb()
+        except BaseException:
+            self.close()
+            raise
+
+    def _plumb(self):
         link = "t" + uuid.uuid4().hex[:8]
         self.host.run("ip", "link", "add", link, "type", "veth", "peer", "name", "uplink",
                       "netns", str(self.outside.holder.pid))
@@ -126,7 +141,6 @@ class NetworkLab:
         self.outside.run("ip", "link", "set", "uplink", "up")
         self.host_address = OUTSIDE_SUBNET % 1
         self.outside_address = OUTSIDE_SUBNET % 2
-        self.servers = []
 
     def serve(self, namespace: Namespace, tag: str, tcp_port: int, *udp_ports: int):
         self.servers.append(namespace.start(sys.executable, "-c", ECHO_SERVER, tag, str(tcp_port),
@@ -136,11 +150,8 @@ class NetworkLab:
         for server in self.servers:
             server.kill()
             server.wait()
-        self.host.close()
-        self.outside.close()
+        for namespace in (self.host, self.outside):
+            if namespace is not None:
+                namespace.close()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
