@@ -64,7 +64,7 @@ sys.path.insert(0, str(HERE.parent / "tests" / "integration"))
 # sitecustomize, the cgroup limits of its "with a cgroup" runs, util-linux sandboxes' private folder
 # and cgroups (UtilLinux: setup, cgroup_dirs, remove_cgroup, cleanup), machine() versions, /proc readers.
 import bench_sandbox  # noqa: E402
-from bench_sandbox import (LIMIT_FILES, LIMITS, NO_CGROUP_SITECUSTOMIZE, REPO, UtilLinux,  # noqa: E402
+from bench_sandbox import (LIMIT_FILES, LIMITS, NO_CGROUP_SITECUSTOMIZE, UtilLinux,  # noqa: E402
                            cgroup_mounts, comm, log, machine, run)
 
 # The tests' network namespaces (tests/integration/netns.py): NetworkLab (a host and a machine outside

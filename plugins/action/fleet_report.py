@@ -38,6 +38,7 @@ ARGUMENT_SPEC = {
     "results": {"type": "dict", "required": True},
     "hosts": {"type": "list", "elements": "str"},
     "active": {"type": "list", "elements": "str"},
+    "sandboxes": {"type": "dict"},
     "dest": {"type": "path", "required": True},
     "formats": {"type": "list", "elements": "str", "choices": list(FORMATS), "default": list(FORMATS)},
     "title": {"type": "str", "default": "PID namespaces"},
@@ -162,7 +163,8 @@ class ActionModule(ActionBase):
                          for fmt in ("md", "html") if fmt in formats and args[fmt + "_template"])
 
         try:
-            data = fleet(args["results"], hosts=args["hosts"], active=args["active"], generated=utc_now())
+            data = fleet(args["results"], hosts=args["hosts"], active=args["active"], generated=utc_now(),
+                         sandboxes=args["sandboxes"])
         except FactsInputError as error:
             raise AnsibleActionFail(to_text(error))
 
@@ -194,6 +196,10 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail("cannot write the report into %s: %s" % (dest, to_native(error)))
 
         totals = data["totals"]
+        counts = "%d ok, %d unreachable, %d failed" % (
+            totals["ok"], totals["unreachable"], totals["failed"] + totals["dropped"])
+        if "sandboxes" in totals:
+            counts += "; %d sandboxes, %d broken" % (totals["sandboxes"], totals["sandboxes_broken"])
         result.update(
             changed=changed,
             dest=dest,
@@ -201,7 +207,6 @@ class ActionModule(ActionBase):
             written=not check_mode,
             generated=data["generated"],
             totals=totals,
-            msg="PID-namespace report of %d hosts (%d ok, %d unreachable, %d failed): %s"
-                % (totals["hosts"], totals["ok"], totals["unreachable"], totals["failed"] + totals["dropped"], dest),
+            msg="PID-namespace report of %d hosts (%s): %s" % (totals["hosts"], counts, dest),
         )
         return result

@@ -19,6 +19,10 @@ description:
   - Turns the registered results of M(linuxns.pidns.pidns_facts) on many hosts into one fleet
     report (the data of the P(linuxns.pidns.pidns_fleet#filter) filter, report schema 1) and writes
     C(report.json), C(report.md) and C(report.html) into O(dest) on the controller, in one task.
+  - With O(sandboxes), the registered results of M(linuxns.pidns.sandbox_info), each host also gets its
+    sandboxes (health and problems, init, limits, memory, PIDs and OOM kills, network and published ports,
+    workloads with their state and restart count), shown in a table per host in C(report.md) and
+    C(report.html), with the data in C(report.json) and sandbox counts in the totals.
   - This is an action plugin that runs entirely on the controller, in the worker process of the task.
     It runs no module, opens no connection to the host and copies nothing anywhere, so it needs neither
     C(delegate_to) nor C(become). Use it with C(run_once) (the C(linuxns.pidns.pidns_report) role does).
@@ -61,6 +65,15 @@ options:
         that is not in this list is reported as C(dropped).
     type: list
     elements: str
+  sandboxes:
+    description:
+      - Mapping of host name to the registered result of M(linuxns.pidns.sandbox_info) (or to its
+        C(sandboxes) list). Register that task with C(ignore_unreachable) and C(ignore_errors) too; a
+        host whose result failed, was skipped or is missing is shown with its sandboxes as not available,
+        and the reason.
+      - Of each sandbox only the fields the report shows are kept, with lists and strings cut to a bound.
+      - When not given, the report has no sandbox part (and none of its keys).
+    type: dict
   dest:
     description:
       - Directory on the controller for the files; made (with parents) if missing.
@@ -158,6 +171,20 @@ EXAMPLES = r"""
   run_once: true
   register: written
 
+- name: List the sandboxes too
+  linuxns.pidns.sandbox_info:
+  register: found
+  become: true
+  ignore_unreachable: true
+  ignore_errors: true
+
+- name: The report with a sandboxes table per host
+  linuxns.pidns.fleet_report:
+    results: "{{ dict(ansible_play_hosts | zip(ansible_play_hosts | map('extract', hostvars, 'gathered'))) }}"
+    sandboxes: "{{ dict(ansible_play_hosts | zip(ansible_play_hosts | map('extract', hostvars, 'found'))) }}"
+    dest: /srv/reports/pidns
+  run_once: true
+
 - name: Only report.json, of the hosts still in the play
   linuxns.pidns.fleet_report:
     results: "{{ dict(ansible_play_hosts | zip(ansible_play_hosts | map('extract', hostvars, 'gathered'))) }}"
@@ -188,7 +215,10 @@ generated:
   type: str
   sample: "2024-05-01T12:00:00Z"
 totals:
-  description: The report's fleet totals (C(totals) of the P(linuxns.pidns.pidns_fleet#filter) filter).
+  description:
+    - The report's fleet totals (C(totals) of the P(linuxns.pidns.pidns_fleet#filter) filter).
+    - With O(sandboxes) also C(sandboxes), C(sandboxes_broken), C(workloads), C(workloads_restarted),
+      C(workloads_backing_off), C(sandbox_oom_kills) and C(sandboxes_unavailable_hosts).
   returned: always
   type: dict
   sample: {"hosts": 3, "ok": 2, "reachable": 2, "unreachable": 1, "failed": 0, "skipped": 0, "dropped": 0,
@@ -198,5 +228,5 @@ msg:
   description: One line with the host counts and O(dest).
   returned: always
   type: str
-  sample: "PID-namespace report of 3 hosts (2 ok, 1 unreachable, 0 failed): /srv/reports/pidns"
+  sample: "PID-namespace report of 3 hosts (2 ok, 1 unreachable, 0 failed; 4 sandboxes, 1 broken): /srv/reports/pidns"
 """

@@ -45,6 +45,148 @@ def _shown(value):
     return value
 
 
+# ---------------------------------------------------------------- sandboxes, as text for both formats
+
+_UNITS = ("KiB", "MiB", "GiB", "TiB", "PiB")
+_DASH = "\u2013"
+
+
+def _size(value):
+    """Bytes for reading: 512 B, 5.7 MiB; a missing figure as a dash."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return _DASH
+    if abs(value) < 1024:
+        return "%d B" % value
+    number, unit = float(value), "B"
+    for unit in _UNITS:
+        number /= 1024.0
+        if abs(number) < 1024 or unit == _UNITS[-1]:
+            break
+    return "%.1f %s" % (number, unit)
+
+
+def _plural(count, word, many=None):
+    return "%d %s" % (count, word if count == 1 else (many or word + "s"))
+
+
+def _figure(value):
+    return _DASH if value is None else str(value)
+
+
+def _limits_text(limits):
+    if limits is None:
+        return _DASH
+    parts = []
+    for key, label, show in (("pids_limit", "pids", _figure), ("memory", "memory", _size),
+                             ("memory_swap", "memory+swap", _size), ("cpus", "cpus", _figure),
+                             ("cpu_shares", "cpu shares", _figure)):
+        if limits.get(key) is not None:
+            parts.append("%s %s" % (label, show(limits[key])))
+    return ", ".join(parts) or "none"
+
+
+def _memory_text(usage):
+    if usage is None:
+        return _DASH
+    return "%s (peak %s)" % (_size(usage.get("memory_current")), _size(usage.get("memory_peak")))
+
+
+def _pids_text(sandbox):
+    usage, limits = sandbox["usage"], sandbox["limits"] or {}
+    current = _figure(None if usage is None else usage.get("pids"))
+    return current if limits.get("pids_limit") is None else "%s / %s" % (current, limits["pids_limit"])
+
+
+def _network_text(network):
+    if network is None:
+        return _DASH
+    parts = [printable(network["mode"] or "?")]
+    if network["address"]:
+        parts[0] += " " + printable(network["address"])
+    for port in network["published_ports"]:
+        parts.append("%s:%s\u2192%s/%s" % (printable(port["host_ip"] or "*"), _figure(port["host_port"]),
+                                           _figure(port["port"]), printable(port["protocol"] or "?")))
+    if network["ports_omitted"]:
+        parts.append("+%d more ports" % network["ports_omitted"])
+    return ", ".join(parts)
+
+
+def _last_exit(workload):
+    if workload["exit_signal"] is not None:
+        return "last exit: signal %d" % workload["exit_signal"]
+    if workload["exit_code"] is not None:
+        return "last exit: code %d" % workload["exit_code"]
+    return None
+
+
+def _workload_text(workload):
+    restarts = workload["restart_count"]
+    parts = [printable(workload["state"] or "?"),
+             "%s restart%s" % (_figure(restarts), "" if restarts == 1 else "s")]
+    if _last_exit(workload):
+        parts.append(_last_exit(workload))
+    return "%s: %s" % (printable(workload["name"] or "?"), ", ".join(parts))
+
+
+def _workloads_text(sandbox):
+    texts = [_workload_text(workload) for workload in sandbox["workloads"]]
+    if sandbox["workloads_omitted"]:
+        texts.append("+%d more" % sandbox["workloads_omitted"])
+    return "; ".join(texts) or _DASH
+
+
+def _problems_text(sandbox):
+    texts = [printable(problem) for problem in sandbox["problems"] if problem is not None]
+    if sandbox["problems_omitted"]:
+        texts.append("+%d more" % sandbox["problems_omitted"])
+    return "; ".join(texts)
+
+
+def _sandbox_name_text(sandbox):
+    text = printable(sandbox["name"] or "?")
+    if sandbox["parent"]:
+        text += " (in %s)" % printable(sandbox["parent"])
+    if sandbox["paused"]:
+        text += " (paused)"
+    return text
+
+
+SANDBOX_COLUMNS = ("Sandbox", "Health", "Init", "Limits", "Memory", "PIDs", "OOM kills", "Network", "Workloads")
+SANDBOX_ALIGN = ("---", "---", "---", "---", "---:", "---:", "---:", "---", "---")
+
+
+def _sandbox_cells(sandbox):
+    """The cells of one sandbox's row, as printable text (each renderer escapes them for its format)."""
+    usage = sandbox["usage"]
+    return [_sandbox_name_text(sandbox), printable(sandbox["health"] or "?"), printable(sandbox["init"] or _DASH),
+            _limits_text(sandbox["limits"]), _memory_text(usage), _pids_text(sandbox),
+            _figure(None if usage is None else usage.get("oom_kills")), _network_text(sandbox["network"]),
+            _workloads_text(sandbox)]
+
+
+def _sandbox_summary_text(summary):
+    """A host's sandbox counts in a line: '2 sandboxes (1 broken), 3 workloads (1 restarted, 0 backing off)'."""
+    text = "%s (%d broken)" % (_plural(summary["sandboxes"], "sandbox", "sandboxes"), summary["broken"])
+    if summary["workloads"]:
+        text += ", %s (%d restarted, %d backing off)" % (
+            _plural(summary["workloads"], "workload"), summary["restarted"], summary["backing_off"])
+    if summary["oom_kills"]:
+        text += ", %s" % _plural(summary["oom_kills"], "OOM kill")
+    if summary["omitted"]:
+        text += "; %d not listed" % summary["omitted"]
+    return text
+
+
+def _has_sandboxes(data):
+    return "sandboxes" in data["totals"]
+
+
+def _sandboxes_shown(host):
+    """Whether a host's part of the report has a sandboxes paragraph: when it has a list, or facts (then
+    a missing list is said to be not available)."""
+    return host.get("sandboxes") is not None or (host["status"] == "ok" and "sandboxes" in host)
+
+
 def _markdown_totals(data):
     totals = data["totals"]
     hosts = "%d (%d ok, %d unreachable, %d failed" % (
@@ -60,25 +202,66 @@ def _markdown_totals(data):
     warnings = str(totals["warnings"])
     if totals["warning_codes"]:
         warnings += " (%s)" % ", ".join("%s: %s" % (cell(code), count) for code, count in totals["warning_codes"].items())
-    return [
+    lines = [
         "- **Hosts:** %s)" % hosts,
         "- **PID namespaces:** %s (%s processes)" % (totals["namespaces"], totals["nprocs"]),
         "- **Deepest nesting:** %s" % deepest,
         "- **Zombies:** %s" % totals["zombies"],
         "- **Warnings:** %s" % warnings,
     ]
+    if _has_sandboxes(data):
+        line = "- **Sandboxes:** %d (%d broken), %s (%d restarted, %d backing off), %s" % (
+            totals["sandboxes"], totals["sandboxes_broken"], _plural(totals["workloads"], "workload"),
+            totals["workloads_restarted"], totals["workloads_backing_off"],
+            _plural(totals["sandbox_oom_kills"], "OOM kill"))
+        if totals["sandboxes_unavailable_hosts"]:
+            line += "; not available on %s" % cell(", ".join(totals["sandboxes_unavailable_hosts"]))
+        lines.append(line)
+    return lines
 
 
-def _markdown_row(host):
+def _markdown_sandbox_cell(host):
+    summary = host.get("sandbox_summary")
+    if summary is not None:
+        text = "%d (%d broken" % (summary["sandboxes"], summary["broken"])
+        if summary["backing_off"]:
+            text += ", %d workloads backing off" % summary["backing_off"]
+        return text + ")"
+    return "n/a" if host["status"] == "ok" else ""
+
+
+def _markdown_row(host, sandboxes):
+    extra = " %s |" % _markdown_sandbox_cell(host) if sandboxes else ""
     if host["status"] != "ok":
-        return "| %s | **%s** | | | | | | %s |" % (cell(host["name"]), cell(host["status"]), cell(host["message"] or ""))
+        return "| %s | **%s** | | | | | | %s |%s" % (
+            cell(host["name"]), cell(host["status"]), cell(host["message"] or ""), extra)
     summary = host["summary"]
     warnings = str(summary["warnings"])
     if summary["warning_codes"]:
         warnings += " (%s)" % ", ".join(cell(code) for code in summary["warning_codes"])
-    return "| %s | ok%s | %s | %s | %s | %s | %s | %s |" % (
+    return "| %s | ok%s | %s | %s | %s | %s | %s | %s |%s" % (
         cell(host["name"]), " (partial)" if summary["partial"] else "", cell(summary["kernel"]),
-        summary["namespaces"], summary["nprocs"], cell(summary["max_depth"]), summary["zombies"], warnings)
+        summary["namespaces"], summary["nprocs"], cell(summary["max_depth"]), summary["zombies"], warnings, extra)
+
+
+def _markdown_sandboxes(host):
+    """The sandboxes paragraph of a host: a line with the counts and a table, or why there is none."""
+    if host["sandboxes"] is None:
+        return ["", "**Sandboxes:** not available (%s)" % cell(host["sandboxes_message"] or "no data")]
+    summary = host["sandbox_summary"]
+    if not host["sandboxes"]:
+        return ["", "**Sandboxes:** none"]
+    lines = ["", "**Sandboxes:** %s" % cell(_sandbox_summary_text(summary)), "",
+             "| %s |" % " | ".join(SANDBOX_COLUMNS), "| %s |" % " | ".join(SANDBOX_ALIGN)]
+    for sandbox in host["sandboxes"]:
+        cells = [cell(text) for text in _sandbox_cells(sandbox)]
+        if sandbox["health"] != "alive":
+            cells[1] = "**%s**" % cells[1]
+        problems = _problems_text(sandbox)
+        if problems:
+            cells[1] += ": " + cell(problems)
+        lines.append("| %s |" % " | ".join(cells))
+    return lines
 
 
 def _markdown_host(host, processes):
@@ -96,6 +279,13 @@ def _markdown_host(host, processes):
     return lines
 
 
+def _markdown_host_part(host, processes):
+    lines = _markdown_host(host, processes)
+    if _sandboxes_shown(host):
+        lines.extend(_markdown_sandboxes(host))
+    return lines
+
+
 def render_markdown(data, title, processes=False):
     """report.md: the fleet totals and table, then one text tree per reachable host."""
     lines = [
@@ -104,12 +294,14 @@ def render_markdown(data, title, processes=False):
             cell(data["generated"]), data["schema"]),
         "",
     ]
+    sandboxes = _has_sandboxes(data)
     lines.extend(_markdown_totals(data))
-    lines.extend(["", "| Host | Status | Kernel | Namespaces | Processes | Deepest | Zombies | Warnings |",
-                  "| --- | --- | --- | ---: | ---: | ---: | ---: | --- |"])
-    lines.extend(_markdown_row(host) for host in data["hosts"])
+    lines.extend(["", "| Host | Status | Kernel | Namespaces | Processes | Deepest | Zombies | Warnings |%s"
+                  % (" Sandboxes |" if sandboxes else ""),
+                  "| --- | --- | --- | ---: | ---: | ---: | ---: | --- |%s" % (" --- |" if sandboxes else "")])
+    lines.extend(_markdown_row(host, sandboxes) for host in data["hosts"])
     for host in data["hosts"]:
-        lines.extend(_markdown_host(host, processes))
+        lines.extend(_markdown_host_part(host, processes))
     return "\n".join(lines) + "\n"
 
 
@@ -130,6 +322,23 @@ def _embedded_json(data):
     """The report as JSON that no text in it can end early: <, > and & as \\u escapes."""
     text = json.dumps(_shown(data), sort_keys=True, separators=(",", ":"))
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _html_sandboxes(host):
+    """The sandboxes of a host for the <noscript> part: a table of escaped text, or why there is none."""
+    if host["sandboxes"] is None:
+        return '<p class="sandboxes">Sandboxes: not available (%s)</p>\n' % _escape(host["sandboxes_message"] or "no data")
+    if not host["sandboxes"]:
+        return '<p class="sandboxes">Sandboxes: none</p>\n'
+    rows = ["<tr>%s</tr>" % "".join("<th>%s</th>" % column for column in SANDBOX_COLUMNS)]
+    for sandbox in host["sandboxes"]:
+        cells = [_escape(text) for text in _sandbox_cells(sandbox)]
+        problems = _problems_text(sandbox)
+        if problems:
+            cells[1] += ": " + _escape(problems)
+        rows.append("<tr>%s</tr>" % "".join("<td>%s</td>" % text for text in cells))
+    return '<p class="sandboxes">Sandboxes: %s</p>\n<table class="sandboxes">\n%s\n</table>\n' % (
+        _escape(_sandbox_summary_text(host["sandbox_summary"])), "\n".join(rows))
 
 
 def render_html(data, title):
@@ -153,6 +362,8 @@ def render_html(data, title):
         else:
             text = _escape(host["message"] or "")
         parts.append('<pre class="text">%s</pre>\n' % text)
+        if _sandboxes_shown(host):
+            parts.append(_html_sandboxes(host))
     parts.extend([
         "</noscript>\n", _FOOTER, "\n",
         '<script type="application/json" id="pidns-report-data">%s</script>\n' % _embedded_json(data),

@@ -7,7 +7,8 @@
 
 The script reads the report from the page's pidns-report-data element and draws everything with
 textContent and setAttribute only, never innerHTML: host names, commands and messages are never parsed
-as HTML. ownerLabel() mirrors _facts.owner_label() for the namespaces it draws.
+as HTML. ownerLabel() mirrors _facts.owner_label() for the namespaces it draws; size(), limitsText() and
+the workload lines mirror _report.py's text of the sandboxes table.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -30,14 +31,14 @@ STYLE = r''':root {
 }
 * { box-sizing: border-box; }
 html { background: var(--bg); }
-body { margin: 0 auto; max-width: 1240px; padding: 28px 24px 60px; color: var(--text);
+body { margin: 0 auto; max-width: 1400px; padding: 28px 24px 60px; color: var(--text);
   font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", Arial, sans-serif; }
 header { display: flex; align-items: baseline; justify-content: space-between; gap: 16px; flex-wrap: wrap; margin-bottom: 18px; }
 h1 { font-size: 24px; margin: 0; letter-spacing: -0.01em; }
 h2 { font-size: 16px; margin: 28px 0 10px; }
 .sub { color: var(--muted); font-size: 13px; }
 code, .mono { font-family: var(--mono); font-size: 12.5px; }
-.cards { display: grid; grid-template-columns: repeat(5, minmax(0, 1fr)); gap: 12px; }
+.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(170px, 1fr)); gap: 12px; }
 .card { background: var(--panel); border: 1px solid var(--line); border-radius: 10px; padding: 14px 16px; }
 .card .label { color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: 0.06em; }
 .card .value { font-size: 30px; font-weight: 650; line-height: 1.15; margin: 4px 0 2px; font-variant-numeric: tabular-nums; }
@@ -56,10 +57,10 @@ code, .mono { font-family: var(--mono); font-size: 12.5px; }
 .count { color: var(--muted); font-size: 13px; }
 .tablewrap { overflow-x: auto; background: var(--panel); border: 1px solid var(--line); border-radius: 10px; }
 table { width: 100%; border-collapse: separate; border-spacing: 0; }
-th, td { padding: 8px 10px; text-align: left; border-bottom: 1px solid var(--line); vertical-align: top; }
+th, td { padding: 8px 8px; text-align: left; border-bottom: 1px solid var(--line); vertical-align: top; }
 tbody tr:last-child td { border-bottom: 0; }
 th { background: var(--bg); font-size: 12px; text-transform: uppercase; letter-spacing: 0.05em; color: var(--muted); padding: 0; }
-th button { width: 100%; text-align: inherit; background: none; border: 0; padding: 9px 10px; white-space: nowrap; text-transform: inherit;
+th button { width: 100%; text-align: inherit; background: none; border: 0; padding: 9px 8px; white-space: nowrap; text-transform: inherit;
   letter-spacing: inherit; font-size: inherit; color: inherit; }
 th button::after { content: "\2195"; opacity: 0.35; margin-left: 6px; }
 th[aria-sort="ascending"] button::after { content: "\25B2"; opacity: 0.9; }
@@ -72,12 +73,13 @@ td a { color: var(--accent); text-decoration: none; font-weight: 600; overflow-w
 td a:hover { text-decoration: underline; }
 td.zero { color: var(--muted); }
 td.hostcell { white-space: nowrap; }
+td.hostcell .sub { white-space: normal; }
 td.kernel { white-space: nowrap; }
-td.status { max-width: 300px; }
+td.status { min-width: 170px; max-width: 300px; overflow-wrap: anywhere; }
 td.owners { max-width: 230px; }
 td.warncell { min-width: 150px; }
 .codelist { color: var(--bad); font-size: 11.5px; font-weight: 600; line-height: 1.4; white-space: pre-line; }
-td.owners .badge { margin: 0 4px 3px 0; max-width: 190px; overflow: hidden; text-overflow: ellipsis; vertical-align: top; }
+td.owners .badge { margin: 0 4px 3px 0; max-width: 160px; overflow: hidden; text-overflow: ellipsis; vertical-align: top; }
 .more { color: var(--muted); font-size: 12px; white-space: nowrap; }
 td.hot { color: var(--warn); font-weight: 650; }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 999px; font-size: 12px; font-weight: 600;
@@ -129,6 +131,20 @@ ul.tree li { margin: 2px 0; }
 ul.msgs { margin: 2px 0 4px 26px; padding: 0; list-style: none; }
 ul.msgs li { color: var(--warn); font-size: 13px; }
 ul.msgs li::before { content: "\26A0\FE0E  "; }
+h3.sbx { font-size: 13px; text-transform: uppercase; letter-spacing: 0.05em; color: var(--muted); margin: 16px 0 8px; }
+table.sbx th { padding: 8px 10px; white-space: nowrap; }
+table.sbx td { font-size: 13px; }
+table.sbx td.num { white-space: nowrap; }
+table.sbx td.name { white-space: nowrap; }
+table.sbx tr.broken td { background: var(--bad-bg); }
+table.sbx .sub { margin-top: 2px; }
+ul.problems { margin: 4px 0 0; padding-left: 16px; color: var(--bad); font-size: 12.5px; overflow-wrap: anywhere; }
+ul.wl { margin: 0; padding: 0; list-style: none; }
+ul.wl li { margin: 0 0 3px; white-space: nowrap; }
+.wlname { font-family: var(--mono); font-weight: 600; margin-right: 6px; }
+.restarts { color: var(--muted); font-size: 12px; margin-left: 6px; }
+.restarts.hot { color: var(--warn); font-weight: 650; }
+.ports { font-family: var(--mono); font-size: 12px; }
 footer { margin-top: 30px; color: var(--muted); font-size: 12px; text-align: center; }
 pre.text { background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 12px; overflow: auto; }
 @media (max-width: 900px) { .cards { grid-template-columns: repeat(2, minmax(0, 1fr)); } }
@@ -193,6 +209,16 @@ SCRIPT = r'''(function () {
          (totals.deepest_hosts || []).length ? "on " + totals.deepest_hosts.join(", ") : "no host reported"),
     card("Zombies", totals.zombies, totals.zombies ? "in " + plural(zombieSpaces, "namespace") : "none", totals.zombies ? "warn" : ""),
     card("Warnings", totals.warnings, codes.join(", ") || "none", totals.warnings ? "warn" : ""));
+  var hasSandboxes = totals.sandboxes !== undefined;
+  if (hasSandboxes) {
+    var sbxParts = [totals.sandboxes_broken + " broken", plural(totals.workloads, "workload")];
+    if (totals.workloads_restarted) sbxParts.push(totals.workloads_restarted + " restarted");
+    if (totals.workloads_backing_off) sbxParts.push(totals.workloads_backing_off + " backing off");
+    if (totals.sandbox_oom_kills) sbxParts.push(plural(totals.sandbox_oom_kills, "OOM kill"));
+    if ((totals.sandboxes_unavailable_hosts || []).length) sbxParts.push("n/a on " + totals.sandboxes_unavailable_hosts.join(", "));
+    add(cards, card("Sandboxes", totals.sandboxes, sbxParts.join(" \u00b7 "),
+      totals.sandboxes_broken ? "bad" : (totals.workloads_backing_off || totals.workloads_restarted || totals.sandbox_oom_kills ? "warn" : "")));
+  }
   add(app, cards);
 
   /* ---------- host table ---------- */
@@ -202,8 +228,10 @@ SCRIPT = r'''(function () {
     {key: "max_depth", label: "Deepest", num: true}, {key: "zombies", label: "Zombies", num: true},
     {key: "warnings", label: "Warnings", num: true}, {key: "owners", label: "Owners"}
   ];
+  if (hasSandboxes) columns.splice(columns.length - 1, 0, {key: "sandboxes", label: "Sandboxes", num: true});
   function value(host, key) {
     if (key === "name" || key === "status") return host[key];
+    if (key === "sandboxes") return host.sandbox_summary ? host.sandbox_summary.sandboxes : null;
     if (!host.summary) return null;
     if (key === "owners") return host.summary.owners.join(", ");
     return host.summary[key];
@@ -229,7 +257,7 @@ SCRIPT = r'''(function () {
   var noneRow = el("tr", {id: "no-match", hidden: true}, el("td", {colspan: columns.length, "class": "none", text: "No host matches the filter."}));
   add(app, el("div", {"class": "tablewrap"}, el("table", {id: "host-table"}, el("thead", null, headRow), tbody)));
 
-  add(app, el("h2", {text: "PID-namespace trees"}));
+  add(app, el("h2", {text: hasSandboxes ? "PID-namespace trees and sandboxes" : "PID-namespace trees"}));
   var sections = el("div", {id: "trees"});
   add(app, sections);
 
@@ -268,6 +296,90 @@ SCRIPT = r'''(function () {
     var children = kids.length ? el("ul", null, kids.map(function (k) { return nsNode(spaces, handles, k, seen); })) : null;
     return el("li", null, el("details", attrs, el("summary", null, row), msgs, children));
   }
+  /* ---------- sandboxes of a host ---------- */
+  function size(n) {
+    if (typeof n !== "number") return "\u2013";
+    if (Math.abs(n) < 1024) return n + " B";
+    var units = ["KiB", "MiB", "GiB", "TiB", "PiB"], i = -1;
+    do { n /= 1024; i++; } while (Math.abs(n) >= 1024 && i < units.length - 1);
+    return n.toFixed(1) + " " + units[i];
+  }
+  function figure(v) { return v === null || v === undefined ? "\u2013" : String(v); }
+  function limitsText(limits) {
+    if (!limits) return "\u2013";
+    var parts = [];
+    [["pids_limit", "pids", figure], ["memory", "memory", size], ["memory_swap", "memory+swap", size],
+     ["cpus", "cpus", figure], ["cpu_shares", "cpu shares", figure]].forEach(function (k) {
+      if (limits[k[0]] !== null && limits[k[0]] !== undefined) parts.push(k[1] + " " + k[2](limits[k[0]]));
+    });
+    return parts.join(", ") || "none";
+  }
+  function lastExit(w) {
+    if (w.exit_signal !== null && w.exit_signal !== undefined) return "last exit: signal " + w.exit_signal;
+    if (w.exit_code !== null && w.exit_code !== undefined) return "last exit: code " + w.exit_code;
+    return null;
+  }
+  function healthClass(health) { return health === "alive" ? "ok" : "bad"; }
+  function stateClass(state) {
+    return state === "running" ? "ok" : (state === "backing off" || state === "starting" ? "warn" : (state === "exited" ? "bad" : "plain"));
+  }
+  function sandboxRow(sb) {
+    var usage = sb.usage, limits = sb.limits || {};
+    var problems = (sb.problems || []).filter(function (p) { return p !== null; });
+    if (sb.problems_omitted) problems.push("+" + sb.problems_omitted + " more");
+    var pids = figure(usage ? usage.pids : null) + (limits.pids_limit !== null && limits.pids_limit !== undefined ? " / " + limits.pids_limit : "");
+    var net = sb.network;
+    var ports = net ? (net.published_ports || []).map(function (p) {
+      return (p.host_ip || "*") + ":" + figure(p.host_port) + "\u2192" + figure(p.port) + "/" + (p.protocol || "?");
+    }) : [];
+    if (net && net.ports_omitted) ports.push("+" + net.ports_omitted + " more ports");
+    var workloads = (sb.workloads || []).map(function (w) {
+      var n = w.restart_count;
+      return el("li", {"data-workload": w.name, "data-state": w.state, "data-restarts": n},
+        el("span", {"class": "wlname", text: w.name || "?"}),
+        el("span", {"class": "badge " + stateClass(w.state), text: w.state || "?"}),
+        el("span", {"class": "restarts" + (n ? " hot" : ""), text: figure(n) + (n === 1 ? " restart" : " restarts")}),
+        lastExit(w) ? el("span", {"class": "restarts", text: lastExit(w)}) : null);
+    });
+    if (sb.workloads_omitted) workloads.push(el("li", {"class": "more", text: "+" + sb.workloads_omitted + " more"}));
+    return el("tr", {"class": sb.health === "alive" ? null : "broken", "data-sandbox": sb.name, "data-health": sb.health},
+      el("td", {"class": "name"}, el("span", {"class": "nsid", text: sb.name || "?"}),
+        sb.parent ? el("div", {"class": "sub", text: "in " + sb.parent}) : null,
+        el("div", null, el("span", {"class": "lvl", text: "level " + figure(sb.level)}),
+          sb.paused ? " " : null, sb.paused ? el("span", {"class": "badge warn", text: "paused"}) : null)),
+      el("td", null, el("span", {"class": "badge " + healthClass(sb.health), text: sb.health || "?"}),
+        problems.length ? el("ul", {"class": "problems"}, problems.map(function (p) { return el("li", {text: p}); })) : null),
+      el("td", {text: sb.init || "\u2013"}),
+      el("td", {text: limitsText(sb.limits)}),
+      el("td", {"class": "num"}, el("div", {text: size(usage ? usage.memory_current : null)}),
+        el("div", {"class": "sub", text: "peak " + size(usage ? usage.memory_peak : null)})),
+      el("td", {"class": "num", text: pids}),
+      el("td", {"class": "num" + (usage && usage.oom_kills ? " hot" : ""), text: figure(usage ? usage.oom_kills : null)}),
+      el("td", null, net ? el("div", {text: (net.mode || "?") + (net.address ? " " + net.address : "")}) : "\u2013",
+        ports.length ? el("div", {"class": "ports", text: ports.join(", ")}) : null),
+      el("td", null, workloads.length ? el("ul", {"class": "wl"}, workloads) : "\u2013"));
+  }
+  function sandboxesPart(host) {
+    var part = el("div", {"class": "sandboxes", "data-sandboxes": host.sandboxes ? host.sandboxes.length : "n/a"});
+    if (!host.sandboxes) {
+      add(part, el("div", {"class": "alert warn", text: "sandboxes: not available (" + (host.sandboxes_message || "no data") + ")"}));
+      return part;
+    }
+    var s = host.sandbox_summary;
+    var line = plural(s.sandboxes, "sandbox", "sandboxes") + " \u00b7 " + s.broken + " broken \u00b7 " + plural(s.workloads, "workload");
+    if (s.restarted) line += " \u00b7 " + s.restarted + " restarted";
+    if (s.backing_off) line += " \u00b7 " + s.backing_off + " backing off";
+    if (s.omitted) line += " \u00b7 " + s.omitted + " more not listed";
+    add(part, el("h3", {"class": "sbx", text: "Sandboxes"}), el("div", {"class": "meta", text: line}));
+    if (!host.sandboxes.length) return part;
+    var head = el("tr");
+    ["Sandbox", "Health", "Init", "Limits", "Memory", "PIDs", "OOM kills", "Network", "Workloads"].forEach(function (label, i) {
+      add(head, el("th", {scope: "col", "class": i >= 4 && i <= 6 ? "num" : null, text: label}));
+    });
+    add(part, el("div", {"class": "tablewrap"}, el("table", {"class": "sbx"}, el("thead", null, head),
+      el("tbody", null, host.sandboxes.map(sandboxRow)))));
+    return part;
+  }
   function hostSection(host, index) {
     var s = host.summary;
     var head = [el("span", {"class": "hostname", text: host.name}), statusBadge(host.status)];
@@ -299,6 +411,7 @@ SCRIPT = r'''(function () {
     } else {
       add(body, el("div", {"class": "alert", text: host.status.toUpperCase() + ": " + (host.message || "no facts")}));
     }
+    if (host.sandboxes || (host.status === "ok" && "sandboxes" in host)) add(body, sandboxesPart(host));
     var section = el("section", {"class": "host " + host.status, id: "host-" + index, "data-host": host.name},
       el("details", {open: true}, el("summary", null, head), body));
     return section;
@@ -310,6 +423,10 @@ SCRIPT = r'''(function () {
       if (host.summary.partial) parts.push("partial");
     }
     if (host.facts) (host.facts.namespaces || []).forEach(function (ns) { if (ns.init) parts.push(ns.init.comm || ""); });
+    (host.sandboxes || []).forEach(function (sb) {
+      parts.push(sb.name || "", sb.health || "");
+      (sb.workloads || []).forEach(function (w) { parts.push(w.name || "", w.state || ""); });
+    });
     return parts.join("\n").toLowerCase();
   }
 
@@ -328,6 +445,14 @@ SCRIPT = r'''(function () {
       }
       else if (col.key === "status") td = el("td", {"class": "status"}, statusBadge(host.status),
         host.message ? el("div", {"class": "sub", text: host.message}) : null);
+      else if (col.key === "sandboxes") {
+        var ss = host.sandbox_summary;
+        td = el("td", {"class": "num" + (ss ? (ss.broken ? " hot" : (ss.sandboxes ? "" : " zero")) : " zero"),
+                       title: ss ? null : (host.sandboxes_message || null)},
+          el("div", null, ss ? String(ss.sandboxes) : (host.status === "ok" ? "n/a" : "\u2013")),
+          ss && ss.broken ? el("div", {"class": "codelist", text: ss.broken + " broken"}) : null,
+          ss && ss.backing_off ? el("div", {"class": "codelist", text: ss.backing_off + " backing off"}) : null);
+      }
       else if (col.key === "warnings" && host.summary) {
         td = el("td", {"class": "num warncell" + (v ? " hot" : " zero")}, el("div", null, String(v)),
           v ? el("div", {"class": "codelist", text: Object.keys(host.summary.warning_codes).join("\n")}) : null);

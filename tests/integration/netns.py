@@ -153,5 +153,3 @@ class NetworkLab:
         for namespace in (self.host, self.outside):
             if namespace is not None:
                 namespace.close()
-
-

@@ -6,7 +6,9 @@ One report run per module (it is the slow part): localhost over the local connec
 closed loopback port (unreachable; its name carries HTML metacharacters), and a local host whose Python
 does not exist (facts fail). On localhost: a sandbox with a nested sandbox (owner, nesting level 2) and
 a PID namespace whose PID 1 never reaps three zombies (warnings), made by util-linux unshare, not by the
-code under test, and checked with psutil. Everything made here is removed by name or PID.
+code under test, and checked with psutil. One more run, of its own, shows the sandboxes part: a sandbox
+with a PID limit and a workload killed once (restarted by its PID 1), and a host without root.
+Everything made here is removed by name or PID.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import psutil
 import pytest
 
 from ansible_cli import REPO, TARGET_PYTHON, run_playbook
-from sandboxes import force_remove, make_sandbox, pid_ns_of, unique, wait_for
+from sandboxes import STATE_DIR, force_remove, make_sandbox, pid_ns_of, state_of, unique, wait_for
 
 PLAYBOOK = REPO / "playbooks" / "report.yml"
 OUTPUT = REPO / "tests" / "output"
@@ -160,7 +162,8 @@ def test_json_schema_and_totals(report):
     assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", data["generated"])
     assert [row["name"] for row in data["hosts"]] == ["localhost", UNREACHABLE, BROKEN]
     for row in data["hosts"]:
-        assert set(row) == {"name", "status", "message", "summary", "facts"}
+        assert set(row) == {"name", "status", "message", "summary", "facts", "sandboxes", "sandbox_summary",
+                            "sandboxes_message"}
     local, gone, broken = (host(data, name) for name in ("localhost", UNREACHABLE, BROKEN))
     assert local["status"] == "ok" and local["message"] is None
     assert local["facts"]["schema"] == 1 and local["facts"]["root"] is True
@@ -191,6 +194,16 @@ def test_json_sees_the_zombie_namespace_and_sandboxes(report):
     assert "sandbox %s" % report["sandboxes"]["inner"] in owners
     inner = [ns for ns in facts["namespaces"] if (ns["owner"] or {}).get("name") == report["sandboxes"]["inner"]][0]
     assert inner["level"] == 2
+    # sandbox_info's view of the same sandboxes (pidns_report_sandboxes is on by default)
+    listed = dict((entry["name"], entry) for entry in host(report["json"], "localhost")["sandboxes"])
+    outer, nested = listed[report["sandboxes"]["outer"]], listed[report["sandboxes"]["inner"]]
+    assert outer["health"] == nested["health"] == "alive" and outer["init"] == "supervisor"
+    assert nested["parent"] == report["sandboxes"]["outer"] and nested["level"] == 2
+    # hosts without facts are not asked for their sandboxes (an unreachable host is not tried twice)
+    for name in (UNREACHABLE, BROKEN):
+        row = host(report["json"], name)
+        assert row["sandboxes"] is None and row["sandboxes_message"] == "not gathered (skipped)"
+    assert report["json"]["totals"]["sandboxes_unavailable_hosts"] == []
 
 
 def test_markdown_has_table_and_a_tree_per_reachable_host(report):
@@ -237,13 +250,19 @@ def test_report_written_on_the_controller_without_a_module_run(report, tmp_path)
 def test_fail_on_unreachable_fails_after_writing(report, tmp_path):
     out = tmp_path / "strict"
     run = run_playbook(PLAYBOOK, "-i", str(report["inventory"]), "-e", "pidns_report_dir=%s" % out,
-                       "-e", json.dumps({"pidns_report_fail_on_unreachable": True, "pidns_report_formats": ["json"]}))
+                       "-e", json.dumps({"pidns_report_fail_on_unreachable": True, "pidns_report_formats": ["json"],
+                                         "pidns_report_sandboxes": False}))
     assert run.returncode != 0
     counters = recap(run.stdout)
     assert counters[UNREACHABLE]["failed"] == 1 and counters[BROKEN]["failed"] == 1
     assert counters["localhost"]["failed"] == 0
-    assert json.loads((out / "report.json").read_text())["totals"]["unreachable"] == 1
+    written = json.loads((out / "report.json").read_text())
+    assert written["totals"]["unreachable"] == 1
     assert not (out / "report.html").exists()
+    # pidns_report_sandboxes: false leaves sandbox_info out, and the sandboxes out of the report
+    assert "TASK [linuxns.pidns.pidns_report : Gather the sandboxes]" in run.stdout
+    assert "ok: [localhost]" not in run.stdout.split("Gather the sandboxes]", 1)[1].split("TASK [", 1)[0]
+    assert "sandboxes" not in written["totals"] and "sandboxes" not in host(written, "localhost")
 
 
 # ---------------------------------------------------------------- HTML in a real browser
@@ -381,3 +400,104 @@ def test_html_screenshot(report, browser):
     with open(shot, "rb") as handle:
         assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
     assert shot.stat().st_size > 20000  # a rendered page, not a blank one
+
+
+# ---------------------------------------------------------------- sandboxes (a run of its own)
+
+UNPRIVILEGED = "unprivileged"
+
+
+def restart_workload_once(name: str) -> int:
+    """SIGKILL the sandbox's workload (the host's view: the child of its PID 1 that runs sleep 600) and
+    wait until PID 1 has started it again and written so in its status file. Returns the new PID."""
+    supervisor = state_of(name)["supervisor"]["pid"]
+
+    def sleeper():
+        try:
+            kids = [p for p in psutil.Process(supervisor).children() if p.cmdline() == ["sleep", "600"]]
+        except psutil.Error:
+            return None
+        return kids[0] if len(kids) == 1 else None
+
+    first = wait_for(sleeper, timeout=30)
+    assert first is not None, "the workload never started"
+    os.kill(first.pid, signal.SIGKILL)
+    status = STATE_DIR / name / "workloads" / "status.json"
+
+    def restarted():
+        try:
+            entry = json.loads(status.read_text()).get("w") or {}
+        except (OSError, ValueError):
+            return None
+        again = sleeper()
+        return again if entry.get("restart_count") == 1 and entry.get("state") == "running" and again \
+            and again.pid != first.pid else None
+
+    again = wait_for(restarted, timeout=30)
+    assert again is not None, "PID 1 did not restart the workload"
+    return again.pid
+
+
+def test_report_shows_sandboxes_with_health_limits_and_workloads(names, tmp_path):
+    """One run on localhost (root) and on a local host that becomes nobody (facts, but sandbox_info needs
+    root): the sandbox with its PID limit and its workload restarted once is in report.json, report.md
+    and the page Chromium draws; the other host says why it has no sandboxes."""
+    if CHROMIUM is None:
+        pytest.fail("chromium is missing: scripts/bootstrap.sh installs it (apt-get install -y chromium)")
+    name = names("rsb")
+    made = make_sandbox(name, workloads=[{"name": "w", "argv": ["sleep", "600"], "restart": "always"}], pids_limit=64)
+    assert not made["failed"], made
+    restart_workload_once(name)
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(json.dumps({"all": {"hosts": {
+        "localhost": {"ansible_connection": "local", "ansible_python_interpreter": TARGET_PYTHON},
+        # nobody cannot run this checkout's venv Python; the system's serves
+        UNPRIVILEGED: {"ansible_connection": "local", "ansible_python_interpreter": "/usr/bin/python3",
+                       "ansible_become_user": "nobody"},
+    }}}))
+    out = tmp_path / "out"
+    run = run_playbook(PLAYBOOK, "-i", str(inventory), "-e", "pidns_report_dir=%s" % out)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+
+    data = json.loads((out / "report.json").read_text())
+    local, other = host(data, "localhost"), host(data, UNPRIVILEGED)
+    [mine] = [entry for entry in local["sandboxes"] if entry["name"] == name]
+    assert mine["health"] == "alive" and mine["problems"] == [] and mine["init"] == "supervisor"
+    assert mine["parent"] is None and mine["level"] == 1 and mine["paused"] is False
+    assert mine["limits"]["pids_limit"] == 64 and mine["network"]["mode"] == "host"
+    assert mine["usage"]["pids"] == 2  # its PID 1 and the workload
+    assert mine["usage"]["oom_kills"] in (0, None)
+    [workload] = mine["workloads"]
+    assert workload == {"name": "w", "state": "running", "restart_count": 1, "exit_code": None, "exit_signal": 9}
+    assert local["sandbox_summary"]["restarted"] >= 1 and data["totals"]["workloads_restarted"] >= 1
+    assert other["status"] == "ok" and other["sandboxes"] is None and "needs root" in other["sandboxes_message"]
+    assert data["totals"]["sandboxes_unavailable_hosts"] == [UNPRIVILEGED]
+
+    md = (out / "report.md").read_text()
+    [row] = [line for line in md.splitlines() if line.startswith("| %s |" % name)]
+    cells = [text.strip() for text in row.strip("|").split(" | ")]
+    assert cells[1:4] == ["alive", "supervisor", "pids 64"] and cells[5] == "2 / 64"
+    assert cells[8] == "w: running, 1 restart, last exit: signal 9"
+    section = md.split("\n## %s\n" % UNPRIVILEGED, 1)[1]
+    assert "\n**Sandboxes:** not available (reading the sandboxes' state" in section
+
+    profile = tmp_path / "chromium-profile"
+    url = (out / "report.html").resolve().as_uri()
+    dumped = chromium("--dump-dom", url, profile=profile)
+    assert dumped.returncode == 0 and "<html" in dumped.stdout, dumped.stderr[-2000:]
+    dom = Dom(dumped.stdout)
+    [start] = [index for index, (tag, attrs) in enumerate(dom.elements)
+               if tag == "tr" and attrs.get("data-sandbox") == name]
+    box = dom.elements[start][1]
+    assert box["data-health"] == "alive" and "broken" not in box.get("class", "")
+    end = next((index for index in range(start + 1, len(dom.elements)) if dom.elements[index][0] in ("tr", "section")),
+               len(dom.elements))
+    workloads = [attrs for tag, attrs in dom.elements[start:end] if "data-workload" in attrs]  # in its row
+    assert [(w["data-workload"], w["data-state"], w["data-restarts"]) for w in workloads] == [("w", "running", "1")]
+    text = "".join(dom.text)
+    assert "sandboxes: not available (reading the sandboxes' state" in text and "1 restart" in text
+    assert "sandboxes" in [attrs["data-key"] for tag, attrs in dom.having("data-key") if tag == "th"]
+    # the filter finds a host by its sandboxes' names
+    filtered = Dom(chromium("--dump-dom", url + "#filter=" + quote(name, safe=""), profile=profile).stdout)
+    rows = dict((attrs["data-host"], attrs) for tag, attrs in filtered.having("data-host") if tag == "tr")
+    assert "hidden" not in rows["localhost"] and "hidden" in rows[UNPRIVILEGED]

@@ -275,3 +275,26 @@ def test_the_action_leaves_an_existing_private_dest_private(tmp_path):
     result = run(tmp_path)
     assert not result.get("failed"), result
     assert oct(os.stat(str(dest)).st_mode & 0o777) == "0o700"
+
+
+def test_sandboxes_in_every_file_and_in_the_message(tmp_path):
+    """The sandboxes option (registered sandbox_info results) reaches report.json, report.md and report.html;
+    hostile host strings in it stay text."""
+    result = run(tmp_path, results=hostile.RESULTS, hosts=hostile.HOSTS, active=hostile.HOSTS,
+                 sandboxes=hostile.SANDBOX_RESULTS)
+    out = tmp_path / "out"
+    data = json.loads((out / "report.json").read_text())
+    assert data == pidns_fleet(hostile.RESULTS, hosts=hostile.HOSTS, active=hostile.HOSTS,
+                               generated=result["generated"], sandboxes=hostile.SANDBOX_RESULTS)
+    assert data["hosts"][0]["sandboxes"][0]["problems"][0] == hostile.evil("problem")  # exact data
+    assert result["totals"]["sandboxes"] == 2 and result["totals"]["sandboxes_broken"] == 1
+    assert result["msg"].startswith("PID-namespace report of 3 hosts (1 ok, 1 unreachable, 1 failed; "
+                                    "2 sandboxes, 1 broken): ")
+    hostile.check_markdown((out / "report.md").read_text(), sandboxes=len(hostile.SANDBOXES))
+    hostile.check_html((out / "report.html").read_text())
+
+
+def test_sandboxes_must_be_a_mapping(tmp_path):
+    with pytest.raises(AnsibleActionFail, match="sandboxes"):
+        run(tmp_path, sandboxes="web")
+    assert not (tmp_path / "out").exists()

@@ -46,6 +46,26 @@ RESULTS = {
     BROKEN: {"failed": True, "msg": evil("failed")},
 }
 HOSTS = [GOOD, GONE, BROKEN]
+# sandbox_info results (module linuxns.pidns.sandbox_info): the module checks sandbox names, but a host
+# is still the one that says what they are, and problems, states, addresses come from it anyway.
+SANDBOXES = [
+    {"name": evil("box"), "alive": False, "health": evil("broken"), "problems": [evil("problem"), evil("gone")],
+     "parent": evil("parent"), "level": 2, "spec": {"init": evil("init")}, "paused": True,
+     "limits": {"pids_limit": 64, "memory": 67108864, "memory_swap": None, "cpus": 0.5, "cpu_shares": None},
+     "cgroup_usage": {"pids": 3, "memory_current": 1536000, "memory_peak": 7057408, "oom_kills": 2},
+     "network": {"mode": evil("mode"), "address": evil("address"),
+                 "published_ports": [{"host_ip": evil("ip"), "host_port": 8080, "port": 80, "protocol": evil("tcp")}]},
+     "workloads": [{"name": evil("workload"), "state": evil("state"), "restart_count": 3, "exit_code": 1,
+                    "exit_signal": None}]},
+    {"name": "plain", "alive": True, "health": "alive", "problems": [], "parent": None, "level": 1,
+     "spec": {"init": "catatonit"}, "paused": False, "limits": None, "cgroup_usage": None,
+     "network": {"mode": "host"}, "workloads": []},
+]
+SANDBOX_RESULTS = {
+    GOOD: {"changed": False, "sandboxes": SANDBOXES},
+    GONE: {"skipped": True, "changed": False},
+    BROKEN: {"skipped": True, "changed": False},
+}
 # Lines of the text tree of FACTS: 3 namespaces and 1 warning without a namespace (+2 processes).
 TREE_LINES = 4
 TREE_LINES_WITH_PROCESSES = 6
@@ -102,8 +122,10 @@ def bare_pipes(line: str) -> int:
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z?")
 
 
-def check_markdown(markdown: str, tree_lines: int = TREE_LINES) -> None:
-    """Host strings in report.md stayed text: one tree block of the right length, no live markup."""
+def check_markdown(markdown: str, tree_lines: int = TREE_LINES, sandboxes: int | None = None) -> None:
+    """Host strings in report.md stayed text: one tree block of the right length, no live markup. With
+    sandboxes (the number of sandbox rows), the fleet table has a Sandboxes column and one sandbox table
+    follows the tree."""
     assert not CONTROL.search(markdown), repr(CONTROL.search(markdown).group(0))
     assert "{{ 7*7 }}" in markdown and "{% for x in [1] %}LOOP{% endfor %}" in markdown
     # 49 is what {{ 7*7 }} would become; the report's own time may hold a 49 too (23:49:05)
@@ -117,7 +139,11 @@ def check_markdown(markdown: str, tree_lines: int = TREE_LINES) -> None:
     assert headings[0] == rest[0] and all(line.startswith("## ") for line in headings[1:])
     assert len(headings) == 1 + len(HOSTS)
     rows = [line for line in rest if line.startswith("|")]
-    assert len(rows) == 2 + len(HOSTS) and all(bare_pipes(row) == 9 for row in rows), rows
+    if sandboxes is None:
+        assert len(rows) == 2 + len(HOSTS) and all(bare_pipes(row) == 9 for row in rows), rows
+        return
+    # the fleet table (9 columns) and one table of the sandboxes (9 columns) with its header
+    assert len(rows) == 2 + len(HOSTS) + 2 + sandboxes and all(bare_pipes(row) == 10 for row in rows), rows
 
 
 def check_html(page: str, tree_lines: int = TREE_LINES) -> None:
