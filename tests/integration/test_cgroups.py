@@ -518,13 +518,13 @@ def test_limits_change_in_place_with_check_and_diff_mode_and_back_to_none(cg_nam
     assert _limit_files(paths) == {"pids.max": "128", "memory.limit_in_bytes": str(128 << 20),
                                    "memory.memsw.limit_in_bytes": str(UNLIMITED_V1_MEMORY),
                                    "cpu.cfs_quota_us": "150000", "cpu.shares": "2048"}
-    same = run_module("sandbox", dict(second, name=name))
+    same = run_module_main("sandbox", dict(second, name=name))
     assert not same["failed"] and not same["changed"], same
 
     predicted = run_module("sandbox", {"name": name}, check=True, diff=True)
     assert predicted["changed"] and predicted["diff"]["after"]["limits"]["memory"] is None, predicted
     assert _limit_files(paths)["pids.max"] == "128"
-    unlimited = run_module("sandbox", {"name": name})
+    unlimited = run_module_main("sandbox", {"name": name})
     assert not unlimited["failed"] and unlimited["changed"], unlimited
     assert unlimited["sandbox"]["supervisor"]["pid"] == supervisor
     assert _limit_files(paths) == {"pids.max": "max", "memory.limit_in_bytes": str(UNLIMITED_V1_MEMORY),

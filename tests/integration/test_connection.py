@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_cli import TARGET_PYTHON, ansible_env, run_module, run_playbook
+from ansible_cli import TARGET_PYTHON, ansible_env, run_playbook
 from fleet import raw_results_env, results_by_host
 from sandboxes import exited, make_sandbox, nsenter, wait_for
 
@@ -156,18 +156,6 @@ def test_tasks_run_inside_a_local_sandbox(tmp_path, names, pipelining):
     nsenter(box, "rm", "-rf", inside)
 
 
-def test_setup_reports_the_sandbox(tmp_path, names):
-    box = names("connf")
-    make_sandbox(box, hostname="facts-box")
-    (tmp_path / "inventory.json").write_text(json.dumps(local_inventory(box)))
-    proc = subprocess.run(
-        [ANSIBLE, box, "-i", str(tmp_path / "inventory.json"), "-m", "ansible.builtin.setup", "-a", "gather_subset=min"],
-        env=dict(ansible_env(), **raw_results_env()), capture_output=True, text=True, timeout=300, check=False)
-    result = results_by_host(proc.stdout)[box]
-    assert result["_status"] == "ok", proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert result["ansible_facts"]["ansible_hostname"] == "facts-box"
-
-
 def test_commands_start_in_home_and_relative_paths_resolve_there_as_over_ssh(tmp_path, names):
     """Issue 21's defects 2 and 4: a relative remote_tmp (ansible/ansible#80710's test) works without
     pipelining (put_file gets relative paths), commands start in the user's home, copy and fetch take
@@ -205,23 +193,28 @@ def test_remote_user_is_the_user_inside_and_an_unknown_one_is_unreachable(tmp_pa
     host unreachable, naming it."""
     box = names("connu")
     assert not make_sandbox(box)["failed"]
-    (tmp_path / "inventory.json").write_text(json.dumps(local_inventory(box)))
+    # One run, three hosts on the one sandbox: -u nobody for the first, ansible_user for the others
+    # (a host's ansible_user outranks -u).
+    inventory = local_inventory(box)
+    inventory["all"]["hosts"].update({
+        "as-root-" + box: {"ansible_sandbox_name": box, "ansible_user": "root"},
+        "as-unknown-" + box: {"ansible_sandbox_name": box, "ansible_user": "no-such-user"},
+    })
+    (tmp_path / "inventory.json").write_text(json.dumps(inventory))
+    proc = subprocess.run(
+        # raw: the module's Python (a venv under /root) is closed to nobody, as over ssh
+        [ANSIBLE, "all", "-i", str(tmp_path / "inventory.json"), "-u", "nobody", "-m", "ansible.builtin.raw",
+         "-a", "id -un; pwd"],
+        env=dict(ansible_env(ANSIBLE_PIPELINING="True"), **raw_results_env()), capture_output=True, text=True,
+        timeout=300, check=False)
+    results = results_by_host(proc.stdout)
 
-    def as_user(user):
-        proc = subprocess.run(
-            # raw: the module's Python (a venv under /root) is closed to nobody, as over ssh
-            [ANSIBLE, box, "-i", str(tmp_path / "inventory.json"), "-u", user, "-m", "ansible.builtin.raw",
-             "-a", "id -un; pwd"],
-            env=dict(ansible_env(ANSIBLE_PIPELINING="True"), **raw_results_env()), capture_output=True, text=True,
-            timeout=300, check=False)
-        return results_by_host(proc.stdout)[box], proc
-
-    seen, proc = as_user("nobody")
+    seen = results[box]
     assert seen["_status"] == "ok", proc.stdout[-3000:] + proc.stderr[-2000:]
     assert seen["stdout_lines"] == ["nobody", "/"]  # nobody's home, /nonexistent, is missing
-    seen, proc = as_user("root")
+    seen = results["as-root-" + box]
     assert seen["stdout_lines"] == ["root", "/root"], proc.stdout[-3000:]
-    seen, proc = as_user("no-such-user")
+    seen = results["as-unknown-" + box]
     assert seen["_status"] == "unreachable", proc.stdout[-3000:]
     assert "has no user 'no-such-user' (remote_user)" in seen["msg"], seen
 
@@ -232,37 +225,36 @@ def current_umask() -> int:
     return mask
 
 
-def test_a_missing_or_broken_sandbox_is_unreachable_and_says_why(tmp_path, names):
+def test_setup_reports_the_sandbox_and_a_missing_or_broken_one_or_an_unreachable_machine_is_unreachable(
+        tmp_path, names):
+    """One inventory, two runs: setup reports the sandbox's own hostname, and the hosts that cannot be
+    reached say why; then the same sandbox, its supervisor killed, is broken."""
     box = names("connb")
-    made = make_sandbox(box)
-    (tmp_path / "inventory.json").write_text(json.dumps(local_inventory(box, "no-such-" + box)))
+    made = make_sandbox(box, hostname="facts-box")
+    inventory = local_inventory(box, "no-such-" + box)
+    # A sandbox on a machine that cannot be reached: nothing listens on port 1.
+    inventory["all"]["hosts"]["somebox"] = {
+        "ansible_sandbox_machine": "127.0.0.1", "ansible_sandbox_machine_port": 1,
+        "ansible_sandbox_machine_ssh_common_args": "-o ConnectTimeout=5 -o BatchMode=yes"}
+    (tmp_path / "inventory.json").write_text(json.dumps(inventory))
     env = dict(ansible_env(), **raw_results_env())
 
-    def ping():
-        proc = subprocess.run([ANSIBLE, "all", "-i", str(tmp_path / "inventory.json"), "-m", "ansible.builtin.ping"],
+    def run(pattern, *module):
+        proc = subprocess.run([ANSIBLE, pattern, "-i", str(tmp_path / "inventory.json"), "-m", *module],
                               env=env, capture_output=True, text=True, timeout=300, check=False)
-        return results_by_host(proc.stdout)
+        return results_by_host(proc.stdout), proc
 
-    results = ping()
-    assert results[box]["_status"] == "ok"
+    results, proc = run("all", "ansible.builtin.setup", "-a", "gather_subset=min")
+    assert results[box]["_status"] == "ok", proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert results[box]["ansible_facts"]["ansible_hostname"] == "facts-box"
     missing = results["no-such-" + box]
     assert missing["_status"] == "unreachable" and "there is no sandbox named" in missing["msg"]
+    unreachable = results["somebox"]
+    assert unreachable["_status"] == "unreachable" and "port 1" in unreachable["msg"], unreachable
     os.kill(made["sandbox"]["supervisor"]["pid"], signal.SIGKILL)  # by PID, the one this test made
     assert wait_for(lambda: exited(made["sandbox"]["supervisor"]["pid"]), 20)
-    broken = ping()[box]
+    broken = run(box, "ansible.builtin.ping")[0][box]
     assert broken["_status"] == "unreachable" and "is broken" in broken["msg"]
-
-
-def test_an_unreachable_machine_is_unreachable(tmp_path):
-    inventory = local_inventory("somebox")
-    inventory["all"]["vars"].update(ansible_sandbox_machine="127.0.0.1", ansible_sandbox_machine_port=1,
-                                    ansible_sandbox_machine_ssh_common_args="-o ConnectTimeout=5 -o BatchMode=yes")
-    (tmp_path / "inventory.json").write_text(json.dumps(inventory))
-    proc = subprocess.run([ANSIBLE, "all", "-i", str(tmp_path / "inventory.json"), "-m", "ansible.builtin.ping"],
-                          env=dict(ansible_env(), **raw_results_env()), capture_output=True, text=True, timeout=120,
-                          check=False)
-    result = results_by_host(proc.stdout)["somebox"]
-    assert result["_status"] == "unreachable" and "port 1" in result["msg"], result
 
 
 def test_tasks_run_inside_a_sandbox_on_an_ssh_host(tmp_path, fleet_factory):
@@ -296,7 +288,7 @@ def test_where_no_cgroup_is_writable_a_sandbox_still_works_and_a_limit_fails_cle
     is made and says why it has no cgroup; one with a limit fails naming the option and makes nothing."""
     box = names("nocg")
     # privileged: making sandboxes inside one needs CAP_SYS_ADMIN, which a root of its own drops by default.
-    made = run_module("sandbox", {"name": box, "rootfs": {"type": "overlay", "ephemeral": True}, "privileged": True})
+    made = make_sandbox(box, rootfs={"type": "overlay", "ephemeral": True}, privileged=True)
     assert not made["failed"], made
     (tmp_path / "inventory.json").write_text(json.dumps(local_inventory(box)))
     (tmp_path / "play.yml").write_text(textwrap.dedent("""\

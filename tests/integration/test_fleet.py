@@ -14,7 +14,7 @@ import json
 import psutil
 import pytest
 
-from fleet import INITIAL_PID_NS, REPO, raw_results_env, start_fleet
+from fleet import INITIAL_PID_NS, REPO, Fleet, raw_results_env, start_fleet
 from sandboxes import pid_ns_of, wait_for
 
 # Both ways Ansible sends a module over SSH: in the ssh process's stdin, or as a file through sftp
@@ -73,24 +73,6 @@ def test_ping_all_hosts(fleet4, pipelining):
     assert all(r["_status"] == "ok" and r["ping"] == "pong" for r in results.values()), results
 
 
-def test_pidns_facts_each_host_reports_its_own_namespace(fleet4):
-    proc, results = fleet4.ansible_json("all", "linuxns.pidns.pidns_facts", None, "-f", "4", "--become",
-                                        pipelining=True, timeout=120)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert sorted(results) == sorted(fleet4.names)
-    for host in fleet4.hosts:
-        facts = results[host.name]["ansible_facts"]["pidns"]
-        assert facts["self"]["initial"] is False
-        assert facts["self"]["id"] == host.pid_ns  # the oracle: the sandbox's PID ns read here via /proc
-        ids = {ns["id"] for ns in facts["namespaces"]}
-        assert INITIAL_PID_NS not in ids
-        assert host.pid_ns in ids
-        # nothing of the machine or of the other hosts is visible from inside a host
-        assert not ids & ({other.pid_ns for other in fleet4.hosts} - {host.pid_ns})
-        assert facts["partial"] is False
-    assert len({results[name]["ansible_facts"]["pidns"]["self"]["id"] for name in fleet4.names}) == 4
-
-
 def test_hostname_fact_matches_inventory_name(fleet4):
     proc, results = fleet4.ansible_json("all", "ansible.builtin.setup", "gather_subset=!all",
                                         "-f", "4", timeout=120)
@@ -99,9 +81,11 @@ def test_hostname_fact_matches_inventory_name(fleet4):
         assert results[name]["ansible_facts"]["ansible_hostname"] == name
 
 
-def test_sandboxes_made_over_ssh_nest_under_the_host(fleet4):
+def test_sandboxes_made_over_ssh_nest_under_the_host_and_pidns_facts_report_each_host(fleet4):
     """The sandbox module run over SSH inside a host manages that host's own sandboxes: a PID namespace
-    nested one level under the host's, which the machine sees as a grandchild of the initial one."""
+    nested one level under the host's, which the machine sees as a grandchild of the initial one.
+    pidns_facts run over SSH reports each host's own namespace and what is nested in it, nothing of the
+    machine or of the other hosts (one facts run for both: it costs an ansible run over the fleet)."""
     inner = "nested"
     proc, results = fleet4.ansible_json("all", "linuxns.pidns.sandbox", {"name": inner}, "-f", "4", "--become",
                                         pipelining=True, timeout=180)
@@ -123,13 +107,23 @@ def test_sandboxes_made_over_ssh_nest_under_the_host(fleet4):
         proc, facts = fleet4.ansible_json("all", "linuxns.pidns.pidns_facts", None, "-f", "4", "--become",
                                           pipelining=True, timeout=120)
         assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert sorted(facts) == sorted(fleet4.names)
         for host in fleet4.hosts:
             tree = facts[host.name]["ansible_facts"]["pidns"]
+            assert tree["self"]["initial"] is False
+            assert tree["self"]["id"] == host.pid_ns  # the oracle: the sandbox's PID ns read here via /proc
+            ids = {ns["id"] for ns in tree["namespaces"]}
+            assert INITIAL_PID_NS not in ids
+            assert host.pid_ns in ids
+            # nothing of the machine or of the other hosts is visible from inside a host
+            assert not ids & ({other.pid_ns for other in fleet4.hosts} - {host.pid_ns})
+            assert tree["partial"] is False
             by_id = {ns["id"]: ns for ns in tree["namespaces"]}
             inner_ns = results[host.name]["sandbox"]["namespaces"]["pid"]
             assert by_id[inner_ns]["parent"] == host.pid_ns
             assert (by_id[inner_ns]["owner"] or {}).get("name") == inner
             assert inner_ns in by_id[host.pid_ns]["children"]
+        assert len({facts[name]["ansible_facts"]["pidns"]["self"]["id"] for name in fleet4.names}) == 4
     finally:
         proc, removed = fleet4.ansible_json("all", "linuxns.pidns.sandbox", {"name": inner, "state": "absent"},
                                             "-f", "4", "--become", pipelining=True, timeout=180)
@@ -140,9 +134,15 @@ def test_sandboxes_made_over_ssh_nest_under_the_host(fleet4):
 
 
 @pytest.fixture(scope="module")
-def fleet1():
+def fleet1(request):
     """One SSH test host: the matrix runs the test below with every ansible-core version, and needs
-    no more."""
+    no more. Where other tests of this module run too they start fleet4: its first host serves, as a
+    fleet of its own would (the test makes and removes sandboxes of its own names on it)."""
+    if any("fleet4" in item.fixturenames for item in request.session.items if item.module is request.module):
+        fleet4 = request.getfixturevalue("fleet4")
+        yield Fleet(root=fleet4.root, hosts=fleet4.hosts[:1], key=fleet4.key, inventory=fleet4.inventory,
+                    control_dir=fleet4.control_dir, run_id=fleet4.run_id, _closed=True)  # fleet4 closes it
+        return
     fleet = start_fleet(1)
     try:
         yield fleet
@@ -176,25 +176,6 @@ def test_detached_workload_over_ssh_does_not_hold_the_channel(fleet1, pipelining
         proc = fleet1.ansible(host.name, "linuxns.pidns.sandbox", {"name": name, "state": "absent"}, "--become",
                               pipelining=pipelining, timeout=120)
         assert proc.returncode == 0, proc.stdout + proc.stderr
-
-
-def test_fleet_close_removes_everything(fleet_factory):
-    fleet = fleet_factory(2)
-    supervisors = [host.supervisor_pid for host in fleet.hosts]
-    sshds = [listening_pid(host.port) for host in fleet.hosts]
-    assert fleet.ansible("all", "ansible.builtin.ping", timeout=60).returncode == 0  # leaves ControlMasters
-    fleet.close()
-    assert not fleet.root.exists()
-    for pid in supervisors + sshds:
-        assert wait_for(lambda: not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE, 10)
-    for host in fleet.hosts:
-        assert listening_pid(host.port) is None
-    # no ssh client of this run is left (its ControlMasters named the run's control dir)
-    left = []
-    for proc in psutil.process_iter(["name", "cmdline"]):
-        if proc.info["name"] == "ssh" and any(str(fleet.control_dir) in arg for arg in proc.info["cmdline"] or []):
-            left.append(proc.pid)
-    assert left == []
 
 
 # -- the collection's playbooks across the fleet ---------------------------------------------------------
@@ -313,10 +294,15 @@ def test_playbooks_across_the_fleet(fleet4, tmp_path):
         assert wait_for(lambda: sandbox_supervisors(host) == {}, 15), (host.name, sandbox_supervisors(host))
 
 
-def test_a_stopped_host_is_unreachable_others_answer_and_the_report_lists_it(fleet_factory, tmp_path):
+def test_a_stopped_host_is_unreachable_others_answer_the_report_lists_it_and_close_removes_everything(
+        fleet_factory, tmp_path):
     """One host goes down between provision and report: ad hoc facts say so and answer for the others;
-    the report marks it unreachable and is complete for the others; nothing hangs or fails for them."""
+    the report marks it unreachable and is complete for the others; nothing hangs or fails for them.
+    Then Fleet.close() removes everything of the fleet, the ssh ControlMasters the runs left included."""
     fleet = fleet_factory(3)
+    supervisors = [host.supervisor_pid for host in fleet.hosts]
+    sshds = [listening_pid(host.port) for host in fleet.hosts]
+    assert None not in sshds
     proc, _results = run_play(fleet, "provision.yml", pipelining=True, extra=SANDBOXES)
     assert proc.returncode == 0, proc.stdout[-8000:] + proc.stderr[-3000:]
     down = fleet.hosts[1]
@@ -348,3 +334,18 @@ def test_a_stopped_host_is_unreachable_others_answer_and_the_report_lists_it(fle
     assert down.name in html and "unreachable" in html.lower()
     markdown = (report_dir / "report.md").read_text()
     assert down.name in markdown and "unreachable" in markdown.lower()
+
+    # The runs above left ssh ControlMasters for the hosts that answered.
+    assert fleet.control_dir.is_dir() and any(fleet.control_dir.iterdir())
+    fleet.close()
+    assert not fleet.root.exists()
+    for pid in supervisors + sshds:
+        assert wait_for(lambda: not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE, 10)
+    for host in fleet.hosts:
+        assert listening_pid(host.port) is None
+    # no ssh client of this run is left (its ControlMasters named the run's control dir)
+    left = []
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        if proc.info["name"] == "ssh" and any(str(fleet.control_dir) in arg for arg in proc.info["cmdline"] or []):
+            left.append(proc.pid)
+    assert left == []

@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 import psutil
-import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -32,8 +31,8 @@ ROLE_PLAY = """\
 """
 
 
-def recap(stdout: str) -> dict:
-    match = re.search(r"^localhost\s*:\s*(.*)$", stdout, re.M)
+def recap(stdout: str, host: str = "localhost") -> dict:
+    match = re.search(r"^%s\s*:\s*(.*)$" % re.escape(host), stdout, re.M)
     assert match, "no PLAY RECAP in:\n" + stdout
     return {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", match.group(1))}
 
@@ -71,13 +70,45 @@ def parent_ns(pid: int) -> int | None:
     return pid_ns_of(psutil.Process(pid).ppid())
 
 
-def test_children_listed_before_parents_and_second_run_unchanged(tmp_path, names):
+def test_one_run_makes_every_kind_of_entry_a_rerun_changes_nothing_and_runs_one_module(tmp_path, names):
+    """One list with every kind of entry, so that the role runs four times where each kind in a test of
+    its own ran it eleven times: children listed before their parents, workloads, a workload that dies
+    (PID 1 restarts it), limits, an overlay root with binds, a paused child. The first run makes them
+    all; a second changes nothing; a third runs one module; a workload that died is back without the role."""
+    # Children listed before parents.
     top, middle, leaf = names("rtop"), names("rmid"), names("rleaf")
-    sandboxes = [
+    nested = [
         {"name": leaf, "parent": middle},
         {"name": middle, "parent": top, "hostname": "middle.test"},
         {"name": top, "namespaces": ["pid", "mnt", "uts", "ipc"]},
     ]
+    # Workloads started once.
+    work = names("rwork")
+    marker = str(100000 + int(work.rsplit("-", 1)[1], 16) % 800000)  # a unique `sleep` argument
+    loop = "while :; do sleep 7; done # %s" % work
+    working = [{"name": work, "workloads": [
+        {"argv": ["sleep", marker]},
+        {"name": "loop", "argv": ["sh", "-c", loop]},
+    ]}]
+    # A workload PID 1 restarts when it dies (restart: always); the role has nothing to do then.
+    gone = names("rgone")
+    gone_argv = ["sh", "-c", "while :; do sleep 7; done # %s" % gone]
+    going = [{"name": gone, "workloads": [{"argv": gone_argv, "restart": "always"}]}]
+    # Workloads and nesting for the rerun that runs one module.
+    boxes = [{"name": names("rone"), "workloads": [{"argv": ["sleep", "infinity"]}]} for _box in range(3)]
+    boxes.append({"name": names("ronec"), "parent": boxes[0]["name"]})
+    # Limits, an overlay root with binds, a paused child.
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    limited = [
+        {"name": names("rlim"), "pids_limit": 64, "memory": "96M", "memory_swap": "128M", "cpus": 0.5,
+         "cpu_shares": 512, "workloads": [{"argv": ["sleep", "infinity"]}]},
+        {"name": names("rroot"), "rootfs": {"type": "overlay", "ephemeral": True}, "reset_rootfs": True,
+         "binds": [{"src": str(shared), "dest": "/mnt", "read_only": True}], "pids_limit": "32", "paused": "no"},
+    ]
+    limited.append({"name": names("rpause"), "parent": limited[0]["name"], "paused": True})
+    sandboxes = nested + working + going + boxes + limited
+
     first = ok(apply_role(tmp_path, sandboxes))
     assert first["changed"] >= 1 and first["failed"] == 0
 
@@ -87,6 +118,10 @@ def test_children_listed_before_parents_and_second_run_unchanged(tmp_path, names
     assert all(nspid(sup[n].pid)[-1] == 1 for n in sup)
     assert parent_ns(sup[middle].pid) == pid_ns_of(sup[top].pid)
     assert parent_ns(sup[leaf].pid) == pid_ns_of(sup[middle].pid)
+    supervisors = {box["name"]: supervisor(box["name"]).pid for box in sandboxes}
+    assert state_of(limited[1]["name"])["spec"]["rootfs"]["type"] == "overlay"
+    before = [p for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] == gone_argv]
+    assert len(before) == 1
 
     run = apply_role(tmp_path, sandboxes)
     assert ok(run)["changed"] == 0, "second run changed something:\n" + run.stdout
@@ -94,51 +129,54 @@ def test_children_listed_before_parents_and_second_run_unchanged(tmp_path, names
     for name, proc in sup.items():
         assert supervisor(name).pid == proc.pid
 
+    # A third run with nothing to change runs one module: the rest is skipped or controller-side.
+    proc = run_playbook(tmp_path / "role.yml", *LOCAL, "-e", "@%s" % (tmp_path / "vars.json"), env=raw_results_env())
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    documents = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    ran = [d["task"] for d in documents if d["status"] != "skipped" and d["result"].get("invocation")]
+    assert len(ran) == 1 and "Find the sandboxes on the host" in ran[0], ran
+    statuses = {d["task"].split(" : ")[-1]: d["status"] for d in documents}
+    assert statuses["Create, recreate and remove sandboxes in one run (parents first, nested ones removed first)"] \
+        == "skipped"
+    assert {box["name"]: supervisor(box["name"]).pid for box in sandboxes} == supervisors
 
-def test_workloads_started_once(tmp_path, names):
-    box = names("rwork")
-    marker = str(100000 + int(box.rsplit("-", 1)[1], 16) % 800000)  # a unique `sleep` argument
-    loop = "while :; do sleep 7; done # %s" % box
-    sandboxes = [{"name": box, "workloads": [
-        {"argv": ["sleep", marker]},
-        {"argv": ["sh", "-c", loop]},
-        {"argv": ["sleep", marker]},  # listed twice: still one workload
-    ]}]
-    ok(apply_role(tmp_path, sandboxes))
-    second = ok(apply_role(tmp_path, sandboxes))
-    assert second["changed"] == 0
-
-    sup = supervisor(box)
-    inode = pid_ns_of(sup.pid)
+    # Each workload runs once, inside its sandbox, a child of the sandbox's PID 1.
+    work_sup = supervisor(work)
+    inode = pid_ns_of(work_sup.pid)
     for argv in (["sleep", marker], ["sh", "-c", loop]):
         found = [p for p in psutil.process_iter(["pid", "cmdline", "ppid", "status"])
                  if p.info["cmdline"] == argv and p.info["status"] != psutil.STATUS_ZOMBIE]
         assert len(found) == 1, "%s: %d processes" % (argv, len(found))
-        proc = found[0]
-        assert pid_ns_of(proc.pid) == inode, "workload is not inside the sandbox"
-        assert proc.info["ppid"] == sup.pid, "workload's parent is not the sandbox's PID 1"
-        assert nspid(proc.info["ppid"])[-1] == 1
+        workload = found[0]
+        assert pid_ns_of(workload.pid) == inode, "workload is not inside the sandbox"
+        assert workload.info["ppid"] == work_sup.pid, "workload's parent is not the sandbox's PID 1"
+        assert nspid(workload.info["ppid"])[-1] == 1
+
+    # A workload that dies is started again by PID 1 (its policy), not by the role: a rerun changes nothing.
+    before[0].kill()  # by PID, the one this test started
+
+    def restarted():
+        return [p for p in psutil.process_iter(["cmdline", "status"])
+                if p.info["cmdline"] == gone_argv and p.info["status"] != psutil.STATUS_ZOMBIE
+                and p.pid != before[0].pid]
+    assert wait_for(lambda: len(restarted()) == 1, 10)
+    assert restarted()[0].ppid() == supervisor(gone).pid
+    again = ok(apply_role(tmp_path, sandboxes))
+    assert again["changed"] == 0
 
 
-def test_workload_restarted_when_gone(tmp_path, names):
-    box = names("rgone")
-    argv = ["sh", "-c", "while :; do sleep 7; done # %s" % box]
-    ok(apply_role(tmp_path, [{"name": box, "workloads": [{"argv": argv}]}]))
-    first = [p for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] == argv]
-    assert len(first) == 1
-    first[0].kill()  # by PID, the one this test started
-    assert wait_for(lambda: exited(first[0].pid), 10)
-    again = ok(apply_role(tmp_path, [{"name": box, "workloads": [{"argv": argv}]}]))
-    assert again["changed"] == 1
-    now = [p for p in psutil.process_iter(["cmdline", "status"])
-           if p.info["cmdline"] == argv and p.info["status"] != psutil.STATUS_ZOMBIE]
-    assert len(now) == 1 and now[0].pid != first[0].pid
+BAD_INPUT_PLAY = """\
+- name: Role sandboxes under test, one bad list per host
+  hosts: all
+  gather_facts: false
+  roles:
+    - role: linuxns.pidns.sandboxes
+"""
 
 
-@pytest.mark.parametrize("case", ["choice", "unknown_field", "missing_argv", "unknown_parent", "cycle", "duplicate"])
-def test_bad_input_fails_before_any_change(tmp_path, names, case):
-    good, other = names("rbad"), names("rbad")
-    entries = {
+def bad_list(case: str, good: str, other: str) -> tuple:
+    """A sandboxes_list with one bad entry, and the words its failure must have."""
+    return {
         "choice": ([{"name": good}, {"name": other, "state": "running"}], ["state", "running"]),
         "unknown_field": ([{"name": good}, {"name": other, "hostnme": "x"}], ["hostnme"]),
         "missing_argv": ([{"name": good}, {"name": other, "workloads": [{"chdir": "/"}]}],
@@ -148,14 +186,32 @@ def test_bad_input_fails_before_any_change(tmp_path, names, case):
         "cycle": ([{"name": good, "parent": other}, {"name": other, "parent": good}],
                   ["sandboxes_list[0]", good, "parent", "cycle"]),
         "duplicate": ([{"name": good}, {"name": good}], ["sandboxes_list[1]", good, "more than once"]),
-    }
-    sandboxes, words = entries[case]
-    proc = apply_role(tmp_path, sandboxes)
+    }[case]
+
+
+def test_bad_input_fails_before_any_change(tmp_path, names):
+    """Each bad list on a host of its own (local connection), in one run: each host fails naming what
+    is wrong in its list, and nothing changes on any."""
+    cases = {}
+    for case in ("choice", "unknown_field", "missing_argv", "unknown_parent", "cycle", "duplicate"):
+        good, other = names("rbad"), names("rbad")
+        cases[case] = (good, other) + bad_list(case, good, other)
+    inventory = tmp_path / "inventory.json"
+    inventory.write_text(json.dumps({"all": {"hosts": {
+        "bad-" + case: {"ansible_connection": "local", "sandboxes_list": sandboxes}
+        for case, (_good, _other, sandboxes, _words) in cases.items()}}}))
+    playbook = tmp_path / "role.yml"
+    playbook.write_text(BAD_INPUT_PLAY)
+    proc = run_playbook(playbook, "-i", str(inventory), "-f", "6")
     assert proc.returncode != 0
-    for word in words:
-        assert word in proc.stdout, "%r not in the failure:\n%s" % (word, proc.stdout)
-    assert recap(proc.stdout)["changed"] == 0
-    assert state_of(good) is None and state_of(other) is None
+    for case, (good, other, _sandboxes, words) in cases.items():
+        host = "bad-" + case
+        failure = "\n".join(line for line in proc.stdout.splitlines() if line.startswith("fatal: [%s]" % host))
+        assert failure, "no failure of %s in:\n%s" % (host, proc.stdout)
+        for word in words:
+            assert word in failure, "%r not in the failure of %s:\n%s" % (word, host, proc.stdout)
+        assert recap(proc.stdout, host)["changed"] == 0
+        assert state_of(good) is None and state_of(other) is None
 
 
 def test_teardown_removes_nested_first(tmp_path, names):
@@ -200,49 +256,6 @@ def test_demo_twice_second_run_unchanged(tmp_path):
     finally:
         for name in ("inner", "web"):
             force_remove(name)
-
-
-def test_a_rerun_with_nothing_to_change_runs_one_module(tmp_path, names):
-    boxes = [{"name": names("rone"), "workloads": [{"argv": ["sleep", "infinity"]}]} for _box in range(3)]
-    boxes.append({"name": names("ronec"), "parent": boxes[0]["name"]})
-    ok(apply_role(tmp_path, boxes))
-    proc = apply_role(tmp_path, boxes)
-    assert proc.returncode == 0 and recap(proc.stdout)["changed"] == 0, proc.stdout
-    proc = run_playbook(tmp_path / "role.yml", *LOCAL, "-e", "@%s" % (tmp_path / "vars.json"), env=raw_results_env())
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    documents = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
-    ran = [d["task"] for d in documents if d["status"] != "skipped" and d["result"].get("invocation")]
-    assert len(ran) == 1 and "Find the sandboxes on the host" in ran[0], ran
-    statuses = {d["task"].split(" : ")[-1]: d["status"] for d in documents}
-    assert statuses["Create, recreate and remove sandboxes in one run (parents first, nested ones removed first)"] \
-        == "skipped"
-
-
-def _modules_run(tmp_path: Path) -> list:
-    """Tasks of a run of role.yml with vars.json that ran a module (skipped ones and controller-side actions aside)."""
-    proc = run_playbook(tmp_path / "role.yml", *LOCAL, "-e", "@%s" % (tmp_path / "vars.json"), env=raw_results_env())
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    documents = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
-    return [d["task"] for d in documents if d["status"] != "skipped" and d["result"].get("invocation")]
-
-
-def test_a_rerun_with_limits_and_rootfs_set_is_still_one_module_run(tmp_path, names):
-    shared = tmp_path / "shared"
-    shared.mkdir()
-    boxes = [
-        {"name": names("rlim"), "pids_limit": 64, "memory": "96M", "memory_swap": "128M", "cpus": 0.5,
-         "cpu_shares": 512, "workloads": [{"argv": ["sleep", "infinity"]}]},
-        {"name": names("rroot"), "rootfs": {"type": "overlay", "ephemeral": True}, "reset_rootfs": True,
-         "binds": [{"src": str(shared), "dest": "/mnt", "read_only": True}], "pids_limit": "32", "paused": "no"},
-    ]
-    boxes.append({"name": names("rpause"), "parent": boxes[0]["name"], "paused": True})
-    first = ok(apply_role(tmp_path, boxes))
-    assert first["changed"] >= 1 and first["failed"] == 0
-    sup = {box["name"]: supervisor(box["name"]).pid for box in boxes}
-    assert state_of(boxes[1]["name"])["spec"]["rootfs"]["type"] == "overlay"
-    ran = _modules_run(tmp_path)
-    assert len(ran) == 1 and "Find the sandboxes on the host" in ran[0], ran
-    assert {box["name"]: supervisor(box["name"]).pid for box in boxes} == sup
 
 
 def test_a_limit_changed_through_the_role_is_applied_in_place(tmp_path, names):

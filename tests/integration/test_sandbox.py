@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""linuxns.pidns.sandbox through real `ansible`/`ansible-playbook` runs, checked with util-linux and psutil."""
+"""linuxns.pidns.sandbox through real `ansible`/`ansible-playbook` runs (a play, ad hoc, check and diff mode),
+and as its own main() in a process (run_module_main) where what it does on the host is the subject; checked
+with util-linux and psutil."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from ansible_cli import COLLECTIONS, run_local_play, run_module
+from ansible_cli import COLLECTIONS, run_local_play, run_module, run_module_main
 from sandboxes import (STATE_DIR, exited, live_processes_in_ns, mounts_under, nsenter, processes_in_ns,
                        state_of, wait_for)
 
@@ -25,7 +27,15 @@ HOST_PID_NS = os.stat("/proc/self/ns/pid").st_ino
 
 
 def sandbox(name, **options):
+    """Through real `ansible`: the matrix runs the tests that use it with the modules on its target Pythons."""
     return run_module("sandbox", dict(name=name, **options))
+
+
+def sandbox_main(name, **options):
+    """The module's own main() in a process (run_module_main), for tests whose subject is what it does
+    on the host. Real `ansible` runs it in the play, ad hoc (sandbox() above, check and diff mode: the
+    first tests here), in the roles' plays (test_roles.py) and over SSH (test_fleet.py)."""
+    return run_module_main("sandbox", dict(name=name, **options))
 
 
 def lsns_parents():
@@ -74,10 +84,15 @@ def test_sandbox_outlives_the_play_and_holds_its_namespaces(names, tmp_path):
     assert hostname.stdout.strip() == "made-by-play"
     assert lsns_parents()[result["namespaces"]["pid"]] == HOST_PID_NS
 
-    # The supervisor does not hold the play's pipes: only /dev/null and its log are open.
+    # The supervisor does not hold the play's pipes: only /dev/null, its log, its signalfd, its workloads'
+    # folder and the _workloads leaf's cgroup.procs (one a hierarchy) are open.
     targets = sorted(os.readlink("/proc/%d/fd/%s" % (supervisor.pid, fd))
                      for fd in os.listdir("/proc/%d/fd" % supervisor.pid))
-    assert targets == ["/dev/null"] + [str(STATE_DIR / name / "supervisor.log")] * 2
+    procs = [target for target in targets if target.endswith("/%s/_workloads/cgroup.procs" % name)]
+    assert procs and sorted(set(targets) - set(procs)) == sorted(
+        ["/dev/null", str(STATE_DIR / name / "supervisor.log"), str(STATE_DIR / name / "workloads"),
+         "anon_inode:[signalfd]"]), targets
+    assert targets.count(str(STATE_DIR / name / "supervisor.log")) == 2
 
 
 def test_second_run_is_unchanged_and_a_new_hostname_recreates(names):
@@ -125,8 +140,8 @@ def test_check_mode_creates_nothing_and_absent_leaves_nothing(names):
 
 def test_nested_sandbox_is_one_level_deeper_and_dies_with_its_parent(names):
     outer, inner = names("outer"), names("inner")
-    top = sandbox(outer)["sandbox"]
-    nested = sandbox(inner, parent=outer, namespaces=["pid", "mnt", "uts", "ipc", "net"])["sandbox"]
+    top = sandbox_main(outer)["sandbox"]
+    nested = sandbox_main(inner, parent=outer, namespaces=["pid", "mnt", "uts", "ipc", "net"])["sandbox"]
     assert nested["level"] == top["level"] + 1 == 2
     assert lsns_parents()[nested["namespaces"]["pid"]] == top["namespaces"]["pid"]
     # The parent sees the nested supervisor (its PID there is not 1); the nested one sees only itself.
@@ -138,7 +153,7 @@ def test_nested_sandbox_is_one_level_deeper_and_dies_with_its_parent(names):
     links = nsenter(inner, "ip", "-o", "link", types=("net",)).stdout
     assert len(links.splitlines()) == 1 and "lo:" in links and ",UP," in links
 
-    removed = sandbox(outer, state="absent")
+    removed = sandbox_main(outer, state="absent")
     assert removed["removed"] == [inner, outer]
     for record in (top, nested):
         assert live_processes_in_ns(record["namespaces"]["pid"]) == []
@@ -147,7 +162,7 @@ def test_nested_sandbox_is_one_level_deeper_and_dies_with_its_parent(names):
 
 def test_orphans_are_reaped_by_the_supervisor(names):
     name = names()
-    made = sandbox(name)["sandbox"]
+    made = sandbox_main(name)["sandbox"]
     ns = made["namespaces"]["pid"]
     spawn = nsenter(name, "bash", "-c",
                     "for i in $(seq 50); do sleep 0.$((RANDOM % 9 + 1)) & done; exit 0")
@@ -162,7 +177,7 @@ def test_orphans_are_reaped_by_the_supervisor(names):
 
 def test_sigterm_stops_every_process_within_stop_timeout(names):
     name = names()
-    made = sandbox(name, stop_timeout=2)["sandbox"]
+    made = sandbox_main(name, stop_timeout=2)["sandbox"]
     ns = made["namespaces"]["pid"]
     nsenter(name, "sh", "-c", "sleep 600 >/dev/null 2>&1 & sleep 600 >/dev/null 2>&1 &")
     nsenter(name, "bash", "-c", "trap '' TERM; exec -a stubborn sleep 600 >/dev/null 2>&1 &")
@@ -176,7 +191,7 @@ def test_sigterm_stops_every_process_within_stop_timeout(names):
 
 def test_killed_supervisor_is_broken_then_recreated_then_cleaned(names):
     name = names()
-    made = sandbox(name)["sandbox"]
+    made = sandbox_main(name)["sandbox"]
     os.kill(made["supervisor"]["pid"], signal.SIGKILL)
     assert wait_for(lambda: exited(made["supervisor"]["pid"]), 5)
 
@@ -185,26 +200,26 @@ def test_killed_supervisor_is_broken_then_recreated_then_cleaned(names):
     assert any("supervisor" in why and "is gone" in why for why in seen["recreated_because"])
     assert state_of(name)["supervisor"] == made["supervisor"], "check mode changed nothing"
 
-    back = sandbox(name)
+    back = sandbox_main(name)
     assert back["changed"] is True and back["sandbox"]["health"] == "alive"
     assert back["sandbox"]["supervisor"]["pid"] != made["supervisor"]["pid"]
     assert nsenter(name, "true").returncode == 0
 
     os.kill(back["sandbox"]["supervisor"]["pid"], signal.SIGKILL)
     wait_for(lambda: exited(back["sandbox"]["supervisor"]["pid"]), 5)
-    gone = sandbox(name, state="absent")
+    gone = sandbox_main(name, state="absent")
     assert gone["changed"] is True
     assert not (STATE_DIR / name).exists() and mounts_under(STATE_DIR / name) == []
 
 
 def test_stale_handles_as_after_a_reboot_are_broken_and_recreated(names):
     name = names()
-    made = sandbox(name)["sandbox"]
+    made = sandbox_main(name)["sandbox"]
     # What a reboot leaves on a /run that is not a tmpfs: the folder, no mounts, no supervisor.
     os.kill(made["supervisor"]["pid"], signal.SIGKILL)
     for path in made["handles"].values():
         subprocess.run(["umount", path], check=True)
-    back = sandbox(name)
+    back = sandbox_main(name)
     assert back["changed"] is True
     assert "namespace handle(s) not mounted: ipc, mnt, pid, uts" in back["recreated_because"]
     assert_nsfs_handles(back["sandbox"])
@@ -224,7 +239,7 @@ def test_bad_input_says_what_is_wrong_and_changes_nothing(options, message):
     # Only paths this test could have made are checked: other runs may share the state directory.
     could_make = {STATE_DIR / options["name"], STATE_DIR / os.path.basename(options["name"])} - {STATE_DIR}
     existed = {path for path in could_make if os.path.lexists(path)}
-    result = run_module("sandbox", options)
+    result = run_module_main("sandbox", options)
     assert result.get("failed") is True
     assert message in result["msg"]
     if "bogus" in options.get("namespaces", []):
@@ -234,8 +249,8 @@ def test_bad_input_says_what_is_wrong_and_changes_nothing(options, message):
 
 def test_without_cap_sys_admin_the_message_says_to_use_become(names):
     name = names()
-    result = run_module("sandbox", {"name": name},
-                        prefix=["setpriv", "--inh-caps=-sys_admin", "--bounding-set=-sys_admin", "--"])
+    result = run_module_main("sandbox", {"name": name},
+                             prefix=["setpriv", "--inh-caps=-sys_admin", "--bounding-set=-sys_admin", "--"])
     assert result.get("failed") is True
     assert "needs root (CAP_SYS_ADMIN)" in result["msg"] and "become: true" in result["msg"]
     assert not (STATE_DIR / name).exists()
@@ -246,7 +261,7 @@ def test_concurrent_runs_end_with_exactly_one_sandbox(names):
     results = [None] * 4
 
     def run(index):
-        results[index] = sandbox(name, hostname="race")
+        results[index] = sandbox_main(name, hostname="race")
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
     for thread in threads:
@@ -275,8 +290,8 @@ def test_supervisor_refuses_to_run_unless_it_is_pid_1():
 
 def test_inside_a_sandbox_the_state_directory_is_empty_and_its_own(names):
     outer, inner = names("own"), names("own-in")
-    sandbox(outer)
-    sandbox(inner, parent=outer)
+    sandbox_main(outer)
+    sandbox_main(inner, parent=outer)
     for name in (outer, inner):
         listing = nsenter(name, "ls", "-A", str(STATE_DIR))
         assert listing.returncode == 0 and listing.stdout == "", (name, listing)
@@ -316,6 +331,11 @@ def sandboxes(entries, **kwargs):
     return run_module("sandbox", {"sandboxes": entries}, **kwargs)
 
 
+def sandboxes_main(entries):
+    """A list outside check and diff mode, through the module's own main() (sandbox_main above)."""
+    return run_module_main("sandbox", {"sandboxes": entries})
+
+
 def test_a_list_in_one_run_parents_first_then_unchanged_then_removed_nested_first(names):
     top, child, grandchild = names("lst"), names("lstc"), names("lstg")
     # Listed children first: the module puts parents first.
@@ -340,8 +360,9 @@ def test_a_list_in_one_run_parents_first_then_unchanged_then_removed_nested_firs
     assert all(d["before"] == d["after"] for d in again["diff"])
 
     supervisors = {name: state_of(name)["supervisor"]["pid"] for name in (top, child, grandchild)}
-    gone = sandboxes([{"name": top, "state": "absent"}, {"name": grandchild, "state": "absent", "parent": child},
-                      {"name": child, "state": "absent", "parent": top}])
+    gone = sandboxes_main([{"name": top, "state": "absent"},
+                           {"name": grandchild, "state": "absent", "parent": child},
+                           {"name": child, "state": "absent", "parent": top}])
     assert gone["changed"] is True
     # Nested ones first: each removal took only itself.
     assert {r["name"]: r["removed"] for r in gone["results"]} == {top: [top], child: [child], grandchild: [grandchild]}
@@ -356,7 +377,7 @@ def test_a_list_with_one_bad_entry_changes_nothing_and_names_the_entry(names):
                          ({"name": bad, "stop_timeout": "nan"}, "stop_timeout"),
                          ({"name": bad, "parent": "no-such-" + bad}, "neither listed"),
                          ({"name": good}, "listed more than once")):
-        result = sandboxes([{"name": good}, entry])
+        result = sandboxes_main([{"name": good}, entry])
         assert result["failed"], result
         assert result["msg"].startswith("sandboxes[1] (name %s): " % entry["name"]), result["msg"]
         assert words in result["msg"], result["msg"]
@@ -366,11 +387,11 @@ def test_a_list_with_one_bad_entry_changes_nothing_and_names_the_entry(names):
 
 def test_a_list_recreates_a_child_that_died_with_its_recreated_parent_in_check_mode_too(names):
     top, child = names("lrc"), names("lrcc")
-    assert not sandboxes([{"name": top}, {"name": child, "parent": top}])["failed"]
+    assert not sandboxes_main([{"name": top}, {"name": child, "parent": top}])["failed"]
     entries = [{"name": top, "hostname": "changed"}, {"name": child, "parent": top}]
     predicted = sandboxes(entries, check=True)
     assert [(r["name"], r["changed"]) for r in predicted["results"]] == [(top, True), (child, True)]
-    done = sandboxes(entries)
+    done = sandboxes_main(entries)
     assert [(r["name"], r["changed"]) for r in done["results"]] == [(top, True), (child, True)]
     assert done["results"][0]["recreated_because"] == ["hostname"]
     assert state_of(child) is not None and nsenter(child, "true").returncode == 0
