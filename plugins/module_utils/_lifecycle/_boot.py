@@ -18,10 +18,8 @@ __metaclass__ = type
 
 import json
 import os
-import subprocess
 import sys
 
-from ansible_collections.linuxns.pidns.plugins.module_utils import _payload
 from ansible_collections.linuxns.pidns.plugins.module_utils._common import SandboxError
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _rootfs, _systemd
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._spec import is_valid_name
@@ -94,6 +92,8 @@ def _safe_folder(boot_dir):
 def remember(name, spec, boot_dir=BOOT_DIR, systemd_root="/"):
     """Keep the sandbox's spec for the boot program, and install the program (and the systemd unit
     where systemd runs) when theirs differ."""
+    # Here: zipfile and pkgutil cost every sandbox run ~10 ms to import (modules are compiled each run).
+    from ansible_collections.linuxns.pidns.plugins.module_utils import _payload
     _safe_folder(boot_dir)
     _write(record_path(name, boot_dir), json.dumps({"name": name, "spec": spec}, sort_keys=True).encode("utf-8"))
     program = _payload.build(MAIN)
@@ -162,6 +162,7 @@ def boot_order(specs):
 
 
 def _run_command(argv):
+    import subprocess
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, close_fds=True)
     out, err = process.communicate()
     return process.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
