@@ -16,7 +16,7 @@ it was found.
 
 1. end to end, interleaved: `ansible localhost -c local -m linuxns.pidns.sandbox -a '{"name": X,
    "network_mode": "bridge", "published_ports": ["8080:80"]}'` against one `-m command` task doing the
-   same by hand: `unshare --fork --pid --mount-proc --uts --ipc --net --mount sleep infinity` started
+   same by hand: `unshare --fork --kill-child --pid --mount-proc --uts --ipc --net --mount sleep infinity` started
    detached (setsid), its pid/mnt/uts/ipc/net namespaces pinned with `mount --bind /proc/PID/ns/TYPE
    FILE` in a private folder, bridge handbr0 (10.99.0.1/24, route_localnet) made when missing, a veth
    pair with `eth0` moved into the sandbox, inside its address, `eth0` and `lo` up and a default
@@ -78,7 +78,7 @@ HOST_PORT, PORT = 8080, 80
 PUBLISHED = "%d:%d" % (HOST_PORT, PORT)
 
 NS_TYPES = ("pid", "mnt", "uts", "ipc", "net")
-UNSHARE = ["unshare", "--fork", "--pid", "--mount-proc", "--uts", "--ipc", "--net", "--mount", "sleep", "infinity"]
+UNSHARE = ["unshare", "--fork", "--kill-child", "--pid", "--mount-proc", "--uts", "--ipc", "--net", "--mount", "sleep", "infinity"]
 HAND_BRIDGE = "handbr0"
 HAND_SUBNET = "10.99.0.0/24"
 HAND_GATEWAY = "10.99.0.1"

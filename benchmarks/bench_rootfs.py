@@ -90,7 +90,7 @@ umount -l .
 cd /
 exec sleep infinity
 """
-UNSHARE_NS = ["unshare", "--fork", "--pid", "--mount", "--uts", "--ipc"]
+UNSHARE_NS = ["unshare", "--fork", "--kill-child", "--pid", "--mount", "--uts", "--ipc"]
 
 log = bs.log
 

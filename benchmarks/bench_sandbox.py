@@ -54,7 +54,7 @@ from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _cgro
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle import _sandbox, _statedir
 
 NS_TYPES = ("pid", "mnt", "uts", "ipc")
-UNSHARE = ["unshare", "--fork", "--pid", "--mount-proc", "--uts", "--ipc", "sleep", "infinity"]
+UNSHARE = ["unshare", "--fork", "--kill-child", "--pid", "--mount-proc", "--uts", "--ipc", "sleep", "infinity"]
 TAG = "bench-%d" % os.getpid()
 # Part 1 and 2 use their own state directory so that they do not show up in (or race with)
 # whatever else uses the default one; part 3 goes through `ansible`, hence the default one.

@@ -281,7 +281,7 @@ def test_supervisor_refuses_to_run_unless_it_is_pid_1():
     # Inside a throwaway PID namespace (sh is its PID 1) so a broken guard could only hit that namespace.
     script = STATE_DIR / ".supervisor.py"
     assert script.exists()
-    proc = subprocess.run(["unshare", "--pid", "--fork", "sh", "-c",
+    proc = subprocess.run(["unshare", "--pid", "--fork", "--kill-child", "sh", "-c",
                            '"$0" -I -S - guard 1 < "$1"; echo "rc=$?"', sys.executable, str(script)],
                           capture_output=True, text=True, timeout=30, check=False)
     assert proc.stdout.strip() == "rc=2"

@@ -61,7 +61,7 @@ def test_a_full_disk_under_the_log_does_not_end_pid_1_before_a_graceful_stop(tmp
     launcher = ("sh -c %s & exec %s -I -S %s full-disk 5 </dev/null 2>/dev/full >/dev/full 3>&%d"
                 % (_quote(child), sys.executable, script, ready_write))
     # bash, not sh: dash takes only one-digit fds in `3>&N`.
-    proc = subprocess.Popen(["unshare", "--pid", "--fork", "--mount-proc", "bash", "-c", launcher],
+    proc = subprocess.Popen(["unshare", "--pid", "--fork", "--kill-child", "--mount-proc", "bash", "-c", launcher],
                             pass_fds=(ready_write,), stdin=subprocess.DEVNULL)
     os.close(ready_write)
     try:

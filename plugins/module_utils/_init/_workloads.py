@@ -34,10 +34,6 @@ MAX_ARGV_BYTES = 128 * 1024
 # docker's json-file defaults would be unbounded; these are its usual settings (max-size, max-file).
 LOG_MAX_BYTES = 1024 * 1024
 LOG_FILES = 3
-# Back-off: docker's, doubling from 100 ms, capped, reset after 10 s of running.
-BACKOFF_FIRST = 0.1
-BACKOFF_MAX = 60.0
-BACKOFF_RESET_AFTER = 10.0
 STATES = ("starting", "running", "backing off", "exited", "stopped")
 _SIGNALS = {"HUP": 1, "INT": 2, "QUIT": 3, "KILL": 9, "USR1": 10, "USR2": 12, "TERM": 15, "WINCH": 28,
             "PWR": 30, "STOP": 19, "CONT": 18}
@@ -150,22 +146,6 @@ def normalize(value):
             "stop_timeout": stop_timeout,
         })
     return workloads
-
-
-def backoff(restarts):
-    """The delay before restart number `restarts` (0 for the first): 100 ms doubling, capped."""
-    return min(BACKOFF_FIRST * (2 ** min(restarts, 20)), BACKOFF_MAX)
-
-
-def changes(current, wanted):
-    """(added, removed, changed, kept) workload names between two normalized lists."""
-    old = dict((w["name"], w) for w in current)
-    new = dict((w["name"], w) for w in wanted)
-    added = [name for name in new if name not in old]
-    removed = [name for name in old if name not in new]
-    changed = [name for name in new if name in old and old[name] != new[name]]
-    kept = [name for name in new if name in old and old[name] == new[name]]
-    return added, removed, changed, kept
 
 
 # ---- the files shared with PID 1 (module side)

@@ -41,8 +41,6 @@ class _Entry(object):
             self.wanted, self.warnings = spec_of_options(self.name, params)
             # A missing tree or bind source fails before anything is touched.
             _rootfs.check_host(self.wanted)
-            if self.wanted["network"]:
-                self.warnings.extend(_network.host_warnings(self.wanted["network"]))
 
 
 def run(params, check_mode=False, state_dir=None, run_command=None):
@@ -146,6 +144,9 @@ def _apply(view, entry, check_mode, planned, run_command=None):
         planned[doomed_name] = "absent"
     if wanted is not None:
         planned[name] = "present"
+        if wanted["network"]:
+            # Only for a sandbox about to be made: a rerun that keeps it lists no firewall.
+            result["warnings"].extend(_network.host_warnings(wanted["network"]))
     if check_mode:
         if wanted is not None:
             problems = view.hierarchies.supports(wanted["limits"])

@@ -18,8 +18,7 @@ import time
 from ansible_collections.linuxns.pidns.plugins.module_utils._common import SandboxError
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _procfs
 from ansible_collections.linuxns.pidns.plugins.module_utils._kernel import _syscalls
-from ansible_collections.linuxns.pidns.plugins.module_utils._kernel._process import (
-    pids_in, same_process, signal_verified, wait_exit)
+from ansible_collections.linuxns.pidns.plugins.module_utils._kernel._process import pids_in, same_process, wait_exit
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._records import find_init, inspect_sandbox
 from ansible_collections.linuxns.pidns.plugins.module_utils._lifecycle._spec import DEFAULT_STOP_TIMEOUT
 from ansible_collections.linuxns.pidns.plugins.module_utils._network import _host as _network
@@ -56,20 +55,30 @@ def stop_supervisor(state_dir, supervisor, stop_timeout, pid_ns):
 
 def stop_others(proc_root, supervisor, stop_timeout, pid_ns):
     """For a PID 1 that stops nothing itself (catatonit): SIGTERM every other process of its namespace
-    and give them stop_timeout to end; what is left dies with PID 1."""
-    def others():
-        found = []
+    (one pass over /proc, each pinned by a pidfd) and give them stop_timeout to end; what is left, or
+    started meanwhile, dies with PID 1."""
+    pidfds = []
+    try:
         for pid, _ns in pids_in(proc_root, {pid_ns}):
             stat = _procfs.read_stat(proc_root, pid) if pid != supervisor["pid"] else None
-            if stat is not None and stat["state"] not in ("Z", "X"):
-                found.append((pid, stat["start_time"]))
-        return found
-
-    for pid, start_time in others():
-        signal_verified(proc_root, pid, start_time, pid_ns, signal.SIGTERM)
-    deadline = time.monotonic() + stop_timeout
-    while others() and time.monotonic() < deadline:
-        time.sleep(0.02)
+            if stat is None or stat["state"] in ("Z", "X"):
+                continue
+            try:
+                pidfd = _syscalls.pidfd_open(pid)
+            except OSError:
+                continue
+            pidfds.append(pidfd)
+            if same_process(proc_root, pid, stat["start_time"], pid_ns):
+                try:
+                    _syscalls.pidfd_send_signal(pidfd, signal.SIGTERM)
+                except OSError:
+                    pass
+        deadline = time.monotonic() + stop_timeout
+        for pidfd in pidfds:
+            wait_exit(pidfd, max(0.0, deadline - time.monotonic()))
+    finally:
+        for pidfd in pidfds:
+            os.close(pidfd)
 
 
 def remove_folder(state_dir, name):

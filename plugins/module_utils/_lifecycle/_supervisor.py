@@ -219,6 +219,11 @@ def read_signals(fd):
             found.append((signo, pid))
 
 
+def backoff(restarts):
+    """docker's delay before restart number `restarts` (0 for the first): 100 ms doubling, capped."""
+    return min(BACKOFF_FIRST * (2 ** min(restarts, 20)), BACKOFF_MAX)
+
+
 def _stamp():
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
@@ -264,7 +269,6 @@ class Workload(object):
         self.exit_signal = None
         self.started = None
         self.finished = None
-        self.retiring = False  # removed or changed: it stops and is not restarted
 
     def status(self):
         return {"state": self.state, "pid": self.pid, "restart_count": self.restart_count,
@@ -467,7 +471,7 @@ class Workloads(object):
         now = time.monotonic()
         if now - workload.started_at >= BACKOFF_RESET_AFTER:
             workload.consecutive = 0
-        delay = min(BACKOFF_FIRST * (2 ** min(workload.consecutive, 20)), BACKOFF_MAX)
+        delay = backoff(workload.consecutive)
         workload.consecutive += 1
         workload.state, workload.next_start = "backing off", now + delay
 
@@ -485,7 +489,6 @@ class Workloads(object):
 
     def retire(self, workload):
         """Stop it: its stop signal now, SIGKILL to its session after its stop_timeout."""
-        workload.retiring = True
         if workload.pid is None:
             workload.state = "stopped"
             return
@@ -513,10 +516,7 @@ class Workloads(object):
             try:
                 data = os.read(workload.pipe, READ_CHUNK)
             except BlockingIOError:
-                if final:
-                    # Its children may still hold the pipe: keep reading it later.
-                    pass
-                return
+                return  # final or not: its children may still hold the pipe, read later
             except OSError:
                 data = b""
             if not data:

@@ -74,19 +74,12 @@ def test_bad_workloads_name_the_entry_and_option(value, message):
 
 
 def test_backoff_doubles_from_100_ms_and_is_capped_as_dockers():
-    assert [_workloads.backoff(n) for n in range(4)] == [0.1, 0.2, 0.4, 0.8]
-    assert _workloads.backoff(100) == _workloads.BACKOFF_MAX == 60.0
-    # PID 1 (a program of its own) uses the same figures.
-    assert (_supervisor.BACKOFF_FIRST, _supervisor.BACKOFF_MAX, _supervisor.BACKOFF_RESET_AFTER) == (
-        _workloads.BACKOFF_FIRST, _workloads.BACKOFF_MAX, _workloads.BACKOFF_RESET_AFTER)
+    assert [_supervisor.backoff(n) for n in range(4)] == [0.1, 0.2, 0.4, 0.8]
+    assert _supervisor.backoff(100) == _supervisor.BACKOFF_MAX == 60.0
+    assert _supervisor.BACKOFF_RESET_AFTER == 10.0
+    # PID 1 (a program of its own) names the same files and sizes as the module side.
     assert (_supervisor.LOG_MAX_BYTES, _supervisor.LOG_FILES, _supervisor.SPEC_FILE, _supervisor.STATUS_FILE) == (
         _workloads.LOG_MAX_BYTES, _workloads.LOG_FILES, _workloads.SPEC_FILE, _workloads.STATUS_FILE)
-
-
-def test_changes_between_two_lists():
-    a, b, c = ({"name": n, "argv": [n]} for n in "abc")
-    assert _workloads.changes([a, b], [a, dict(b, argv=["x"]), c]) == (["c"], [], ["b"], ["a"])
-    assert _workloads.changes([a, b], [b]) == ([], ["a"], [], ["b"])
 
 
 def test_status_written_by_pid_1_is_read_as_host_data(tmp_path):
